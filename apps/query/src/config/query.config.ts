@@ -1,0 +1,27 @@
+import { deepFreeze, EnvReader, readCommonConfig, type CommonConfig } from '@app/platform';
+
+export type QueryConfig = Readonly<
+  CommonConfig & {
+    /** Interface the TCP transport and HTTP port bind to. Default 127.0.0.1. */
+    host: string;
+    tcpPort: number;
+    httpPort: number;
+    /** Test-only fault: added latency per handled message, in ms. Default 0. */
+    faultDelayMs: number;
+  }
+>;
+
+export const QUERY_CONFIG = Symbol('QUERY_CONFIG');
+
+export function loadQueryConfig(env: NodeJS.ProcessEnv = process.env): QueryConfig {
+  const reader = new EnvReader(env);
+  const config = {
+    ...readCommonConfig(reader),
+    host: reader.string('HOST', { fallback: '127.0.0.1' }),
+    tcpPort: reader.int('TCP_PORT', { min: 1, max: 65535, fallback: 4001 }),
+    httpPort: reader.int('HTTP_PORT', { min: 1, max: 65535, fallback: 4051 }),
+    faultDelayMs: reader.int('FAULT_DELAY_MS', { min: 0, max: 600_000, fallback: 0 }),
+  };
+  reader.finish('query');
+  return deepFreeze(config);
+}

@@ -1,0 +1,30 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@app/contracts';
+import { closeRedis, createRedis, HealthController, ReadinessChecks, redisPing } from '@app/platform';
+import { QUERY_CONFIG, type QueryConfig } from './config/query.config.js';
+import { QueryHandlers } from './query.handlers.js';
+import { QUERY_REDIS, QueryRepository } from './query.repository.js';
+
+@Module({})
+export class QueryModule implements OnApplicationShutdown {
+  constructor(@Inject(QUERY_REDIS) private readonly redis: Redis) {}
+
+  static register(config: QueryConfig): DynamicModule {
+    return {
+      module: QueryModule,
+      controllers: [QueryHandlers, HealthController],
+      providers: [
+        { provide: QUERY_CONFIG, useValue: config },
+        { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
+        { provide: QUERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-query') },
+        { provide: ReadinessChecks, useFactory: (redis: Redis) => new ReadinessChecks({ redis: redisPing(redis) }), inject: [QUERY_REDIS] },
+        QueryRepository,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeRedis(this.redis);
+  }
+}

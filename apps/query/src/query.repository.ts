@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import {
+  type ActivityView,
+  type GiftView,
+  type OrderView,
+  parseGiftRecord,
+  RedisKeys,
+  toGiftView,
+  toOrderView,
+  utcDay,
+} from '@app/contracts';
+
+export const QUERY_REDIS = Symbol('QUERY_REDIS');
+
+/** Read-only access to activities, gifts and orders. The only class of the query app that talks to Redis. */
+@Injectable()
+export class QueryRepository {
+  constructor(
+    @Inject(QUERY_REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async gift(giftId: string, nowMs = Date.now()): Promise<GiftView | undefined> {
+    const [hash, today] = await Promise.all([
+      this.redis.hgetall(this.keys.gift(giftId)),
+      this.redis.get(this.keys.giftDay(giftId, utcDay(nowMs))),
+    ]);
+    const record = parseGiftRecord(hash);
+    return record && toGiftView(giftId, record, Number(today ?? 0));
+  }
+
+  async activity(activityId: string): Promise<ActivityView | undefined> {
+    const hash = await this.redis.hgetall(this.keys.activity(activityId));
+    if (!hash.name) return undefined;
+    const giftIds = JSON.parse(hash.giftIds ?? '[]') as string[];
+    const gifts = (await Promise.all(giftIds.map((id) => this.gift(id)))).filter((g): g is GiftView => !!g);
+    return {
+      activityId,
+      name: hash.name,
+      startsAt: new Date(Number(hash.startsAtMs)).toISOString(),
+      endsAt: new Date(Number(hash.endsAtMs)).toISOString(),
+      gifts,
+    };
+  }
+
+  async activities(): Promise<ActivityView[]> {
+    const ids = (await this.redis.smembers(this.keys.activities())).sort();
+    const views = await Promise.all(ids.map((id) => this.activity(id)));
+    return views.filter((v): v is ActivityView => !!v);
+  }
+
+  /** The order, only if it belongs to `userId`. */
+  async order(orderId: string, userId: string): Promise<OrderView | undefined> {
+    const view = toOrderView(await this.redis.hgetall(this.keys.order(orderId)));
+    return view && view.userId === userId ? view : undefined;
+  }
+
+  async userOrders(userId: string, limit: number): Promise<OrderView[]> {
+    const ids = await this.redis.zrevrange(this.keys.userOrders(userId), 0, limit - 1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.order(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results
+      .map(([, hash]) => toOrderView(hash as Record<string, string>))
+      .filter((v): v is OrderView => !!v && v.userId === userId);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Message patterns between the gateway and the services (TCP transport). Handlers and clients both
+ * import from here, so no pattern string is written twice.
+ */
+export const Patterns = {
+  /** query: one gift with its remaining counts. */
+  GetGift: 'gift.get',
+  /** query: one activity with its gifts. */
+  GetActivity: 'activity.get',
+  /** query: every published activity with its gifts (for the overview). */
+  ListActivities: 'activity.list',
+  /** query: one order of a user. */
+  GetOrder: 'order.get',
+  /** query: a user's orders, newest first. */
+  ListUserOrders: 'order.list-for-user',
+  /** delivery: claim a gift (idempotent by order number). */
+  ClaimGift: 'gift.claim',
+  /** delivery: validate and store an activity configuration. */
+  PublishActivity: 'activity.publish',
+  /** both services: a liveness probe over the same transport, answered without touching storage. */
+  Ping: 'instance.ping',
+} as const;
+export type Pattern = (typeof Patterns)[keyof typeof Patterns];

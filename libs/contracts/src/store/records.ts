@@ -1,0 +1,68 @@
+import type { DeliveryMode, GiftView, OrderStatus, OrderView } from '../messages/views.js';
+
+/**
+ * Field names of the Redis hashes, and their conversion to the views the API returns. Kept beside
+ * the key layout so the writer (delivery) and the reader (query) cannot drift apart.
+ */
+export interface GiftRecord {
+  activityId: string;
+  name: string;
+  inventory: number;
+  reserved: number;
+  /** 0 when the gift has no daily limit. */
+  dailyLimit: number;
+  perUserLimit: number;
+  delivery: DeliveryMode;
+  providerUrl: string;
+  orderNumbers: boolean;
+  startsAtMs: number;
+  endsAtMs: number;
+}
+
+export function parseGiftRecord(hash: Record<string, string>): GiftRecord | undefined {
+  if (!hash.activityId) return undefined;
+  return {
+    activityId: hash.activityId,
+    name: hash.name ?? '',
+    inventory: Number(hash.inventory ?? 0),
+    reserved: Number(hash.reserved ?? 0),
+    dailyLimit: Number(hash.dailyLimit ?? 0),
+    perUserLimit: Number(hash.perUserLimit ?? 1),
+    delivery: hash.delivery === 'async' ? 'async' : 'sync',
+    providerUrl: hash.providerUrl ?? '',
+    orderNumbers: hash.orderNumbers === '1',
+    startsAtMs: Number(hash.startsAtMs ?? 0),
+    endsAtMs: Number(hash.endsAtMs ?? 0),
+  };
+}
+
+/** The public view of a gift, given how many were reserved today. */
+export function toGiftView(giftId: string, gift: GiftRecord, reservedToday: number): GiftView {
+  const remaining = Math.max(0, gift.inventory - gift.reserved);
+  const dailyRemaining = gift.dailyLimit > 0 ? Math.max(0, Math.min(remaining, gift.dailyLimit - reservedToday)) : remaining;
+  return {
+    giftId,
+    activityId: gift.activityId,
+    name: gift.name,
+    remaining,
+    dailyRemaining,
+    perUserLimit: gift.perUserLimit,
+    delivery: gift.delivery,
+  };
+}
+
+/** An order hash as stored; `refusal` is set when the claim was refused (not a visible order). */
+export function toOrderView(hash: Record<string, string>): OrderView | undefined {
+  if (!hash.orderId || hash.refusal) return undefined;
+  return {
+    orderId: hash.orderId,
+    giftId: hash.giftId,
+    activityId: hash.activityId,
+    userId: hash.userId,
+    status: hash.status as OrderStatus,
+    attempts: Number(hash.attempts ?? 0),
+    createdAt: new Date(Number(hash.createdAtMs)).toISOString(),
+    updatedAt: new Date(Number(hash.updatedAtMs)).toISOString(),
+    ...(hash.error ? { error: hash.error } : {}),
+  };
+}

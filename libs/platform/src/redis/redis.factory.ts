@@ -1,0 +1,26 @@
+import { Redis } from 'ioredis';
+
+/**
+ * One ioredis connection with the settings Rampart relies on: commands fail fast while Redis is
+ * down (no unbounded offline queue per request), and the client reconnects on its own forever.
+ */
+export function createRedis(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    lazyConnect: false,
+  });
+}
+
+/** Closes a connection, waiting for in-flight replies; safe to call twice. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}
