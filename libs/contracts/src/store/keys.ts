@@ -47,6 +47,10 @@ export class RedisKeys {
   publishLock(): string {
     return `${this.prefix}:publish-lock`;
   }
+  /** Hash of degradation flags: name -> `1` when enabled. */
+  flags(): string {
+    return `${this.prefix}:flags`;
+  }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {
     return `${this.prefix}:audit`;

@@ -51,9 +51,12 @@ export function toGiftView(giftId: string, gift: GiftRecord, reservedToday: numb
   };
 }
 
-/** An order hash as stored; `refusal` is set when the claim was refused (not a visible order). */
+/**
+ * An order hash as stored. Not an order yet while `status` is `new` (bound, not reserved) or when
+ * `refusal` is set (the claim was refused and no reservation made).
+ */
 export function toOrderView(hash: Record<string, string>): OrderView | undefined {
-  if (!hash.orderId || hash.refusal) return undefined;
+  if (!hash.orderId || hash.refusal || hash.status === 'new') return undefined;
   return {
     orderId: hash.orderId,
     giftId: hash.giftId,

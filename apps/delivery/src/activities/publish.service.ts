@@ -1,0 +1,64 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  type ErrorDetail,
+  ErrorCode,
+  fail,
+  ok,
+  type PublishActivityReply,
+  type PublishActivityRequest,
+  type Reply,
+} from '@app/contracts';
+import { ActivityStore } from './activity.store.js';
+
+/**
+ * Publishes an activity. Input: a shape-checked configuration. Output: `{ activityId, updated }`,
+ * or INVALID_CONFIG listing every storage violation (a gift owned by another activity, inventory
+ * below what is already reserved); nothing is stored then. Re-publishing keeps what was consumed.
+ * Publishes are serialised by a short lock; each gift is re-checked atomically as it is written.
+ */
+@Injectable()
+export class PublishService {
+  private readonly logger = new Logger(PublishService.name);
+
+  constructor(private readonly store: ActivityStore) {}
+
+  async publish(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
+    const result = await this.store.withPublishLock(() => this.publishLocked(req));
+    return result ?? fail(ErrorCode.ServiceUnavailable, 'another activity is being published; try again', { retryable: true });
+  }
+
+  private async publishLocked(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
+    const { activityId, config } = req;
+    const giftIds = config.gifts.map((g) => g.giftId);
+    const ownership = await this.store.giftOwnership(giftIds);
+    const details: ErrorDetail[] = [];
+    config.gifts.forEach((gift, i) => {
+      const owner = ownership[i];
+      if (owner.activityId && owner.activityId !== activityId) {
+        details.push({ path: `gifts[${i}].giftId`, message: `gift ${gift.giftId} belongs to activity ${owner.activityId}` });
+      }
+      if (gift.inventory < owner.reserved) {
+        details.push({ path: `gifts[${i}].inventory`, message: `must not be below the ${owner.reserved} already reserved` });
+      }
+    });
+    if (details.length) return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details });
+
+    const window = { startsAtMs: Date.parse(config.startsAt), endsAtMs: Date.parse(config.endsAt) };
+    const previous = await this.store.activityGiftIds(activityId);
+    for (const [i, gift] of config.gifts.entries()) {
+      const [verdict, value] = await this.store.upsertGift(activityId, gift, window);
+      if (verdict !== 'ok') {
+        // Lost a race with a claim or another writer between the check and the write.
+        const message = verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}` : `must not be below the ${value} already reserved`;
+        return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', {
+          details: [{ path: `gifts[${i}].${verdict === 'owned' ? 'giftId' : 'inventory'}`, message }],
+        });
+      }
+    }
+    for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
+    await this.store.saveActivity(activityId, config, window);
+    await this.store.audit(req.actor, previous ? 'activity.update' : 'activity.publish', activityId, '');
+    this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
+    return ok({ activityId, updated: previous !== undefined });
+  }
+}

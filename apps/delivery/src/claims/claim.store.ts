@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { type ClaimRefusal, type DeliveryMode, type OrderStatus, RedisKeys, toOrderView, type OrderView } from '@app/contracts';
+import { BIND_ORDER, RELEASE, RESERVE, TRANSITION } from './claim.scripts.js';
+
+export const DELIVERY_REDIS = Symbol('DELIVERY_REDIS');
+
+export type BindResult =
+  | { kind: 'new' }
+  | { kind: 'reused' }
+  | { kind: 'existing'; status: OrderStatus | 'new' | 'refused'; refusal?: ClaimRefusal | 'NOT_FOUND' };
+
+/** What a reservation tells the delivery step about the gift. */
+export interface ReservedGift {
+  activityId: string;
+  delivery: DeliveryMode;
+  providerUrl: string;
+  orderNumbers: boolean;
+  day: string;
+}
+export type ReserveResult =
+  | { kind: 'reserved'; gift: ReservedGift }
+  | { kind: 'released' }
+  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' };
+
+interface ClaimCommands {
+  rpBindOrder(key: string, orderId: string, userId: string, giftId: string, nowMs: number): Promise<string[]>;
+  rpReserve(gift: string, day: string, user: string, ledger: string, ...argv: (string | number)[]): Promise<string[]>;
+  rpRelease(gift: string, day: string, user: string, ledger: string, orderId: string): Promise<number>;
+  rpTransition(order: string, ...argv: (string | number)[]): Promise<[number, string]>;
+}
+
+/**
+ * Storage of claims and orders: the only class of the claim path that talks to Redis. Every method
+ * is one single-slot atomic step, idempotent by orderId.
+ */
+@Injectable()
+export class ClaimStore {
+  private readonly redis: Redis & ClaimCommands;
+
+  constructor(
+    @Inject(DELIVERY_REDIS) redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    redis.defineCommand('rpBindOrder', { numberOfKeys: 1, lua: BIND_ORDER });
+    redis.defineCommand('rpReserve', { numberOfKeys: 4, lua: RESERVE });
+    redis.defineCommand('rpRelease', { numberOfKeys: 4, lua: RELEASE });
+    redis.defineCommand('rpTransition', { numberOfKeys: 1, lua: TRANSITION });
+    this.redis = redis as Redis & ClaimCommands;
+  }
+
+  async bind(orderId: string, userId: string, giftId: string, nowMs: number): Promise<BindResult> {
+    const [kind, status, refusal] = await this.redis.rpBindOrder(this.keys.order(orderId), orderId, userId, giftId, nowMs);
+    if (kind === 'new' || kind === 'reused') return { kind };
+    return { kind: 'existing', status: status as OrderStatus | 'new' | 'refused', ...(refusal ? { refusal: refusal as ClaimRefusal } : {}) };
+  }
+
+  async isPaused(giftId: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.flags(), `gift.${giftId}.paused`)) === '1';
+  }
+
+  async reserve(
+    orderId: string,
+    userId: string,
+    giftId: string,
+    opts: { nowMs: number; day: string; uncertainLimit: number; paused: boolean },
+  ): Promise<ReserveResult> {
+    const k = this.keys;
+    const reply = await this.redis.rpReserve(
+      k.gift(giftId), k.giftDay(giftId, opts.day), k.giftUser(giftId, userId), k.giftLedger(giftId),
+      orderId, userId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0',
+    );
+    if (reply[0] === 'released') return { kind: 'released' };
+    if (reply[0] === 'refused') return { kind: 'refused', code: reply[1] as ClaimRefusal | 'NOT_FOUND' };
+    const [, activityId, delivery, providerUrl, orderNumbers, day] = reply;
+    return { kind: 'reserved', gift: { activityId, delivery: delivery === 'async' ? 'async' : 'sync', providerUrl, orderNumbers: orderNumbers === '1', day } };
+  }
+
+  /** Gives an order's unit back to the gift. True when released now, false when nothing was held. */
+  async release(orderId: string, userId: string, giftId: string, day: string): Promise<boolean> {
+    const k = this.keys;
+    return (await this.redis.rpRelease(k.gift(giftId), k.giftDay(giftId, day), k.giftUser(giftId, userId), k.giftLedger(giftId), orderId)) === 1;
+  }
+
+  /**
+   * Compare-and-set of an order's status. Returns whether it moved, and the status it has now.
+   * `fields` are set together with the move (e.g. activityId, error).
+   */
+  async transition(
+    orderId: string,
+    from: ReadonlyArray<string>,
+    to: OrderStatus | 'refused',
+    opts: { nowMs: number; attemptsDelta?: number; error?: string; fields?: Record<string, string> },
+  ): Promise<{ moved: boolean; status: string }> {
+    const extra = Object.entries(opts.fields ?? {}).flat();
+    const [moved, status] = await this.redis.rpTransition(
+      this.keys.order(orderId), from.join(','), to, opts.nowMs, opts.attemptsDelta ?? 0, opts.error ?? '', ...extra,
+    );
+    return { moved: moved === 1, status };
+  }
+
+  /** Counts one more uncertain order of this user for this gift (see UNCERTAIN_LIMIT). */
+  async countUncertain(giftId: string, userId: string): Promise<void> {
+    await this.redis.hincrby(this.keys.giftUser(giftId, userId), 'uncertain', 1);
+  }
+
+  /** Adds the order to its user's index (idempotent). */
+  async indexForUser(userId: string, orderId: string, createdAtMs: number): Promise<void> {
+    await this.redis.zadd(this.keys.userOrders(userId), 'NX', createdAtMs, orderId);
+  }
+
+  async order(orderId: string): Promise<OrderView | undefined> {
+    return toOrderView(await this.redis.hgetall(this.keys.order(orderId)));
+  }
+
+  /** The raw stored order (including internal fields such as `reservedDay`). */
+  async orderRecord(orderId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.order(orderId));
+  }
+}

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './ports';
+import { waitFor } from './wait-for';
+
+/** A Redis for tests: the one at REDIS_URL (default 127.0.0.1:6379) when it answers, else our own. */
+export interface TestRedis {
+  url: string;
+  /** Stops the server if the test started it. */
+  stop(): Promise<void>;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null });
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function useTestRedis(): Promise<TestRedis> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await answers(url)) return { url, stop: async () => undefined };
+  return startRedisServer();
+}
+
+/** Starts a private redis-server on a free port (fault tests restart it; `args` add e.g. AOF). */
+export async function startRedisServer(opts: { dir?: string; port?: number; args?: string[] } = {}): Promise<TestRedis & { port: number; dir: string; child: ChildProcess }> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'rampart-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...(opts.args ?? [])], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  await waitFor(() => answers(url), { timeoutMs: 10_000, what: `redis-server on ${port}` });
+  return {
+    url, port, dir, child,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
+
+/** Deletes every key of a test's prefix. */
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
