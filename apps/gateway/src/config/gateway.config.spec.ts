@@ -1,0 +1,92 @@
+import { ConfigError } from '@app/platform';
+import { loadGatewayConfig } from './gateway.config.js';
+
+const JWT_SECRET = 'j'.repeat(32);
+const ADMIN_TOKEN = 'a'.repeat(24);
+const base = { JWT_SECRET, ADMIN_TOKEN };
+
+function problemOf(env: Record<string, string>): string {
+  try {
+    loadGatewayConfig({ ...base, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadGatewayConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadGatewayConfig(base);
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      queryUpstreams: ['127.0.0.1:4001', '127.0.0.1:4002'],
+      deliveryUpstreams: ['127.0.0.1:4101', '127.0.0.1:4102'],
+      corsOrigins: [],
+      timeouts: { fastMs: 300, slowMs: 3000 },
+      bodyLimitBytes: 16384,
+    });
+    expect(Object.isFrozen(config.timeouts)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadGatewayConfig({
+      ...base,
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      QUERY_UPSTREAMS: 'q1:1, q2:2',
+      DELIVERY_UPSTREAMS: 'd1:3',
+      CORS_ORIGINS: 'http://localhost:*, https://app.example.com',
+      TIMEOUT_FAST_MS: '100',
+      TIMEOUT_SLOW_MS: '2000',
+      BODY_LIMIT_BYTES: '4096',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      queryUpstreams: ['q1:1', 'q2:2'],
+      deliveryUpstreams: ['d1:3'],
+      corsOrigins: ['http://localhost:*', 'https://app.example.com'],
+      timeouts: { fastMs: 100, slowMs: 2000 },
+      bodyLimitBytes: 4096,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['QUERY_UPSTREAMS', 'nohost'],
+    ['DELIVERY_UPSTREAMS', 'd1:0'],
+    ['CORS_ORIGINS', 'localhost:3000'],
+    ['CORS_ORIGINS', 'http://*.example.com'],
+    ['TIMEOUT_FAST_MS', '0'],
+    ['TIMEOUT_SLOW_MS', 'soon'],
+    ['BODY_LIMIT_BYTES', '-1'],
+    ['REDIS_URL', 'http://nope'],
+  ])('names %s when it is %p', (name, value) => {
+    expect(problemOf({ [name]: value })).toMatch(new RegExp(`^Invalid gateway config: .*${name}`));
+  });
+
+  it('requires both secrets', () => {
+    const message = problemOf({ JWT_SECRET: '', ADMIN_TOKEN: '' });
+    expect(message).toContain('JWT_SECRET is required');
+    expect(message).toContain('ADMIN_TOKEN is required');
+  });
+
+  it('rejects short secrets without echoing them', () => {
+    const message = problemOf({ JWT_SECRET: 'short-jwt-secret', ADMIN_TOKEN: 'short-admin-token' });
+    expect(message).toContain('JWT_SECRET must be at least 32 characters');
+    expect(message).toContain('ADMIN_TOKEN must be at least 24 characters');
+    expect(message).not.toContain('short-jwt-secret');
+    expect(message).not.toContain('short-admin-token');
+  });
+
+  it('lists every problem in one line', () => {
+    const message = problemOf({ PORT: 'x', TIMEOUT_FAST_MS: 'y' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('TIMEOUT_FAST_MS');
+    expect(message).not.toContain('\n');
+  });
+});
