@@ -4,3 +4,4 @@ export * from './redis/redis.factory.js';
 export * from './logging/json.logger.js';
 export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';
+export * from './bootstrap/start-service.js';

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// `npm test`: type-check, build the apps (e2e tests run the real dist/ processes), then every spec.
+// e2e suites start several processes each, so Jest runs them one file at a time on small machines.
+import { spawnSync } from 'node:child_process';
+
+const run = (cmd, args) => {
+  const { status } = spawnSync(cmd, args, { stdio: 'inherit', shell: false });
+  if (status !== 0) process.exit(status ?? 1);
+};
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+run(npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('npm', ['run', '--silent', 'build']);
+run(npx, ['jest', '--runInBand', ...process.argv.slice(2)]);

@@ -1,0 +1,117 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { freePort } from './ports';
+import { deletePrefix, useTestRedis, type TestRedis } from './redis';
+import { spawnApp, tail, type RunningApp } from './spawn-app';
+
+export interface SuiteOptions {
+  gateways?: number;
+  queries?: number;
+  deliveries?: number;
+  /** Extra env for every app (e.g. timeouts). */
+  env?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  deliveryEnv?: Record<string, string>;
+  providerEnv?: Record<string, string>;
+  /** Use this Redis instead of the shared test one. */
+  redisUrl?: string;
+}
+
+/** A whole Rampart deployment as real processes on loopback, isolated by a unique Redis prefix. */
+export interface Suite {
+  redisUrl: string;
+  prefix: string;
+  adminToken: string;
+  jwtSecret: string;
+  gateways: RunningApp[];
+  queries: RunningApp[];
+  deliveries: RunningApp[];
+  provider: RunningApp;
+  gatewayUrls: string[];
+  providerUrl: string;
+  queryTcpPorts: number[];
+  deliveryTcpPorts: number[];
+  token(userId: string, opts?: { expiresInS?: number; secret?: string }): Promise<string>;
+  /** Output of every process, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
+  let redis: TestRedis | undefined;
+  const redisUrl = opts.redisUrl ?? (redis = await useTestRedis()).url;
+  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const adminToken = randomBytes(24).toString('hex');
+  const jwtSecret = randomBytes(32).toString('hex');
+  const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...opts.env };
+  const apps: RunningApp[] = [];
+  const start = async (...args: Parameters<typeof spawnApp>) => {
+    const app = await spawnApp(...args);
+    apps.push(app);
+    return app;
+  };
+  try {
+    const providerPort = await freePort();
+    const provider = await start('provider-stub', { PORT: String(providerPort), ...opts.providerEnv });
+    const queryTcpPorts: number[] = [];
+    const deliveryTcpPorts: number[] = [];
+    const spawnService = async (name: 'query' | 'delivery', i: number, ports: number[], extra: Record<string, string> = {}) => {
+      const tcp = await freePort();
+      ports.push(tcp);
+      return start(name, { ...common, TCP_PORT: String(tcp), HTTP_PORT: String(await freePort()), ...extra }, { label: `${name}-${i + 1}` });
+    };
+    const queries = await Promise.all(Array.from({ length: opts.queries ?? 1 }, (_, i) => spawnService('query', i, queryTcpPorts)));
+    const deliveries = await Promise.all(Array.from({ length: opts.deliveries ?? 1 }, (_, i) => spawnService('delivery', i, deliveryTcpPorts, opts.deliveryEnv)));
+    const gatewayUrls: string[] = [];
+    const gateways = await Promise.all(
+      Array.from({ length: opts.gateways ?? 1 }, async (_, i) => {
+        const port = await freePort();
+        gatewayUrls.push(`http://127.0.0.1:${port}`);
+        return start('gateway', {
+          ...common,
+          PORT: String(port),
+          QUERY_UPSTREAMS: queryTcpPorts.map((p) => `127.0.0.1:${p}`).join(','),
+          DELIVERY_UPSTREAMS: deliveryTcpPorts.map((p) => `127.0.0.1:${p}`).join(','),
+          JWT_SECRET: jwtSecret,
+          ADMIN_TOKEN: adminToken,
+          ...opts.gatewayEnv,
+        }, { label: `gateway-${i + 1}` });
+      }),
+    );
+    return {
+      redisUrl, prefix, adminToken, jwtSecret, gateways, queries, deliveries, provider, gatewayUrls,
+      providerUrl: `http://127.0.0.1:${providerPort}`, queryTcpPorts, deliveryTcpPorts,
+      token: (userId, o = {}) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(userId)
+          .setIssuedAt()
+          .setExpirationTime(Math.floor(Date.now() / 1000) + (o.expiresInS ?? 3600))
+          .sign(new TextEncoder().encode(o.secret ?? jwtSecret)),
+      logs: () => apps.map((a) => tail(a, 30)).join('\n'),
+      stop: async () => {
+        await Promise.all(apps.map((a) => a.stop()));
+        await deletePrefix(redisUrl, prefix);
+        await redis?.stop();
+      },
+    };
+  } catch (err) {
+    await Promise.all(apps.map((a) => a.stop(1_000)));
+    await redis?.stop();
+    throw err;
+  }
+}
+
+/** An activity configuration like the contract's example, open now. */
+export function demoActivity(providerUrl: string, gifts: Array<Record<string, unknown>> = [{}]) {
+  return {
+    name: 'Spring festival',
+    startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+    endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+    gifts: gifts.map((g, i) => ({
+      giftId: `g${i + 1}`, name: 'Skin', inventory: 1000, dailyLimit: 1000, perUserLimit: 1, delivery: 'sync',
+      provider: { url: providerUrl, orderNumbers: true },
+      ...g,
+    })),
+  };
+}
