@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+// npm start: the whole of Rampart on one machine, for trying it out.
+//   1. builds if a bundle is missing or older than the sources
+//   2. finds Redis at REDIS_URL, or starts a local redis-server (data in .rampart/redis)
+//   3. takes JWT_SECRET / ADMIN_TOKEN from the environment, else from .rampart/secrets.json (made once)
+//   4. starts provider-stub, query x2, delivery x2, then the gateway, each waited for by its ready line
+//   5. publishes the demo activity through the gateway and prints URLs, tokens and curl commands
+// Ctrl-C / SIGTERM stops the apps (SIGTERM, SIGKILL after 10 s), then the redis-server if it started it.
+// Ports: PORT (gateway, 3000), STUB_PORT (7001), QUERY_TCP_PORTS (4001,4002), QUERY_HTTP_PORTS (4051,4052),
+// DELIVERY_TCP_PORTS (4101,4102), DELIVERY_HTTP_PORTS (4151,4152); the lists also set how many instances run.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { staleReason } from './lib/build-check.mjs';
+import { ChildApp } from './lib/child-app.mjs';
+import { signUserToken } from './lib/jwt.mjs';
+import { HOW_TO_GET_REDIS, isLocalRedis, pingRedis, startRedisServer, which } from './lib/local-redis.mjs';
+import { loadOrCreateSecrets } from './lib/secrets.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const env = process.env;
+const READY_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 10_000;
+const HOST = '127.0.0.1';
+let shuttingDown = false;
+
+const say = (message) => console.log(`[start] ${message}`);
+const fail = (message) => {
+  console.error(`[start] ${message}`);
+  process.exit(1);
+};
+
+function ports(name, fallback) {
+  const list = (env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!list.length || list.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) fail(`${name} must be comma-separated ports 1-65535`);
+  return list;
+}
+const gatewayPort = ports('PORT', '3000')[0];
+const stubPort = ports('STUB_PORT', '7001')[0];
+const queryTcp = ports('QUERY_TCP_PORTS', '4001,4002');
+const queryHttp = ports('QUERY_HTTP_PORTS', '4051,4052');
+const deliveryTcp = ports('DELIVERY_TCP_PORTS', '4101,4102');
+const deliveryHttp = ports('DELIVERY_HTTP_PORTS', '4151,4152');
+if (queryTcp.length !== queryHttp.length) fail('QUERY_TCP_PORTS and QUERY_HTTP_PORTS must list as many ports');
+if (deliveryTcp.length !== deliveryHttp.length) fail('DELIVERY_TCP_PORTS and DELIVERY_HTTP_PORTS must list as many ports');
+
+// 1. Build
+const APPS = ['gateway', 'query', 'delivery', 'provider-stub'];
+const stale = staleReason(root, APPS);
+if (stale) {
+  say(`building (${stale})`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const build = spawnSync(npm, ['run', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) fail('npm run build failed; see above');
+}
+
+// 2. Redis
+const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+if (!URL.canParse(redisUrl) || !/^rediss?:$/.test(new URL(redisUrl).protocol)) fail(`REDIS_URL must be a redis:// URL (got "${redisUrl}")`);
+let redisServer;
+if (await pingRedis(redisUrl)) {
+  say(`using Redis at ${redactUrl(redisUrl)}`);
+} else if (!isLocalRedis(redisUrl)) {
+  fail(`Redis at ${redactUrl(redisUrl)} does not answer PING, and it is not local, so it cannot be started from here.`);
+} else if (!which('redis-server')) {
+  fail(`No Redis answers at ${redactUrl(redisUrl)} and redis-server is not on PATH.\n${HOW_TO_GET_REDIS}`);
+} else {
+  say(`no Redis at ${redactUrl(redisUrl)}: starting redis-server (data in .rampart/redis)`);
+  try {
+    redisServer = await startRedisServer(redisUrl, join(root, '.rampart', 'redis'), {
+      onLine: (line) => console.log(`[redis] ${line}`),
+    });
+  } catch (err) {
+    fail(err.message);
+  }
+  redisServer.once('exit', (code, signal) => {
+    if (!shuttingDown) say(`redis-server exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); the apps will report Redis errors`);
+  });
+}
+
+// 3. Secrets
+let secrets;
+try {
+  secrets = loadOrCreateSecrets(root);
+} catch (err) {
+  fail(err.message);
+}
+
+// 4. Apps
+const base = { REDIS_URL: redisUrl };
+const node = (app) => [process.execPath, join('dist', 'apps', app, 'main.js')];
+const backends = [
+  new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }),
+  ...queryTcp.map((tcp, i) => new ChildApp(`query-${i + 1}`, node('query'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(queryHttp[i]) })),
+  ...deliveryTcp.map((tcp, i) => new ChildApp(`delivery-${i + 1}`, node('delivery'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(deliveryHttp[i]) })),
+];
+const gateway = new ChildApp('gateway', node('gateway'), {
+  ...base,
+  PORT: String(gatewayPort),
+  QUERY_UPSTREAMS: queryTcp.map((p) => `${HOST}:${p}`).join(','),
+  DELIVERY_UPSTREAMS: deliveryTcp.map((p) => `${HOST}:${p}`).join(','),
+  JWT_SECRET: secrets.jwtSecret,
+  ADMIN_TOKEN: secrets.adminToken,
+  CORS_ORIGINS: env.CORS_ORIGINS ?? 'http://localhost:*',
+});
+const apps = [...backends, gateway];
+
+// Last resort if this script dies without its shutdown: take the detached children along.
+process.on('exit', () => {
+  for (const app of apps) app.kill();
+  if (redisServer && redisServer.exitCode === null) redisServer.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (shuttingDown) {
+      say(`${signal} again: killing everything now`);
+      process.exit(1);
+    }
+    void shutdown(0);
+  });
+}
+
+async function shutdown(code) {
+  shuttingDown = true;
+  say('stopping the apps');
+  // Gateway first, so no new requests reach services that are going away.
+  await gateway.stop(STOP_GRACE_MS);
+  await Promise.all(backends.map((app) => app.stop(STOP_GRACE_MS)));
+  if (redisServer && redisServer.exitCode === null && redisServer.signalCode === null) {
+    say('stopping the redis-server started by npm start');
+    const exited = new Promise((resolve) => redisServer.once('exit', resolve));
+    redisServer.kill('SIGTERM');
+    const timer = setTimeout(() => redisServer.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  say('stopped');
+  process.exit(code);
+}
+
+async function startAll(group) {
+  for (const app of group) {
+    app.start((code, signal) => {
+      if (!shuttingDown && !app.stopping) say(`${app.name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); not restarting it`);
+    });
+  }
+  const results = await Promise.allSettled(group.map((app) => app.waitReady(READY_TIMEOUT_MS)));
+  const failed = group.filter((_, i) => results[i].status === 'rejected');
+  if (!failed.length) return;
+  for (const app of failed) {
+    console.error(`[start] ${results[group.indexOf(app)].reason.message}. Its last lines:`);
+    for (const line of app.lines) console.error(`  [${app.name}] ${line}`);
+  }
+  await shutdown(1);
+}
+
+say(`starting ${backends.map((a) => a.name).join(', ')}`);
+await startAll(backends);
+say('starting gateway');
+await startAll([gateway]);
+
+// 5. Demo activity
+const gatewayUrl = `http://${HOST}:${gatewayPort}`;
+const now = Date.now();
+const isoSeconds = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+const provider = { url: `http://${HOST}:${stubPort}`, orderNumbers: true };
+const demo = {
+  name: 'Demo activity',
+  startsAt: isoSeconds(now - 3_600_000),
+  endsAt: isoSeconds(now + 30 * 86_400_000),
+  gifts: [
+    { giftId: 'g1', name: 'Demo skin', inventory: 1000, dailyLimit: 300, perUserLimit: 1, delivery: 'sync', provider },
+    { giftId: 'g2', name: 'Demo bundle (async delivery)', inventory: 1000, dailyLimit: 300, perUserLimit: 1, delivery: 'async', provider },
+  ],
+};
+try {
+  const res = await fetch(`${gatewayUrl}/admin/activities/demo`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${secrets.adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(demo),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  say(`published demo activity (gifts g1 sync, g2 async): HTTP ${res.status}${res.ok ? '' : ` ${text}`}`);
+} catch (err) {
+  say(`could not publish the demo activity: ${err.message}`);
+}
+
+// 6. What to do next
+const demoUser = `demo-${randomBytes(3).toString('hex')}`;
+const jwt = await signUserToken({ userId: demoUser, secret: secrets.jwtSecret, ttlSeconds: 24 * 3600 });
+const key = `demo-${randomBytes(6).toString('hex')}`;
+const origin = (envName, source) =>
+  ({ env: `from ${envName}`, file: 'from .rampart/secrets.json', generated: 'generated, saved in .rampart/secrets.json (mode 0600)' })[source];
+console.log(`
+Rampart is running. Ctrl-C stops everything.
+
+  gateway         ${gatewayUrl}   (API docs ${gatewayUrl}/docs, operator dashboard ${gatewayUrl}/admin/)
+  gateway health  ${gatewayUrl}/health/ready
+${backends
+  .filter((a) => a.name !== 'provider-stub')
+  .map((a) => `  ${a.name.padEnd(14)}  http://${HOST}:${a.env.HTTP_PORT}/health/ready   (TCP ${a.env.TCP_PORT})`)
+  .join('\n')}
+  provider stub   http://${HOST}:${stubPort}/_stats   (faults: PUT /_faults)
+  redis           ${redactUrl(redisUrl)}${redisServer ? '   (started by npm start)' : ''}
+
+  admin token     ${secrets.adminToken}   (${origin('ADMIN_TOKEN', secrets.sources.adminToken)})
+  JWT secret      ${origin('JWT_SECRET', secrets.sources.jwtSecret)}; npm run token -- <userId> signs with it
+  demo user       ${demoUser}, token valid 24 h:
+  ${jwt}
+
+Claim gift g1:
+  curl -s -X POST ${gatewayUrl}/api/gifts/g1/claims -H "Authorization: Bearer ${jwt}" -H "Idempotency-Key: ${key}" -H 'Content-Type: application/json' -d '{}'
+Read the order back (use the orderId from the claim's answer):
+  curl -s ${gatewayUrl}/api/orders/<orderId> -H "Authorization: Bearer ${jwt}"
+  curl -s ${gatewayUrl}/api/me/orders -H "Authorization: Bearer ${jwt}"
+`);
+
+function redactUrl(url) {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
