@@ -1,0 +1,172 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Subject } from 'rxjs';
+import { Logger } from '@nestjs/common';
+import type { ClientProxy } from '@nestjs/microservices';
+import { AppError, ErrorCode, fail, ok, Patterns } from '@app/contracts';
+import { RoundRobinRouter } from '@app/routing';
+import { UpstreamClient } from './upstream.client.js';
+
+type Behaviour = 'answer' | 'refuse-business' | 'silent' | 'drop' | 'throw' | 'garbage';
+
+/** A TCP server speaking Nest's framing (`<length>#<json>`), with a switchable behaviour. */
+class FakeInstance {
+  behaviour: Behaviour = 'answer';
+  readonly received: string[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server = createServer((socket) => {
+    this.sockets.add(socket);
+    this.serve(socket);
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: Socket): void {
+    socket.on('data', (data) => {
+      const text = data.toString();
+      const packet = JSON.parse(text.slice(text.indexOf('#') + 1)) as { id: string; pattern: string };
+      this.received.push(packet.pattern);
+      const answer = (body: object) => {
+        const json = JSON.stringify({ id: packet.id, isDisposed: true, ...body });
+        socket.write(`${json.length}#${json}`);
+      };
+      if (this.behaviour === 'answer') answer({ response: ok({ pattern: packet.pattern }) });
+      if (this.behaviour === 'refuse-business') answer({ response: fail(ErrorCode.SoldOut, 'gift g1 has no inventory left') });
+      if (this.behaviour === 'throw') answer({ err: { status: 'error', message: 'Internal server error' } });
+      if (this.behaviour === 'garbage') answer({ response: { hello: 'world' } });
+      if (this.behaviour === 'drop') socket.destroy();
+    });
+  }
+}
+
+async function closedAddress(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `127.0.0.1:${port}`;
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected an AppError');
+}
+
+const read = { timeoutMs: 300, retryOnOtherInstance: true };
+const claim = { timeoutMs: 300, retryOnOtherInstance: false };
+
+describe('UpstreamClient', () => {
+  let instance: FakeInstance;
+  let up: string;
+  let down: string;
+  const clients: UpstreamClient[] = [];
+
+  function clientFor(addresses: string[]) {
+    const router = new RoundRobinRouter(addresses, { name: 'query' });
+    const report = jest.spyOn(router, 'report');
+    const client = new UpstreamClient('query', router);
+    clients.push(client);
+    return { client, report };
+  }
+
+  beforeAll(() => jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined));
+
+  beforeEach(async () => {
+    instance = new FakeInstance();
+    up = await instance.start();
+    down = await closedAddress();
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await instance.stop();
+  });
+
+  it('returns the value of an ok reply and reports a success', async () => {
+    const { client, report } = clientFor([up]);
+    await expect(client.call(Patterns.GetGift, { giftId: 'g1' }, read)).resolves.toEqual({ pattern: Patterns.GetGift });
+    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number));
+  });
+
+  it('throws a business refusal as its AppError and still reports a success', async () => {
+    instance.behaviour = 'refuse-business';
+    const { client, report } = clientFor([up]);
+    const err = await errorOf(client.call(Patterns.ClaimGift, {}, claim));
+    expect(err.code).toBe(ErrorCode.SoldOut);
+    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number));
+  });
+
+  it('retries a refused read once on another instance', async () => {
+    const { client, report } = clientFor([down, up]);
+    await expect(client.call(Patterns.GetGift, {}, read)).resolves.toEqual({ pattern: Patterns.GetGift });
+    expect(report.mock.calls.map(([address, outcome]) => [address, outcome])).toEqual([[down, 'transport'], [up, 'success']]);
+  });
+
+  it('never retries a claim on another instance', async () => {
+    const { client } = clientFor([down, up]);
+    const err = await errorOf(client.call(Patterns.ClaimGift, {}, claim));
+    expect(err.code).toBe(ErrorCode.UpstreamUnreachable);
+    expect(err.message).not.toContain('127.0.0.1');
+    expect(instance.received).toEqual([]);
+  });
+
+  it('fails fast when the only instance refuses, even for a read', async () => {
+    const { client } = clientFor([down]);
+    const startedMs = Date.now();
+    expect((await errorOf(client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 5_000 }))).code).toBe(ErrorCode.UpstreamUnreachable);
+    expect(Date.now() - startedMs).toBeLessThan(1_000);
+  });
+
+  it('times out a silent instance and reports a timeout', async () => {
+    instance.behaviour = 'silent';
+    const { client, report } = clientFor([up]);
+    const err = await errorOf(client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 100 }));
+    expect(err.code).toBe(ErrorCode.UpstreamTimeout);
+    expect(report).toHaveBeenCalledWith(up, 'timeout', expect.any(Number));
+  });
+
+  it('maps a connection closed mid-call to unreachable, then dials again', async () => {
+    instance.behaviour = 'drop';
+    const { client } = clientFor([up]);
+    expect((await errorOf(client.call(Patterns.GetGift, {}, read))).code).toBe(ErrorCode.UpstreamUnreachable);
+    instance.behaviour = 'answer';
+    await expect(client.call(Patterns.GetGift, {}, read)).resolves.toEqual({ pattern: Patterns.GetGift });
+  });
+
+  it.each<Behaviour>(['throw', 'garbage'])('maps a server that answers %s to INTERNAL', async (behaviour) => {
+    instance.behaviour = behaviour;
+    const { client, report } = clientFor([up]);
+    expect((await errorOf(client.call(Patterns.GetGift, {}, read))).code).toBe(ErrorCode.Internal);
+    expect(report).toHaveBeenCalledWith(up, 'server-error', expect.any(Number));
+  });
+
+  it('is ready while at least one instance answers ping', async () => {
+    await expect(clientFor([down, up]).client.anyInstanceAnswers(300)).resolves.toBe('ok');
+    await expect(clientFor([down]).client.anyInstanceAnswers(300)).resolves.toMatch(/no query instance answered/);
+  });
+
+  it('destroys a connect that is still pending when the call times out', async () => {
+    const socket = { destroy: jest.fn() };
+    const fake = {
+      status: new Subject<string>(),
+      send: () => new Subject(),
+      unwrap: () => socket,
+      close: jest.fn(),
+    } as unknown as ClientProxy;
+    const client = new UpstreamClient('query', new RoundRobinRouter(['blackhole:1']), () => fake);
+    expect((await errorOf(client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 20 }))).code).toBe(ErrorCode.UpstreamTimeout);
+    expect(socket.destroy).toHaveBeenCalled();
+  });
+});

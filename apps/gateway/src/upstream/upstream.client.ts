@@ -1,0 +1,154 @@
+import { Logger } from '@nestjs/common';
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import type { Socket } from 'node:net';
+import { firstValueFrom, timeout, type Subscription } from 'rxjs';
+import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/contracts';
+import type { Router } from '@app/routing';
+import { classifyFailure, serverError } from './call-failure.js';
+
+/** Options of one {@link UpstreamClient.call}. */
+export interface CallOptions {
+  /** Budget of each attempt (connect included), in ms. */
+  timeoutMs: number;
+  /** Whether a refused connection may be retried once on another instance (reads only, never claims). */
+  retryOnOtherInstance: boolean;
+}
+
+/** What controllers and readiness checks need from a service; tests bind a fake. */
+export interface Upstream {
+  call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T>;
+  /** Resolves 'ok' when at least one instance answers `Patterns.Ping` within `timeoutMs`. */
+  anyInstanceAnswers(timeoutMs: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Creates the client of one `host:port` instance address. */
+export type ClientFactory = (address: string) => ClientProxy;
+
+/** One attempt on one instance: the value, or the error to throw (and whether the request never left). */
+type Attempt<T> = { value: T } | { error: AppError; isConnectRefused: boolean };
+interface Connection {
+  client: ClientProxy;
+  isConnected: boolean;
+  subscription?: Subscription;
+}
+
+/**
+ * One service (query or delivery) behind the router: one TCP client per instance, created on first
+ * use. ClientTCP connects lazily and, once its socket closes, dials again on the next call, so a
+ * restarted instance is picked up without a new client. A refused connect fails at once.
+ */
+export class UpstreamClient implements Upstream {
+  private readonly logger = new Logger(UpstreamClient.name);
+  private readonly connections = new Map<string, Connection>();
+
+  constructor(
+    readonly service: string,
+    private readonly router: Router<string>,
+    private readonly createClient: ClientFactory = tcpClient,
+  ) {}
+
+  /** Calls one instance and returns the `Reply` value; a `Reply` error is thrown as its AppError. */
+  async call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T> {
+    const first = this.router.pick();
+    let attempt = await this.attempt<T>(first, pattern, payload, options.timeoutMs);
+    if (!('value' in attempt) && attempt.isConnectRefused && options.retryOnOtherInstance) {
+      const second = this.pickOther(first);
+      if (second !== undefined) attempt = await this.attempt<T>(second, pattern, payload, options.timeoutMs);
+    }
+    if ('value' in attempt) return attempt.value;
+    throw attempt.error;
+  }
+
+  async anyInstanceAnswers(timeoutMs: number): Promise<string> {
+    const results = await Promise.allSettled(
+      this.router.endpoints().map((address) => this.send<unknown>(address, Patterns.Ping, { meta: { requestId: 'readiness' } }, timeoutMs)),
+    );
+    if (results.some((r) => r.status === 'fulfilled' && isReply(r.value) && r.value.ok)) return 'ok';
+    return `no ${this.service} instance answered ping within ${timeoutMs} ms`;
+  }
+
+  async close(): Promise<void> {
+    for (const connection of this.connections.values()) {
+      connection.subscription?.unsubscribe();
+      await connection.client.close();
+    }
+    this.connections.clear();
+  }
+
+  private pickOther(first: string): string | undefined {
+    try {
+      return this.router.pick(new Set([first]));
+    } catch (err) {
+      if (err instanceof AppError && err.code === ErrorCode.NoHealthyEndpoint) return undefined;
+      throw err;
+    }
+  }
+
+  private async attempt<T>(address: string, pattern: Pattern, payload: object, timeoutMs: number): Promise<Attempt<T>> {
+    const startedMs = performance.now();
+    try {
+      const reply = await this.send<T>(address, pattern, payload, timeoutMs);
+      const latencyMs = performance.now() - startedMs;
+      if (!isReply(reply)) {
+        this.router.report(address, 'server-error', latencyMs);
+        return { error: serverError(this.service, reply), isConnectRefused: false };
+      }
+      // A refusal (SOLD_OUT, NOT_FOUND...) is a correct answer; only INTERNAL counts against the instance.
+      const isServerError = !reply.ok && reply.error.code === ErrorCode.Internal;
+      this.router.report(address, isServerError ? 'server-error' : 'success', latencyMs);
+      return reply.ok ? { value: reply.value } : { error: AppError.fromWire(reply.error), isConnectRefused: false };
+    } catch (err) {
+      const failure = classifyFailure(err, this.service, timeoutMs);
+      this.router.report(address, failure.outcome, performance.now() - startedMs);
+      if (failure.outcome === 'timeout') this.abandonPendingConnect(address);
+      return failure;
+    }
+  }
+
+  private send<T>(address: string, pattern: Pattern, payload: object, timeoutMs: number): Promise<Reply<T>> {
+    return firstValueFrom(this.connection(address).client.send<Reply<T>>(pattern, payload).pipe(timeout(timeoutMs)));
+  }
+
+  /**
+   * ClientTCP has no connect timeout: towards an address that drops packets the connect stays
+   * pending for minutes and every call waits on it. Destroying that socket makes the next call dial
+   * again. A connected socket is kept: its instance is slow, not gone.
+   */
+  private abandonPendingConnect(address: string): void {
+    const connection = this.connections.get(address);
+    if (!connection || connection.isConnected) return;
+    try {
+      connection.client.unwrap<Socket>().destroy();
+    } catch {
+      // No socket was created yet: nothing is pending.
+    }
+  }
+
+  private connection(address: string): Connection {
+    const existing = this.connections.get(address);
+    if (existing) return existing;
+    const client = this.createClient(address);
+    const connection: Connection = { client, isConnected: false };
+    connection.subscription = client.status.subscribe((status) => {
+      connection.isConnected = status === 'connected';
+      const event = connection.isConnected ? 'upstream.connected' : 'upstream.disconnected';
+      this.logger.log({ event, service: this.service, address });
+    });
+    this.connections.set(address, connection);
+    return connection;
+  }
+}
+
+function isReply(value: unknown): value is Reply<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const reply = value as { ok?: unknown; error?: { code?: unknown } };
+  return reply.ok === true || (reply.ok === false && typeof reply.error?.code === 'string');
+}
+
+/** The default factory: a Nest TCP client for `host:port` (IPv6 hosts in brackets). */
+export function tcpClient(address: string): ClientProxy {
+  const split = address.lastIndexOf(':');
+  const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
+  return ClientProxyFactory.create({ transport: Transport.TCP, options: { host, port: Number(address.slice(split + 1)) } });
+}
