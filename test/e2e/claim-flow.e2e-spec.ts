@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { demoActivity, startSuite, type Suite } from '../support/suite';
-import { expectError, http } from '../support/http';
+import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { expectError, http } from '../support/http.js';
 
 jest.setTimeout(60_000);
 
@@ -27,7 +27,7 @@ describe('claim flow (2 gateways, 1 query, 2 delivery, provider stub, real Redis
     expect([200, 201]).toContain(res.status);
     return res;
   }
-  const claim = (base: string, giftId: string, token: string, key = randomUUID()) =>
+  const claim = (base: string, giftId: string, token: string, key: string = randomUUID()) =>
     http('POST', `${base}/api/gifts/${giftId}/claims`, { token, headers: { 'idempotency-key': key }, body: {} });
   const providerStats = async () => (await http('GET', `${suite.providerUrl}/_stats`)).body;
 

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './ports';
-import { waitFor } from './wait-for';
+import { freePort } from './ports.js';
+import { waitFor } from './wait-for.js';
 
 /** A Redis for tests: the one at REDIS_URL (default 127.0.0.1:6379) when it answers, else our own. */
 export interface TestRedis {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from './wait-for';
+import { waitFor } from './wait-for.js';
 
 export type AppName = 'gateway' | 'query' | 'delivery' | 'provider-stub';
 

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { freePort } from './ports';
-import { deletePrefix, useTestRedis, type TestRedis } from './redis';
-import { spawnApp, tail, type RunningApp } from './spawn-app';
+import { freePort } from './ports.js';
+import { deletePrefix, useTestRedis, type TestRedis } from './redis.js';
+import { spawnApp, tail, type RunningApp } from './spawn-app.js';
 
 export interface SuiteOptions {
   gateways?: number;

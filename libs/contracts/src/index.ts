@@ -8,3 +8,4 @@ export * from './messages/requests.js';
 export * from './activities/activity-config.js';
 export * from './store/keys.js';
 export * from './store/records.js';
+export * from './flags/flags.js';

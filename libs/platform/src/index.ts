@@ -5,3 +5,4 @@ export * from './logging/json.logger.js';
 export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';
 export * from './bootstrap/start-service.js';
+export * from './flags/flag.cache.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis';
-import { ClaimStore } from './claim.store';
+import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { ClaimStore } from './claim.store.js';
 
 // The claim scripts run against a real Redis: the rules live in Lua, so that is what is tested.
 describe('ClaimStore scripts', () => {

@@ -1,4 +1,4 @@
-import { checkActivityConfig } from './activity-config';
+import { checkActivityConfig } from './activity-config.js';
 
 const valid = () => ({
   name: 'Spring festival',

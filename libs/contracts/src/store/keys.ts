@@ -51,6 +51,25 @@ export class RedisKeys {
   flags(): string {
     return `${this.prefix}:flags`;
   }
+  /** Pub/sub channel announcing a flag change (the message is the flag name). */
+  flagsChannel(): string {
+    return `${this.prefix}:flags:changed`;
+  }
+  /** Pub/sub channel of one order's status changes (the message is the new status). */
+  orderEvents(orderId: string): string {
+    return `${this.prefix}:order-events:${orderId}`;
+  }
+  /**
+   * Sorted set of orders being delivered synchronously, scored by the time after which the
+   * attempt must have ended; a sweeper hands orders whose deliverer died to the queue.
+   */
+  inflight(): string {
+    return `${this.prefix}:inflight`;
+  }
+  /** BullMQ prefix: one hash tag, so every queue key shares a cluster slot. */
+  queuePrefix(): string {
+    return `${this.prefix}:{queue}`;
+  }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {
     return `${this.prefix}:audit`;
