@@ -140,20 +140,23 @@ async function shutdown(code) {
   process.exit(code);
 }
 
+/** Starts `group` together; on the first one that fails to get ready, prints its last lines and stops all. */
 async function startAll(group) {
   for (const app of group) {
     app.start((code, signal) => {
-      if (!shuttingDown && !app.stopping) say(`${app.name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); not restarting it`);
+      // Before the ready line an exit is reported by waitReady below, with the app's last lines.
+      if (app.isReady && !shuttingDown && !app.stopping) {
+        say(`${app.name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); not restarting it`);
+      }
     });
   }
-  const results = await Promise.allSettled(group.map((app) => app.waitReady(READY_TIMEOUT_MS)));
-  const failed = group.filter((_, i) => results[i].status === 'rejected');
-  if (!failed.length) return;
-  for (const app of failed) {
-    console.error(`[start] ${results[group.indexOf(app)].reason.message}. Its last lines:`);
-    for (const line of app.lines) console.error(`  [${app.name}] ${line}`);
+  try {
+    await Promise.all(group.map((app) => app.waitReady(READY_TIMEOUT_MS).catch((err) => Promise.reject(Object.assign(err, { app })))));
+  } catch (err) {
+    console.error(`[start] ${err.message}. Its last lines:`);
+    for (const line of err.app.lines) console.error(`  [${err.app.name}] ${line}`);
+    await shutdown(1);
   }
-  await shutdown(1);
 }
 
 say(`starting ${backends.map((a) => a.name).join(', ')}`);

@@ -32,5 +32,5 @@ export function staleReason(root, apps) {
   if (missing.length) return `missing ${missing.join(', ')}`;
   const sources = newestSourceMtime(root);
   const stale = bundles.filter((bundle) => statSync(join(root, bundle)).mtimeMs < sources);
-  return stale.length ? `sources changed since ${stale.join(', ')} was built` : undefined;
+  return stale.length ? `sources are newer than ${stale.join(', ')}` : undefined;
 }

@@ -31,6 +31,11 @@ export class ChildApp {
     return this.#child?.pid;
   }
 
+  /** True once the ready line was seen. */
+  get isReady() {
+    return this.#isReady;
+  }
+
   get running() {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }

@@ -46,7 +46,7 @@ export function which(command) {
 }
 
 export const HOW_TO_GET_REDIS = [
-  'Rampart needs Redis 6.2 or later. Either set REDIS_URL to a running one, or install redis-server:',
+  'Rampart needs Redis: set REDIS_URL to a running one, or install redis-server:',
   '  Debian/Ubuntu:  sudo apt-get install redis-server',
   '  macOS:          brew install redis',
   '  Docker:         docker run -p 6379:6379 redis:7',
