@@ -8,15 +8,23 @@ import {
   fail,
   ID_PATTERN,
   ok,
+  type OrderStatusReply,
   Patterns,
   type PublishActivityReply,
   type PublishActivityRequest,
+  type QueueCountsReply,
   type Reply,
+  type ResolveOrderRequest,
+  type RetryFailedRequest,
 } from '@app/contracts';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
+import { OrderAdminService } from './orders/order-admin.service.js';
+import { DeliveryQueue } from './queue/delivery.queue.js';
 
 const isId = (value: unknown): value is string => typeof value === 'string' && ID_PATTERN.test(value);
+const meta = (req: { meta?: { requestId?: unknown } } | undefined) => ({ requestId: String(req?.meta?.requestId ?? '') });
+const actor = (req: { actor?: unknown } | undefined) => String(req?.actor ?? 'unknown').slice(0, 128);
 
 /**
  * TCP handlers of the delivery service. Input is re-checked here (the receiving edge), because
@@ -27,6 +35,8 @@ export class DeliveryHandlers {
   constructor(
     private readonly claims: ClaimService,
     private readonly publisher: PublishService,
+    private readonly orders: OrderAdminService,
+    private readonly queue: DeliveryQueue,
   ) {}
 
   @MessagePattern(Patterns.Ping)
@@ -39,7 +49,7 @@ export class DeliveryHandlers {
     if (!req || !isId(req.giftId) || !isId(req.userId) || !isId(req.orderId)) {
       return fail(ErrorCode.BadRequest, 'claim needs giftId, userId and orderId of [A-Za-z0-9_-]{1,128}');
     }
-    return this.claims.claim({ meta: { requestId: String(req.meta?.requestId ?? '') }, giftId: req.giftId, userId: req.userId, orderId: req.orderId });
+    return this.claims.claim({ meta: meta(req), giftId: req.giftId, userId: req.userId, orderId: req.orderId });
   }
 
   @MessagePattern(Patterns.PublishActivity)
@@ -48,6 +58,25 @@ export class DeliveryHandlers {
     if (!req || !isId(req.activityId) || !config.success) {
       return fail(ErrorCode.BadRequest, 'publish needs an activityId and a valid configuration');
     }
-    return this.publisher.publish({ ...req, config: config.data, actor: String(req.actor ?? 'unknown') });
+    return this.publisher.publish({ meta: meta(req), activityId: req.activityId, config: config.data, actor: actor(req) });
+  }
+
+  @MessagePattern(Patterns.QueueCounts)
+  async queueCounts(): Promise<Reply<QueueCountsReply>> {
+    return ok(await this.queue.counts());
+  }
+
+  @MessagePattern(Patterns.RetryFailed)
+  async retryFailed(@Payload() req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
+    if (!req || !isId(req.orderId)) return fail(ErrorCode.BadRequest, 'retry needs an orderId');
+    return this.orders.retryFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req) });
+  }
+
+  @MessagePattern(Patterns.ResolveOrder)
+  async resolve(@Payload() req: ResolveOrderRequest): Promise<Reply<OrderStatusReply>> {
+    if (!req || !isId(req.orderId) || typeof req.delivered !== 'boolean' || typeof req.reason !== 'string') {
+      return fail(ErrorCode.BadRequest, 'resolve needs an orderId, delivered (boolean) and a reason');
+    }
+    return this.orders.resolve({ meta: meta(req), orderId: req.orderId, delivered: req.delivered, reason: req.reason.slice(0, 500), actor: actor(req) });
   }
 }

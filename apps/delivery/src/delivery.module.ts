@@ -1,18 +1,30 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, HealthController, ReadinessChecks, redisPing } from '@app/platform';
+import { closeRedis, createRedis, FlagCache, HealthController, ReadinessChecks, redisPing } from '@app/platform';
 import { ActivityStore } from './activities/activity.store.js';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
 import { ClaimStore, DELIVERY_REDIS } from './claims/claim.store.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.js';
 import { DeliveryHandlers } from './delivery.handlers.js';
+import { OrderDeliverer } from './deliveries/order-deliverer.js';
+import { OrderAdminService } from './orders/order-admin.service.js';
 import { ProviderClient } from './provider/provider.client.js';
+import { DeliveryProcessor } from './queue/delivery.processor.js';
+import { DeliveryQueue } from './queue/delivery.queue.js';
+import { QueueLifecycle } from './queue/queue.lifecycle.js';
+
+const FLAGS_SUBSCRIBER = Symbol('FLAGS_SUBSCRIBER');
+const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 
 @Module({})
 export class DeliveryModule implements OnApplicationShutdown {
-  constructor(@Inject(DELIVERY_REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(DELIVERY_REDIS) private readonly redis: Redis,
+    @Inject(FLAGS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
+  ) {}
 
   static register(config: DeliveryConfig): DynamicModule {
     return {
@@ -22,10 +34,30 @@ export class DeliveryModule implements OnApplicationShutdown {
         { provide: DELIVERY_CONFIG, useValue: config },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
         { provide: DELIVERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery') },
-        { provide: ReadinessChecks, useFactory: (redis: Redis) => new ReadinessChecks({ redis: redisPing(redis) }), inject: [DELIVERY_REDIS] },
+        { provide: FLAGS_SUBSCRIBER, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-flags') },
+        { provide: QUEUE_REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'rampart-delivery-queue' }) },
+        {
+          provide: FlagCache,
+          useFactory: (redis: Redis, subscriber: Redis, keys: RedisKeys) => new FlagCache(redis, subscriber, keys),
+          inject: [DELIVERY_REDIS, FLAGS_SUBSCRIBER, RedisKeys],
+        },
+        {
+          provide: DeliveryQueue,
+          useFactory: (redis: Redis, keys: RedisKeys) => new DeliveryQueue(redis, keys.queuePrefix(), config.queueAttempts),
+          inject: [QUEUE_REDIS, RedisKeys],
+        },
+        {
+          provide: ReadinessChecks,
+          useFactory: (redis: Redis, queueRedis: Redis) => new ReadinessChecks({ redis: redisPing(redis), queue: redisPing(queueRedis) }),
+          inject: [DELIVERY_REDIS, QUEUE_REDIS],
+        },
         { provide: ProviderClient, useFactory: () => new ProviderClient(config.providerTimeoutMs, config.providerConnectTimeoutMs) },
         ClaimStore,
         ClaimService,
+        OrderDeliverer,
+        OrderAdminService,
+        DeliveryProcessor,
+        QueueLifecycle,
         ActivityStore,
         PublishService,
       ],
@@ -33,6 +65,7 @@ export class DeliveryModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.queueRedis)]);
     await closeRedis(this.redis);
   }
 }

@@ -17,6 +17,12 @@ export const Patterns = {
   ClaimGift: 'gift.claim',
   /** delivery: validate and store an activity configuration. */
   PublishActivity: 'activity.publish',
+  /** delivery: counts of the delivery queue. */
+  QueueCounts: 'queue.counts',
+  /** delivery: re-queue a dead-lettered order. */
+  RetryFailed: 'queue.retry-failed',
+  /** delivery: an operator settles an uncertain order. */
+  ResolveOrder: 'order.resolve',
   /** both services: a liveness probe over the same transport, answered without touching storage. */
   Ping: 'instance.ping',
 } as const;

@@ -75,10 +75,11 @@ return 1
 `;
 
 /**
- * Moves an order from one of the expected statuses to a new one (compare-and-set).
+ * Moves an order from one of the expected statuses to a new one (compare-and-set), and announces
+ * the change on the order's events channel.
  * KEYS[1] order hash
  * ARGV fromStatuses (comma-separated), toStatus, nowMs, attemptsDelta, error ('' for none),
- *      then field/value pairs to set as well
+ *      channel ('' to announce nothing), then field/value pairs to set as well
  * Returns {1, toStatus} when moved; {0, currentStatus} when the order was not in an expected status.
  */
 export const TRANSITION = `
@@ -90,6 +91,27 @@ if not allowed then return {0, current} end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAtMs', ARGV[3])
 if tonumber(ARGV[4]) ~= 0 then redis.call('HINCRBY', KEYS[1], 'attempts', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[5]) end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[2]) end
 return {1, ARGV[2]}
+`;
+
+/**
+ * Takes a released reservation back for an order an operator re-queues (dead letter retry).
+ * KEYS[1] gift hash, KEYS[2] count of the reservation's day, KEYS[3] user-for-gift hash, KEYS[4] ledger
+ * ARGV orderId
+ * Returns 'ok' (held again, or still held), 'SOLD_OUT' when no unit is left, 'NOT_FOUND' when the
+ * order never had a reservation.
+ */
+export const RERESERVE = `
+local prior = redis.call('HGET', KEYS[4], ARGV[1])
+if not prior then return 'NOT_FOUND' end
+if string.sub(prior, 1, 1) == 'r' then return 'ok' end
+local g = redis.call('HMGET', KEYS[1], 'inventory', 'reserved')
+if tonumber(g[2] or '0') >= tonumber(g[1] or '0') then return 'SOLD_OUT' end
+redis.call('HINCRBY', KEYS[1], 'reserved', 1)
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCR', KEYS[2]) end
+redis.call('HINCRBY', KEYS[3], 'claimed', 1)
+redis.call('HSET', KEYS[4], ARGV[1], 'r' .. string.sub(prior, 2))
+return 'ok'
 `;

@@ -1,46 +1,46 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   type ClaimGiftReply,
   type ClaimGiftRequest,
   ErrorCode,
   fail,
+  Flags,
+  giftPausedFlag,
   ok,
   type OrderStatus,
   type Reply,
   utcDay,
 } from '@app/contracts';
+import { FlagCache } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
-import { ProviderClient } from '../provider/provider.client.js';
-import { ClaimStore, type ReservedGift } from './claim.store.js';
+import { OrderDeliverer, type OrderRef } from '../deliveries/order-deliverer.js';
+import { DeliveryQueue } from '../queue/delivery.queue.js';
+import { ClaimStore, type ReserveResult } from './claim.store.js';
 
 const SETTLE_POLL_MS = 20;
 
 /**
- * The claim: bind the order number, reserve, deliver.
+ * The claim: bind the order number, reserve, deliver (or queue).
  *
  * Input: gift, user, orderId (= Idempotency-Key). Output: `{ orderId, status }` or a refusal.
  * Idempotency: one orderId makes at most one reservation and at most one provider call at a time;
  * a repeat (sequential or concurrent) returns the same order, waiting briefly for a concurrent
- * first attempt to settle. A repeat after a crash resumes where the first attempt stopped.
- * A transient provider failure never fails the order: it stays `queued` (or `uncertain` when the
- * provider may have delivered and cannot be asked again), never delivered twice, never lost.
+ * first attempt to settle. While a request works on an order, the order is tracked as in flight:
+ * if this process dies, the inflight sweeper of any delivery instance hands the order to the queue.
  */
 @Injectable()
 export class ClaimService {
-  private readonly logger = new Logger(ClaimService.name);
-
   constructor(
     private readonly store: ClaimStore,
-    private readonly provider: ProviderClient,
+    private readonly deliverer: OrderDeliverer,
+    private readonly queue: DeliveryQueue,
+    private readonly flags: FlagCache,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
   async claim(req: ClaimGiftRequest, nowMs = Date.now()): Promise<Reply<ClaimGiftReply>> {
     const { orderId, userId, giftId } = req;
-    const [bound, paused] = await Promise.all([
-      this.store.bind(orderId, userId, giftId, nowMs),
-      this.store.isPaused(giftId),
-    ]);
+    const bound = await this.store.bind(orderId, userId, giftId, nowMs);
     if (bound.kind === 'reused') {
       return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${orderId} was already used for another gift or user`);
     }
@@ -48,59 +48,59 @@ export class ClaimService {
       if (bound.status === 'refused') return refusalReply(bound.refusal ?? ErrorCode.NotFound, giftId);
       if (bound.status !== 'new' && bound.status !== 'reserved') return this.settledReply(orderId, bound.status);
     }
-    const reservation = await this.store.reserve(orderId, userId, giftId, {
-      nowMs, day: utcDay(nowMs), uncertainLimit: this.config.uncertainLimit, paused,
-    });
+    // This request drives the order (it is new, or an earlier attempt stopped before delivering).
+    await this.store.track(orderId, nowMs + this.config.inflightDeadlineMs);
+    const reservation = await this.reserveOrder(orderId, userId, giftId, nowMs);
     if (reservation.kind === 'refused') {
-      await this.store.transition(orderId, ['new'], 'refused', { nowMs, fields: { refusal: reservation.code } });
+      await this.store.untrack(orderId);
       return refusalReply(reservation.code, giftId);
     }
-    if (reservation.kind === 'released') return this.settledReply(orderId, 'failed');
+    if (reservation.kind === 'released') {
+      await this.store.untrack(orderId);
+      return this.settledReply(orderId, 'failed');
+    }
+    const order: OrderRef = { orderId, userId, giftId, requestId: req.meta.requestId };
     const { gift } = reservation;
-    await this.store.transition(orderId, ['new'], 'reserved', {
-      nowMs, fields: { activityId: gift.activityId, reservedDay: gift.day },
-    });
-    const createdAtMs = Number((await this.store.orderRecord(orderId)).createdAtMs ?? nowMs);
-    await this.store.indexForUser(userId, orderId, createdAtMs);
-    return this.deliver(req, gift);
-  }
-
-  /** Delivers a reserved order once: only the caller that moves it to `delivering` calls the provider. */
-  private async deliver(req: ClaimGiftRequest, gift: ReservedGift): Promise<Reply<ClaimGiftReply>> {
-    const { orderId, userId, giftId } = req;
-    if (gift.delivery === 'async') {
-      const queued = await this.store.transition(orderId, ['reserved'], 'queued', { nowMs: Date.now() });
-      return ok({ orderId, status: queued.status as OrderStatus });
+    if (gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync)) {
+      return ok({ orderId, status: await this.handToQueue(order, ['reserved']) });
     }
     const started = await this.store.transition(orderId, ['reserved'], 'delivering', { nowMs: Date.now(), attemptsDelta: 1 });
     if (!started.moved) return this.settledReply(orderId, started.status as OrderStatus);
-
-    const outcome = await this.provider.deliver(gift.providerUrl, { orderId, userId, giftId, quantity: 1 });
-    const nowMs = Date.now();
-    switch (outcome.kind) {
-      case 'delivered':
-        await this.store.transition(orderId, ['delivering'], 'delivered', { nowMs, fields: { providerRef: outcome.providerRef ?? '' } });
-        return ok({ orderId, status: 'delivered' });
-      case 'refused':
-        await this.store.transition(orderId, ['delivering'], 'failed', { nowMs, error: outcome.reason });
-        await this.store.release(orderId, userId, giftId, gift.day);
-        return ok({ orderId, status: 'failed' });
-      case 'not-sent':
-      case 'failed':
-        return this.leave(req, 'queued', outcome.reason);
-      case 'unknown':
-        // With order numbers the provider dedupes a re-send, so the order can simply be retried;
-        // without them a re-send may deliver twice: the order is uncertain until an operator decides.
-        return this.leave(req, gift.orderNumbers ? 'queued' : 'uncertain', outcome.reason);
-    }
+    const result = await this.deliverer.attempt(order, gift, { finalAttempt: false });
+    if (result.status === 'queued') return ok({ orderId, status: await this.handToQueue(order, ['queued']) });
+    await this.store.untrack(orderId);
+    return ok({ orderId, status: result.status });
   }
 
-  /** Leaves an order whose delivery did not finish in a non-terminal status, answered with 202. */
-  private async leave(req: ClaimGiftRequest, status: 'queued' | 'uncertain', reason: string): Promise<Reply<ClaimGiftReply>> {
-    const moved = await this.store.transition(req.orderId, ['delivering'], status, { nowMs: Date.now(), error: reason });
-    if (moved.moved && status === 'uncertain') await this.store.countUncertain(req.giftId, req.userId);
-    this.logger.warn({ event: `order.${status}`, orderId: req.orderId, requestId: req.meta.requestId, reason });
-    return ok({ orderId: req.orderId, status: moved.status as OrderStatus });
+  /**
+   * Checks the rules and reserves for an order bound as `new` (idempotent: an order reserved
+   * before gets its reservation back). Moves the order to `reserved` (indexed for its user) or
+   * `refused`. Also used by the queue worker to finish a claim whose request died.
+   */
+  async reserveOrder(orderId: string, userId: string, giftId: string, nowMs: number): Promise<ReserveResult> {
+    const reservation = await this.store.reserve(orderId, userId, giftId, {
+      nowMs,
+      day: utcDay(nowMs),
+      uncertainLimit: this.config.uncertainLimit,
+      paused: this.flags.isEnabled(giftPausedFlag(giftId)),
+    });
+    if (reservation.kind === 'refused') {
+      await this.store.transition(orderId, ['new'], 'refused', { nowMs, fields: { refusal: reservation.code } });
+    } else if (reservation.kind === 'reserved') {
+      const { gift } = reservation;
+      await this.store.transition(orderId, ['new'], 'reserved', { nowMs, fields: { activityId: gift.activityId, reservedDay: gift.day } });
+      const createdAtMs = Number((await this.store.orderRecord(orderId)).createdAtMs ?? nowMs);
+      await this.store.indexForUser(userId, orderId, createdAtMs);
+    }
+    return reservation;
+  }
+
+  /** Queues the order: marked `queued`, its job added, then no longer tracked as in flight. */
+  private async handToQueue(order: OrderRef, from: string[]): Promise<OrderStatus> {
+    const moved = await this.store.transition(order.orderId, from, 'queued', { nowMs: Date.now() });
+    await this.queue.enqueue(order.orderId, order.requestId);
+    await this.store.untrack(order.orderId);
+    return moved.status as OrderStatus;
   }
 
   /**

@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { type ClaimRefusal, type DeliveryMode, type OrderStatus, RedisKeys, toOrderView, type OrderView } from '@app/contracts';
-import { BIND_ORDER, RELEASE, RESERVE, TRANSITION } from './claim.scripts.js';
+import {
+  type ClaimRefusal,
+  type DeliveryMode,
+  type GiftRecord,
+  type OrderStatus,
+  type OrderView,
+  parseGiftRecord,
+  RedisKeys,
+  toOrderView,
+} from '@app/contracts';
+import { BIND_ORDER, RELEASE, RERESERVE, RESERVE, TRANSITION } from './claim.scripts.js';
 
 export const DELIVERY_REDIS = Symbol('DELIVERY_REDIS');
 
@@ -28,6 +37,7 @@ interface ClaimCommands {
   rpReserve(gift: string, day: string, user: string, ledger: string, ...argv: (string | number)[]): Promise<string[]>;
   rpRelease(gift: string, day: string, user: string, ledger: string, orderId: string): Promise<number>;
   rpTransition(order: string, ...argv: (string | number)[]): Promise<[number, string]>;
+  rpRereserve(gift: string, day: string, user: string, ledger: string, orderId: string): Promise<string>;
 }
 
 /**
@@ -46,6 +56,7 @@ export class ClaimStore {
     redis.defineCommand('rpReserve', { numberOfKeys: 4, lua: RESERVE });
     redis.defineCommand('rpRelease', { numberOfKeys: 4, lua: RELEASE });
     redis.defineCommand('rpTransition', { numberOfKeys: 1, lua: TRANSITION });
+    redis.defineCommand('rpRereserve', { numberOfKeys: 4, lua: RERESERVE });
     this.redis = redis as Redis & ClaimCommands;
   }
 
@@ -53,10 +64,6 @@ export class ClaimStore {
     const [kind, status, refusal] = await this.redis.rpBindOrder(this.keys.order(orderId), orderId, userId, giftId, nowMs);
     if (kind === 'new' || kind === 'reused') return { kind };
     return { kind: 'existing', status: status as OrderStatus | 'new' | 'refused', ...(refusal ? { refusal: refusal as ClaimRefusal } : {}) };
-  }
-
-  async isPaused(giftId: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys.flags(), `gift.${giftId}.paused`)) === '1';
   }
 
   async reserve(
@@ -82,6 +89,12 @@ export class ClaimStore {
     return (await this.redis.rpRelease(k.gift(giftId), k.giftDay(giftId, day), k.giftUser(giftId, userId), k.giftLedger(giftId), orderId)) === 1;
   }
 
+  /** Holds a released reservation again (operator retry). */
+  async rereserve(orderId: string, userId: string, giftId: string, day: string): Promise<'ok' | 'SOLD_OUT' | 'NOT_FOUND'> {
+    const k = this.keys;
+    return (await this.redis.rpRereserve(k.gift(giftId), k.giftDay(giftId, day), k.giftUser(giftId, userId), k.giftLedger(giftId), orderId)) as 'ok' | 'SOLD_OUT' | 'NOT_FOUND';
+  }
+
   /**
    * Compare-and-set of an order's status. Returns whether it moved, and the status it has now.
    * `fields` are set together with the move (e.g. activityId, error).
@@ -93,8 +106,9 @@ export class ClaimStore {
     opts: { nowMs: number; attemptsDelta?: number; error?: string; fields?: Record<string, string> },
   ): Promise<{ moved: boolean; status: string }> {
     const extra = Object.entries(opts.fields ?? {}).flat();
+    const channel = to === 'refused' ? '' : this.keys.orderEvents(orderId);
     const [moved, status] = await this.redis.rpTransition(
-      this.keys.order(orderId), from.join(','), to, opts.nowMs, opts.attemptsDelta ?? 0, opts.error ?? '', ...extra,
+      this.keys.order(orderId), from.join(','), to, opts.nowMs, opts.attemptsDelta ?? 0, opts.error ?? '', channel, ...extra,
     );
     return { moved: moved === 1, status };
   }
@@ -111,6 +125,33 @@ export class ClaimStore {
 
   async order(orderId: string): Promise<OrderView | undefined> {
     return toOrderView(await this.redis.hgetall(this.keys.order(orderId)));
+  }
+
+  async gift(giftId: string): Promise<GiftRecord | undefined> {
+    return parseGiftRecord(await this.redis.hgetall(this.keys.gift(giftId)));
+  }
+
+  /** Counts one uncertain order less (an operator resolved it). */
+  async uncountUncertain(giftId: string, userId: string): Promise<void> {
+    await this.redis.hincrby(this.keys.giftUser(giftId, userId), 'uncertain', -1);
+  }
+
+  /**
+   * Marks an order as being worked on by this process until `deadlineMs`. An order still marked
+   * after its deadline lost its worker (a crash): the inflight sweeper hands it to the queue.
+   */
+  async track(orderId: string, deadlineMs: number): Promise<void> {
+    await this.redis.zadd(this.keys.inflight(), 'NX', deadlineMs, orderId);
+  }
+
+  /** The order is settled or safely queued: nothing to recover. */
+  async untrack(orderId: string): Promise<void> {
+    await this.redis.zrem(this.keys.inflight(), orderId);
+  }
+
+  /** Orders whose worker is overdue, oldest first. */
+  async overdue(nowMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.inflight(), '-inf', nowMs, 'LIMIT', 0, limit);
   }
 
   /** The raw stored order (including internal fields such as `reservedDay`). */

@@ -14,6 +14,25 @@ export type DeliveryConfig = Readonly<
     uncertainLimit: number;
     /** How long a repeated claim waits for the concurrent first one to settle, in ms. Default 2500. */
     claimSettleWaitMs: number;
+    /**
+     * Time after which an order a request was working on counts as abandoned (its process died)
+     * and is handed to the queue, in ms. Default: provider timeout + 5000.
+     */
+    inflightDeadlineMs: number;
+    /** How often each instance looks for abandoned orders, in ms. Default 2000. */
+    sweepIntervalMs: number;
+    /** Tries per queued delivery before it is dead-lettered. Default 12. */
+    queueAttempts: number;
+    /** First retry delay, doubled per retry, in ms. Default 2000. */
+    queueBackoffBaseMs: number;
+    /** Largest retry delay, in ms. Default 300000 (5 min). */
+    queueBackoffMaxMs: number;
+    /** Age after which an order's next failed attempt is its last, in ms. Default 1800000 (30 min). */
+    queueMaxAgeMs: number;
+    /** Jobs one instance works on at once. Default 16. */
+    queueConcurrency: number;
+    /** Job lock; a worker silent this long is taken as dead and its job retried, in ms. Default 30000. */
+    queueLockMs: number;
   }
 >;
 
@@ -21,7 +40,7 @@ export const DELIVERY_CONFIG = Symbol('DELIVERY_CONFIG');
 
 export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): DeliveryConfig {
   const reader = new EnvReader(env);
-  const config = {
+  const partial = {
     ...readCommonConfig(reader),
     host: reader.string('HOST', { fallback: '127.0.0.1' }),
     tcpPort: reader.int('TCP_PORT', { min: 1, max: 65535, fallback: 4101 }),
@@ -30,7 +49,18 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     providerConnectTimeoutMs: reader.int('PROVIDER_CONNECT_TIMEOUT_MS', { min: 10, max: 30_000, fallback: 500 }),
     uncertainLimit: reader.int('UNCERTAIN_LIMIT', { min: 1, max: 1_000, fallback: 2 }),
     claimSettleWaitMs: reader.int('CLAIM_SETTLE_WAIT_MS', { min: 0, max: 60_000, fallback: 2_500 }),
+    sweepIntervalMs: reader.int('SWEEP_INTERVAL_MS', { min: 100, max: 600_000, fallback: 2_000 }),
+    queueAttempts: reader.int('QUEUE_ATTEMPTS', { min: 1, max: 100, fallback: 12 }),
+    queueBackoffBaseMs: reader.int('QUEUE_BACKOFF_BASE_MS', { min: 1, max: 600_000, fallback: 2_000 }),
+    queueBackoffMaxMs: reader.int('QUEUE_BACKOFF_MAX_MS', { min: 1, max: 3_600_000, fallback: 300_000 }),
+    queueMaxAgeMs: reader.int('QUEUE_MAX_AGE_MS', { min: 1_000, max: 7 * 86_400_000, fallback: 1_800_000 }),
+    queueConcurrency: reader.int('QUEUE_CONCURRENCY', { min: 1, max: 1_000, fallback: 16 }),
+    queueLockMs: reader.int('QUEUE_LOCK_MS', { min: 1_000, max: 600_000, fallback: 30_000 }),
   };
+  const inflightDeadlineMs = reader.int('INFLIGHT_DEADLINE_MS', { min: 100, max: 600_000, fallback: partial.providerTimeoutMs + 5_000 });
+  if (inflightDeadlineMs <= partial.providerTimeoutMs) {
+    reader.problems.push(`INFLIGHT_DEADLINE_MS must be above PROVIDER_TIMEOUT_MS (${partial.providerTimeoutMs})`);
+  }
   reader.finish('delivery');
-  return deepFreeze(config);
+  return deepFreeze({ ...partial, inflightDeadlineMs });
 }

@@ -61,6 +61,26 @@ export class ProviderClient implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Asks an order-number provider whether it delivered an order (`GET {url}/deliveries/{orderId}`).
+   * 'unknown' when it cannot tell (an error or no answer in time).
+   */
+  async lookup(providerUrl: string, orderId: string): Promise<'delivered' | 'absent' | 'unknown'> {
+    try {
+      const res = await request(new URL(`/deliveries/${encodeURIComponent(orderId)}`, providerUrl), {
+        method: 'GET',
+        dispatcher: this.agent,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      await res.body.dump();
+      if (res.statusCode === 200) return 'delivered';
+      return res.statusCode === 404 ? 'absent' : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.agent.close();
   }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   SoldOut: 'SOLD_OUT',
   DailyLimitReached: 'DAILY_LIMIT_REACHED',
   RateLimited: 'RATE_LIMITED',
+  /** The target is not in a state that allows the operation (e.g. resolving an order that is not uncertain). */
+  Conflict: 'CONFLICT',
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   Internal: 'INTERNAL',
   /** The call to a service instance did not answer within its timeout class. */

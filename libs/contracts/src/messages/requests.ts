@@ -34,3 +34,22 @@ export interface PublishActivityReply {
   /** True when the activity existed before and was updated. */
   updated: boolean;
 }
+
+/** `queue.counts` reply (contract section 3). */
+export interface QueueCountsReply {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+export interface RetryFailedRequest { meta: MessageMeta; orderId: string; actor: string }
+/** `order.resolve`: the operator's verdict on an uncertain order. */
+export interface ResolveOrderRequest {
+  meta: MessageMeta;
+  orderId: string;
+  delivered: boolean;
+  reason: string;
+  actor: string;
+}
+export interface OrderStatusReply { orderId: string; status: OrderStatus }

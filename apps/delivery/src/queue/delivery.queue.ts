@@ -1,0 +1,84 @@
+import { Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Name of the BullMQ queue of deliveries (its keys live under `RedisKeys.queuePrefix()`). */
+export const DELIVERY_QUEUE = 'delivery';
+/** The custom backoff type; the worker implements it with `retryBackoffMs`. */
+export const BACKOFF_TYPE = 'rampart';
+
+export interface DeliveryJobData {
+  orderId: string;
+  requestId: string;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+/**
+ * The delivery queue: one job per order, jobId = orderId, so enqueueing an order twice is a no-op.
+ * Failed jobs stay in the failed set (the dead letter) until an operator re-queues them.
+ */
+export class DeliveryQueue {
+  private readonly logger = new Logger(DeliveryQueue.name);
+  private readonly queue: Queue<DeliveryJobData>;
+  private closed = false;
+
+  /** @param attempts tries per job before it is dead-lettered. */
+  constructor(connection: Redis, prefix: string, attempts: number) {
+    this.queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts,
+        backoff: { type: BACKOFF_TYPE },
+        removeOnComplete: { age: 24 * 3600, count: 100_000 },
+        removeOnFail: false,
+      },
+    });
+  }
+
+  /**
+   * Puts an order on the queue. If its job already ran to the end (completed or failed), it is
+   * run again: the order was handed back to the queue after that, so its job must look at it anew.
+   */
+  async enqueue(orderId: string, requestId: string): Promise<void> {
+    const job = await this.queue.add('deliver', { orderId, requestId }, { jobId: orderId });
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') {
+      await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+      this.logger.log({ event: 'job.requeued', jobId: orderId, from: state, requestId });
+    }
+  }
+
+  /** Re-queues a dead-lettered order. False when it is not in the failed set. */
+  async retryFailed(orderId: string): Promise<boolean> {
+    const job = await this.queue.getJob(orderId);
+    if (!job || (await job.getState()) !== 'failed') return false;
+    await job.retry('failed', { resetAttemptsMade: true });
+    return true;
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+      completed: counts.completed ?? 0,
+    };
+  }
+
+  /** Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.close();
+  }
+}
