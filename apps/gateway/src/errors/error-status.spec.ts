@@ -4,7 +4,7 @@ import { ERROR_STATUS, errorStatusOf, publicCodeOfStatus } from './error-status.
 const publicCodes = new Set<string>([
   'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNAUTHORIZED', 'NOT_FOUND', 'INVALID_CONFIG', 'IDEMPOTENCY_KEY_REUSED',
   'NOT_ACTIVE', 'USER_LIMIT_REACHED', 'TOO_MANY_UNCERTAIN', 'SOLD_OUT', 'DAILY_LIMIT_REACHED', 'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE', 'INTERNAL',
+  'SERVICE_UNAVAILABLE', 'INTERNAL', 'CONFLICT',
 ]);
 
 describe('ERROR_STATUS', () => {
@@ -25,7 +25,7 @@ describe('ERROR_STATUS', () => {
     [ErrorCode.NotFound, 404], [ErrorCode.InvalidConfig, 422], [ErrorCode.IdempotencyKeyReused, 422],
     [ErrorCode.NotActive, 409], [ErrorCode.UserLimitReached, 409], [ErrorCode.SoldOut, 409],
     [ErrorCode.DailyLimitReached, 409], [ErrorCode.TooManyUncertain, 429], [ErrorCode.RateLimited, 429],
-    [ErrorCode.ServiceUnavailable, 503], [ErrorCode.Internal, 500],
+    [ErrorCode.ServiceUnavailable, 503], [ErrorCode.Internal, 500], [ErrorCode.Conflict, 409],
   ])('answers %s with %d', (code, status) => {
     expect(ERROR_STATUS[code].status).toBe(status);
   });

@@ -130,10 +130,13 @@ export class UpstreamClient implements Upstream {
     if (existing) return existing;
     const client = this.createClient(address);
     const connection: Connection = { client, isConnected: false };
+    let lastEvent = '';
     connection.subscription = client.status.subscribe((status) => {
       connection.isConnected = status === 'connected';
       const event = connection.isConnected ? 'upstream.connected' : 'upstream.disconnected';
-      this.logger.log({ event, service: this.service, address });
+      // Log state changes only: a refused connect reports 'disconnected' from both its error and close.
+      if (event !== lastEvent) this.logger.log({ event, service: this.service, address });
+      lastEvent = event;
     });
     this.connections.set(address, connection);
     return connection;

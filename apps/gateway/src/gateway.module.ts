@@ -1,0 +1,59 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Redis } from 'ioredis';
+import { closeRedis, HealthController, ReadinessChecks } from '@app/platform';
+import { ActivitiesController } from './activities/activities.controller.js';
+import { AdminActivitiesController } from './admin/admin-activities.controller.js';
+import { AdminAuthGuard } from './auth/admin-auth.guard.js';
+import { UserAuthGuard } from './auth/user-auth.guard.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
+import { defaultConnections, type GatewayConnections } from './gateway.connections.js';
+import { AppErrorFilter } from './errors/app-error.filter.js';
+import { GiftsController } from './gifts/gifts.controller.js';
+import { gatewayReadiness } from './health/gateway-readiness.js';
+import { OrdersController } from './orders/orders.controller.js';
+import type { Upstream } from './upstream/upstream.client.js';
+import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
+
+/** Injection token of the gateway's Redis connection (readiness now; flags and rate limits later). */
+export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
+
+/**
+ * The gateway: HTTP edge of the user and operator APIs over the query and delivery services.
+ * On shutdown (after Nest has closed the HTTP server, so in-flight requests are done) it closes
+ * the TCP clients, then Redis.
+ */
+@Module({})
+export class GatewayModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(GATEWAY_REDIS) private readonly redis: Redis,
+    @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
+    @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
+  ) {}
+
+  static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: [GiftsController, ActivitiesController, OrdersController, AdminActivitiesController, HealthController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: GATEWAY_REDIS, useFactory: () => connections.redis() },
+        { provide: QUERY_UPSTREAM, useFactory: () => connections.upstream('query', config.queryUpstreams) },
+        { provide: DELIVERY_UPSTREAM, useFactory: () => connections.upstream('delivery', config.deliveryUpstreams) },
+        {
+          provide: ReadinessChecks,
+          useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
+          inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
+        },
+        { provide: APP_FILTER, useClass: AppErrorFilter },
+        UserAuthGuard,
+        AdminAuthGuard,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.query.close(), this.delivery.close()]);
+    await closeRedis(this.redis);
+  }
+}

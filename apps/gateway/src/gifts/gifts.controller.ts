@@ -1,0 +1,66 @@
+import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import {
+  AppError,
+  ErrorCode,
+  ID_PATTERN,
+  Patterns,
+  type ClaimGiftReply,
+  type ClaimGiftRequest,
+  type GetGiftRequest,
+  type GiftView,
+} from '@app/contracts';
+import { UserAuthGuard } from '../auth/user-auth.guard.js';
+import { UserId } from '../auth/user-id.decorator.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { RequestId } from '../http/request-id.js';
+import { parseStrict, pathId } from '../http/validation.js';
+import type { Upstream } from '../upstream/upstream.client.js';
+import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
+
+/** A claim carries no fields: `{}` or no body at all. */
+const claimBody = z.strictObject({}).optional();
+
+/**
+ * `GET /api/gifts/{giftId}` (query, fast class, may move to another instance) and
+ * `POST /api/gifts/{giftId}/claims` (delivery, slow class, never re-sent by the gateway: the client
+ * repeats with the same Idempotency-Key, which is the order number).
+ */
+@Controller('api/gifts')
+@UseGuards(UserAuthGuard)
+export class GiftsController {
+  constructor(
+    @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
+    @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Get(':giftId')
+  getGift(@Param('giftId') giftId: string, @RequestId() requestId: string): Promise<GiftView> {
+    const request: GetGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`) };
+    return this.query.call<GiftView>(Patterns.GetGift, request, { timeoutMs: this.config.timeouts.fastMs, retryOnOtherInstance: true });
+  }
+
+  /** 200 `{ orderId, status: 'delivered' }`, 202 for any other status; refusals are thrown as their AppError. */
+  @Post(':giftId/claims')
+  async claim(
+    @Param('giftId') giftId: string,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Body() body: unknown,
+    @UserId() userId: string,
+    @RequestId() requestId: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (typeof idempotencyKey !== 'string' || !ID_PATTERN.test(idempotencyKey)) {
+      throw new AppError(ErrorCode.BadRequest, 'header Idempotency-Key is required: 1-128 characters of [A-Za-z0-9_-]');
+    }
+    parseStrict(claimBody, body, 'body');
+    const request: ClaimGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`), userId, orderId: idempotencyKey };
+    const result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, {
+      timeoutMs: this.config.timeouts.slowMs,
+      retryOnOtherInstance: false,
+    });
+    await reply.status(result.status === 'delivered' ? 200 : 202).send({ orderId: result.orderId, status: result.status });
+  }
+}

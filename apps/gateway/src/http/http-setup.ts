@@ -1,0 +1,21 @@
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import { corsDelegate } from './cors.js';
+import { requestIdOf } from './request-id.js';
+
+/** The Fastify adapter of the gateway: body limit from config, request ids from `X-Request-Id`. */
+export function createGatewayAdapter(config: GatewayConfig): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, genReqId: requestIdOf });
+}
+
+/**
+ * HTTP behaviour shared by `main.ts` and the inject specs: every response (errors and 404s
+ * included) carries `X-Request-Id`, and `/api/*` answers CORS for the configured origins.
+ */
+export function configureHttp(app: NestFastifyApplication, config: GatewayConfig): void {
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  if (config.corsOrigins.length) app.enableCors({ delegator: corsDelegate(config.corsOrigins) });
+}
