@@ -30,7 +30,6 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ErrorStatus>> = Object.fre
   [ErrorCode.TooManyUncertain]: { status: 429 },
   [ErrorCode.RateLimited]: { status: 429, retryAfterS: 1 },
   [ErrorCode.Conflict]: { status: 409 },
-  [ErrorCode.Conflict]: { status: 409 },
   [ErrorCode.ServiceUnavailable]: { status: 503, retryAfterS: 1 },
   [ErrorCode.Internal]: { status: 500 },
   // A call that timed out may still have been applied; repeating it (same idempotency key) is safe.
