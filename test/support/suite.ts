@@ -109,7 +109,7 @@ export function demoActivity(providerUrl: string, gifts: Array<Record<string, un
     startsAt: new Date(Date.now() - 3_600_000).toISOString(),
     endsAt: new Date(Date.now() + 86_400_000).toISOString(),
     gifts: gifts.map((g, i) => ({
-      giftId: `g${i + 1}`, name: 'Skin', inventory: 1000, dailyLimit: 1000, perUserLimit: 1, delivery: 'sync',
+      giftId: `g${i + 1}`, name: 'Skin', inventory: 1000, perUserLimit: 1, delivery: 'sync',
       provider: { url: providerUrl, orderNumbers: true },
       ...g,
     })),
