@@ -1,7 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, FlagCache, HealthController, ReadinessChecks, redisPing } from '@app/platform';
+import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, ReadinessChecks, redisPing } from '@app/platform';
 import { ActivityStore } from './activities/activity.store.js';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
@@ -52,6 +52,7 @@ export class DeliveryModule implements OnApplicationShutdown {
           inject: [DELIVERY_REDIS, QUEUE_REDIS],
         },
         { provide: ProviderClient, useFactory: () => new ProviderClient(config.providerTimeoutMs, config.providerConnectTimeoutMs) },
+        { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
         ClaimStore,
         ClaimService,
         OrderDeliverer,

@@ -1,9 +1,12 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Redis } from 'ioredis';
-import { closeRedis, HealthController, ReadinessChecks } from '@app/platform';
+import { RedisKeys } from '@app/contracts';
+import { AuditLog, closeRedis, FlagCache, HealthController, ReadinessChecks } from '@app/platform';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
+import { AdminFlagsController } from './admin/admin-flags.controller.js';
+import { AdminOperationsController } from './admin/admin-operations.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { UserAuthGuard } from './auth/user-auth.guard.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
@@ -11,12 +14,16 @@ import { defaultConnections, type GatewayConnections } from './gateway.connectio
 import { AppErrorFilter } from './errors/app-error.filter.js';
 import { GiftsController } from './gifts/gifts.controller.js';
 import { gatewayReadiness } from './health/gateway-readiness.js';
+import { OrderEventsController } from './orders/order-events.controller.js';
+import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
 
-/** Injection token of the gateway's Redis connection (readiness now; flags and rate limits later). */
+/** Injection token of the gateway's Redis connection (commands). */
 export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
+/** Injection token of the gateway's Redis subscriber connection (flag changes, order events). */
+export const GATEWAY_SUBSCRIBER = Symbol('GATEWAY_SUBSCRIBER');
 
 /**
  * The gateway: HTTP edge of the user and operator APIs over the query and delivery services.
@@ -27,6 +34,8 @@ export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
 export class GatewayModule implements OnApplicationShutdown {
   constructor(
     @Inject(GATEWAY_REDIS) private readonly redis: Redis,
+    @Inject(GATEWAY_SUBSCRIBER) private readonly subscriber: Redis,
+    private readonly flags: FlagCache,
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
   ) {}
@@ -34,10 +43,26 @@ export class GatewayModule implements OnApplicationShutdown {
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [GiftsController, ActivitiesController, OrdersController, AdminActivitiesController, HealthController],
+      controllers: [
+        GiftsController, ActivitiesController, OrdersController, OrderEventsController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, HealthController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: GATEWAY_REDIS, useFactory: () => connections.redis() },
+        { provide: GATEWAY_SUBSCRIBER, useFactory: () => connections.redis() },
+        { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
+        {
+          provide: FlagCache,
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys) => {
+            const flags = new FlagCache(redis, subscriber, keys);
+            await flags.start();
+            return flags;
+          },
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys],
+        },
+        { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [GATEWAY_REDIS, RedisKeys] },
+        { provide: OrderEventsHub, useFactory: (subscriber: Redis) => new OrderEventsHub(subscriber), inject: [GATEWAY_SUBSCRIBER] },
         { provide: QUERY_UPSTREAM, useFactory: () => connections.upstream('query', config.queryUpstreams) },
         { provide: DELIVERY_UPSTREAM, useFactory: () => connections.upstream('delivery', config.deliveryUpstreams) },
         {
@@ -53,7 +78,8 @@ export class GatewayModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.flags.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
-    await closeRedis(this.redis);
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);
   }
 }

@@ -6,3 +6,4 @@ export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';
 export * from './bootstrap/start-service.js';
 export * from './flags/flag.cache.js';
+export * from './audit/audit.log.js';

@@ -99,7 +99,4 @@ export class ActivityStore {
     await this.redis.sadd(this.keys.activities(), activityId);
   }
 
-  async audit(actor: string, action: string, target: string, reason: string): Promise<void> {
-    await this.redis.xadd(this.keys.audit(), 'MAXLEN', '~', 10_000, '*', 'time', new Date().toISOString(), 'actor', actor, 'action', action, 'target', target, 'reason', reason);
-  }
 }

@@ -8,6 +8,7 @@ import {
   type PublishActivityRequest,
   type Reply,
 } from '@app/contracts';
+import { AuditLog } from '@app/platform';
 import { ActivityStore } from './activity.store.js';
 
 /**
@@ -20,7 +21,10 @@ import { ActivityStore } from './activity.store.js';
 export class PublishService {
   private readonly logger = new Logger(PublishService.name);
 
-  constructor(private readonly store: ActivityStore) {}
+  constructor(
+    private readonly store: ActivityStore,
+    private readonly audit: AuditLog,
+  ) {}
 
   async publish(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
     const result = await this.store.withPublishLock(() => this.publishLocked(req));
@@ -57,7 +61,7 @@ export class PublishService {
     }
     for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
     await this.store.saveActivity(activityId, config, window);
-    await this.store.audit(req.actor, previous ? 'activity.update' : 'activity.publish', activityId, '');
+    await this.audit.record({ actor: req.actor, action: previous ? 'activity.update' : 'activity.publish', target: activityId, reason: '' });
     this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
     return ok({ activityId, updated: previous !== undefined });
   }

@@ -8,7 +8,7 @@ import {
   type ResolveOrderRequest,
   type RetryFailedRequest,
 } from '@app/contracts';
-import { ActivityStore } from '../activities/activity.store.js';
+import { AuditLog } from '@app/platform';
 import { ClaimStore } from '../claims/claim.store.js';
 import { OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
@@ -22,7 +22,7 @@ export class OrderAdminService {
     private readonly store: ClaimStore,
     private readonly deliverer: OrderDeliverer,
     private readonly queue: DeliveryQueue,
-    private readonly audit: ActivityStore,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -43,7 +43,7 @@ export class OrderAdminService {
       await this.deliverer.fail(order, { day: record.reservedDay }, `resolved by operator: ${req.reason}`, ['uncertain']);
     }
     await this.store.uncountUncertain(record.giftId, record.userId);
-    await this.audit.audit(req.actor, req.delivered ? 'order.resolve.delivered' : 'order.resolve.failed', req.orderId, req.reason);
+    await this.audit.record({ actor: req.actor, action: req.delivered ? 'order.resolve.delivered' : 'order.resolve.failed', target: req.orderId, reason: req.reason });
     const status = req.delivered ? 'delivered' : 'failed';
     this.logger.log({ event: 'order.resolved', orderId: req.orderId, status, requestId: req.meta.requestId });
     return ok({ orderId: req.orderId, status });
@@ -60,7 +60,7 @@ export class OrderAdminService {
     if (held === 'NOT_FOUND') return fail(ErrorCode.NotFound, `order ${req.orderId} has no reservation to restore`);
     await this.store.transition(req.orderId, ['failed'], 'queued', { nowMs: Date.now(), error: '' });
     if (!(await this.queue.retryFailed(req.orderId))) await this.queue.enqueue(req.orderId, req.meta.requestId);
-    await this.audit.audit(req.actor, 'queue.retry', req.orderId, 'dead letter re-queued');
+    await this.audit.record({ actor: req.actor, action: 'queue.retry', target: req.orderId, reason: 'dead letter re-queued' });
     return ok({ orderId: req.orderId, status: 'queued' });
   }
 }

@@ -5,6 +5,7 @@ import {
   AppError,
   ErrorCode,
   ID_PATTERN,
+  isTerminalStatus,
   Patterns,
   type ClaimGiftReply,
   type ClaimGiftRequest,
@@ -42,7 +43,10 @@ export class GiftsController {
     return this.query.call<GiftView>(Patterns.GetGift, request, { timeoutMs: this.config.timeouts.fastMs, retryOnOtherInstance: true });
   }
 
-  /** 200 `{ orderId, status: 'delivered' }`, 202 for any other status; refusals are thrown as their AppError. */
+  /**
+   * 200 when the order is settled (`delivered`, or `failed` after a provider refusal released it),
+   * 202 while delivery goes on (`reserved`, `queued`, `delivering`, `uncertain`); refusals are thrown.
+   */
   @Post(':giftId/claims')
   async claim(
     @Param('giftId') giftId: string,
@@ -61,6 +65,6 @@ export class GiftsController {
       timeoutMs: this.config.timeouts.slowMs,
       retryOnOtherInstance: false,
     });
-    await reply.status(result.status === 'delivered' ? 200 : 202).send({ orderId: result.orderId, status: result.status });
+    await reply.status(isTerminalStatus(result.status) ? 200 : 202).send({ orderId: result.orderId, status: result.status });
   }
 }

@@ -32,7 +32,13 @@ export function useTestApp() {
 
   beforeAll(async () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const redis = { ping: async () => 'PONG', status: 'end' } as unknown as Redis;
+    const redis = {
+      ping: async () => 'PONG',
+      status: 'end',
+      on: () => redis,
+      subscribe: async () => 1,
+      hgetall: async () => ({}),
+    } as unknown as Redis;
     const upstreams: Record<string, Upstream> = { query, delivery };
     const module = GatewayModule.register(config, { redis: () => redis, upstream: (service) => upstreams[service] });
     app = await NestFactory.create<NestFastifyApplication>(module, createGatewayAdapter(config), { logger: false });

@@ -1,0 +1,78 @@
+import { Controller, Get, Inject, Param, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { isTerminalStatus, Patterns, RedisKeys, type GetOrderRequest, type OrderStatus, type OrderView } from '@app/contracts';
+import { UserAuthGuard } from '../auth/user-auth.guard.js';
+import { UserId } from '../auth/user-id.decorator.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { RequestId } from '../http/request-id.js';
+import { pathId } from '../http/validation.js';
+import type { Upstream } from '../upstream/upstream.client.js';
+import { QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
+import { OrderEventsHub } from './order-events.hub.js';
+
+/** A comment line sent this often keeps proxies from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+/** A stream ends after this long even if the order is not settled; the client reconnects. */
+const MAX_STREAM_MS = 10 * 60_000;
+
+/**
+ * `GET /api/orders/{orderId}/events`: server-sent events, one per status change, starting with the
+ * current status and ending after a terminal one (`delivered`, `failed`). Subscribes first, then
+ * reads the order, so no change between the read and the subscription is missed.
+ */
+@Controller('api/orders')
+@UseGuards(UserAuthGuard)
+export class OrderEventsController {
+  constructor(
+    @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly hub: OrderEventsHub,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  @Get(':orderId/events')
+  async events(@Param('orderId') orderId: string, @UserId() userId: string, @RequestId() requestId: string, @Res() reply: FastifyReply): Promise<void> {
+    const request: GetOrderRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), userId };
+    const read = () => this.query.call<OrderView>(Patterns.GetOrder, request, { timeoutMs: this.config.timeouts.fastMs, retryOnOtherInstance: true });
+    await read(); // 404 (as the error shape) before any stream starts
+
+    const pending: string[] = [];
+    let deliver: (status: string) => void = (status) => pending.push(status);
+    const stop = await this.hub.listen(this.keys.orderEvents(orderId), (status) => deliver(status));
+    const current = await read().catch(async (err: unknown) => {
+      await stop();
+      throw err;
+    });
+
+    const raw = reply.raw;
+    reply.hijack();
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-request-id': requestId,
+      'x-accel-buffering': 'no',
+    });
+    let last: string | undefined;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      clearTimeout(limit);
+      void stop();
+      raw.end();
+    };
+    deliver = (status: string) => {
+      if (ended || status === last) return;
+      last = status;
+      raw.write(`event: status\ndata: ${JSON.stringify({ orderId, status })}\n\n`);
+      if (isTerminalStatus(status as OrderStatus)) end();
+    };
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const limit = setTimeout(end, MAX_STREAM_MS);
+    raw.on('close', end);
+    deliver(current.status);
+    for (const status of pending) deliver(status);
+  }
+}
