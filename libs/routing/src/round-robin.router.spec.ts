@@ -38,4 +38,17 @@ describe('RoundRobinRouter', () => {
     expect(router.endpoints()).toEqual(['a', 'b']);
     expect([router.pick(), router.pick()]).toEqual(['a', 'b']);
   });
+
+  it('takes a new endpoint list and counts outcomes for the snapshot', () => {
+    const router = new RoundRobinRouter(['a', 'b']);
+    router.report('a', 'success', 1);
+    router.report('a', 'timeout', 1);
+    router.setEndpoints(['a', 'c']);
+    expect(router.endpoints()).toEqual(['a', 'c']);
+    expect(router.snapshot()).toEqual([
+      { endpoint: 'a', state: 'healthy', successRate: 0.5, requests: 2, p99Ms: 0, ejections: 0 },
+      { endpoint: 'c', state: 'healthy', successRate: 1, requests: 0, p99Ms: 0, ejections: 0 },
+    ]);
+    expect(new Set([router.pick(), router.pick()])).toEqual(new Set(['a', 'c']));
+  });
 });

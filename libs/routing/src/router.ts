@@ -4,20 +4,49 @@
  */
 export type CallOutcome = 'success' | 'transport' | 'timeout' | 'server-error';
 
+/** Routing state of one instance: serving, out for a while, or on trial. */
+export type EndpointState = 'healthy' | 'ejected' | 'probing';
+
+/** What `/admin/upstreams` shows of one instance. */
+export interface EndpointSnapshot<E> {
+  endpoint: E;
+  state: EndpointState;
+  /** Share of successful calls (0–1) in the window; 1 when there were none. */
+  successRate: number;
+  /** Calls in the window. */
+  requests: number;
+  /** 99th percentile latency in the window, in ms (bin upper bound); 0 when there were none. */
+  p99Ms: number;
+  /** Ejections since the instance became known. */
+  ejections: number;
+  /** While ejected: ms until it is probed. */
+  ejectedForMs?: number;
+}
+
 /**
  * Chooses the instance of a service for each call and learns from the outcomes. The gateway only
- * depends on this interface, so the choice rule (round robin today, success-rate later) can change
- * without touching the gateway.
+ * depends on this interface, so the choice rule (success rate or round robin) is a switch.
  */
 export interface Router<E> {
   /**
-   * The instance for the next call.
+   * The instance for the next call. Every `pick` must be followed by one `report` for it.
    * @param exclude instances not to return (e.g. the one a retry is moving away from).
    * @throws NoHealthyEndpointError when no instance may be called.
    */
   pick(exclude?: ReadonlySet<E>): E;
-  /** Records how a call to `endpoint` ended and how long it took, in ms. */
-  report(endpoint: E, outcome: CallOutcome, latencyMs: number): void;
+  /**
+   * Records how a call to `endpoint` ended and how long it took, in ms. `isConnectRefused` marks a
+   * transport failure where nothing listened (the request never left). Unknown endpoints are ignored.
+   */
+  report(endpoint: E, outcome: CallOutcome, latencyMs: number, isConnectRefused?: boolean): void;
   /** Every instance this router knows, whatever its state. */
   endpoints(): readonly E[];
+  /** Replaces the set of instances (discovery): new ones start healthy, known ones keep their state. */
+  setEndpoints(endpoints: readonly E[]): void;
+  /** State and statistics of every instance. */
+  snapshot(): EndpointSnapshot<E>[];
+  /** Instances waiting for an active health probe (none when the router does not probe). */
+  probeTargets?(): readonly E[];
+  /** Result of one active health probe of a probing instance. */
+  reportProbe?(endpoint: E, isOk: boolean): void;
 }
