@@ -30,7 +30,9 @@ describe('ERROR_STATUS', () => {
     expect(ERROR_STATUS[code].status).toBe(status);
   });
 
-  it.each([ErrorCode.UpstreamTimeout, ErrorCode.UpstreamUnreachable, ErrorCode.NoHealthyEndpoint])(
+  it.each([
+    ErrorCode.UpstreamTimeout, ErrorCode.UpstreamUnreachable, ErrorCode.NoHealthyEndpoint, ErrorCode.CircuitOpen, ErrorCode.BulkheadFull,
+  ])(
     'hides %s behind a 503 SERVICE_UNAVAILABLE with Retry-After',
     (code) => {
       expect(ERROR_STATUS[code]).toEqual({ status: 503, publicCode: 'SERVICE_UNAVAILABLE', retryAfterS: 1 });

@@ -36,6 +36,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ErrorStatus>> = Object.fre
   [ErrorCode.UpstreamTimeout]: unavailable,
   [ErrorCode.UpstreamUnreachable]: unavailable,
   [ErrorCode.NoHealthyEndpoint]: unavailable,
+  // Both fail fast without sending; the error's own retryAfterS (if any) wins over this 1 s.
+  [ErrorCode.CircuitOpen]: unavailable,
+  [ErrorCode.BulkheadFull]: unavailable,
 });
 
 /** The HTTP answer of `code`; an unknown code (e.g. from a newer service) is a 500. */

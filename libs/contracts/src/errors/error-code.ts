@@ -25,6 +25,10 @@ export const ErrorCode = {
   UpstreamUnreachable: 'ROUTE_UPSTREAM_UNREACHABLE',
   /** No instance of a service may be called. */
   NoHealthyEndpoint: 'ROUTE_NO_HEALTHY_ENDPOINT',
+  /** The circuit breaker protecting a route or provider is open: the call failed fast, unsent. */
+  CircuitOpen: 'RES_CIRCUIT_OPEN',
+  /** The bulkhead of a timeout class is full (max concurrent and max queued): rejected at once, unsent. */
+  BulkheadFull: 'RES_BULKHEAD_FULL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
