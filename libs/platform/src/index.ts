@@ -7,3 +7,5 @@ export * from './health/readiness.checks.js';
 export * from './bootstrap/start-service.js';
 export * from './flags/flag.cache.js';
 export * from './audit/audit.log.js';
+export * from './registry/instance.registry.js';
+export * from './registry/registry.config.js';

@@ -70,6 +70,13 @@ export class RedisKeys {
   queuePrefix(): string {
     return `${this.prefix}:{queue}`;
   }
+  /**
+   * Sorted set of the live instances of one service (`query`, `delivery`): member `host:port`,
+   * score the Redis server time (ms) at which its registration lapses unless renewed.
+   */
+  registry(service: string): string {
+    return `${this.prefix}:registry:${service}`;
+  }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {
     return `${this.prefix}:audit`;

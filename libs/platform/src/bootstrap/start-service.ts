@@ -4,19 +4,24 @@ import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '../config/common.config.js';
+import { RedisKeys } from '@app/contracts';
 import { createLogger, readyEvent } from '../logging/json.logger.js';
+import { createRedis, closeRedis } from '../redis/redis.factory.js';
+import { InstanceRegistration } from '../registry/instance.registry.js';
+import { loadRegistryConfig } from '../registry/registry.config.js';
 
 /**
- * Graceful stop on SIGTERM/SIGINT: `close()` stops accepting, lets in-flight requests finish and
+ * Graceful stop on SIGTERM/SIGINT: `beforeClose` (if any) runs first, then `close()` stops accepting, lets in-flight requests finish and
  * runs every module's shutdown hook (queues, Redis); then exit 0. A second signal exits at once.
  */
-export function closeOnSignals(app: string, nest: INestApplication, logger: LoggerService): void {
+export function closeOnSignals(app: string, nest: INestApplication, logger: LoggerService, beforeClose?: () => Promise<void>): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) process.exit(1);
     closing = true;
     logger.log({ event: 'app.stopping', app, signal });
-    nest.close().then(
+    // beforeClose (deregistration) first, so gateways stop sending before the ports close.
+    (beforeClose ? beforeClose().catch(() => undefined) : Promise.resolve()).then(() => nest.close()).then(
       () => {
         logger.log({ event: 'app.stopped', app });
         process.exit(0);
@@ -41,17 +46,33 @@ export interface ServiceConfig extends CommonConfig {
 /**
  * Starts a hybrid service: the TCP microservice the gateway calls, and an HTTP port for health
  * and metrics. Loads config first, so a bad value exits 1 with one line before any port opens.
- * SIGTERM closes the TCP server and HTTP port (finishing in-flight work), then module shutdown hooks.
+ * Once listening, the instance registers itself in Redis for discovery (`REGISTRY_*`,
+ * `ADVERTISE_HOST`); SIGTERM deregisters it first, then closes the TCP server and HTTP port
+ * (finishing in-flight work), then module shutdown hooks.
  */
 export function startService<C extends ServiceConfig>(app: string, loadConfig: () => C, module: (config: C) => DynamicModule): void {
   void (async () => {
     const config = loadConfig();
+    const registry = loadRegistryConfig(app, process.env, config.host, config.tcpPort);
     const logger = createLogger(app, config.logLevel);
     const nest = await NestFactory.create<NestFastifyApplication>(module(config), new FastifyAdapter(), { logger });
     nest.connectMicroservice({ transport: Transport.TCP, options: { host: config.host, port: config.tcpPort } }, { inheritAppConfig: true });
     await nest.startAllMicroservices();
     await nest.listen(config.httpPort, config.host);
-    closeOnSignals(app, nest, logger);
+    let deregister: (() => Promise<void>) | undefined;
+    if (registry.isEnabled) {
+      const redis = createRedis(config.redisUrl, `rampart-${app}-registry`);
+      const registration = new InstanceRegistration(redis, new RedisKeys(config.redisPrefix), app, registry.address, registry.ttlMs, {
+        log: (event) => logger.log(event),
+        warn: (event) => logger.warn(event),
+      });
+      await registration.start();
+      deregister = async () => {
+        await registration.stop();
+        await closeRedis(redis);
+      };
+    }
+    closeOnSignals(app, nest, logger, deregister);
     logger.log(readyEvent(app, { tcpPort: config.tcpPort, httpPort: config.httpPort }));
   })().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
