@@ -15,7 +15,7 @@ const shared = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|jose|cockatiel)/)'],
 };
 export default {
   projects: [

@@ -1,0 +1,20 @@
+export * from './clock.js';
+export * from './policy.js';
+export * from './compose.js';
+export * from './errors/circuit-open.error.js';
+export * from './errors/bulkhead-full.error.js';
+export * from './errors/timeout.error.js';
+export * from './errors/guards.js';
+export * from './timeout.policy.js';
+export * from './bulkhead.policy.js';
+export * from './timeout-classes.js';
+export * from './circuit-breaker.policy.js';
+export * from './breaker-registry.js';
+export * from './retry.policy.js';
+export * from './success-rate.gate.js';
+export * from './retry-budget.js';
+export * from './fallback.policy.js';
+export * from './stale-cache.js';
+export * from './report-buffer.js';
+// The engine behind CircuitBreakerPolicy leaks on purpose, for callers that need one breaker outside a registry.
+export { OpossumBreaker, type OpossumBreakerOptions } from './adapters/opossum.breaker.js';
