@@ -105,12 +105,16 @@ export class ReportBuffer<E> {
 
   /** One timer tick: starts as many batches as pending capacity allows; re-arms if events remain. */
   private flushSome(): void {
-    while (this.count > 0 && this.pending < this.maxPendingFlushes) {
-      void this.flushBatch(this.take()).then(() => {
-        if (this.count > 0 && !this.disposed) this.timer ??= this.clock.setTimeout(this.tick, 0);
-      });
-    }
+    while (this.count > 0 && this.pending < this.maxPendingFlushes) void this.flushBatch(this.take());
     if (this.count > 0 && !this.disposed) this.timer ??= this.clock.setTimeout(this.tick, this.flushEveryMs);
+  }
+
+  /** A sink call settled: if a backlog waits, flush it now rather than at the next tick. */
+  private settled(): void {
+    this.pending--;
+    if (this.count === 0 || this.disposed) return;
+    this.timer?.clear();
+    this.timer = this.clock.setTimeout(this.tick, 0);
   }
 
   private take(): E[] {
@@ -155,7 +159,7 @@ export class ReportBuffer<E> {
       call.then(
         () => finish(true),
         () => finish(false),
-      ).finally(() => this.pending--);
+      ).finally(() => this.settled());
     });
   }
 }
