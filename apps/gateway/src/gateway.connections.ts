@@ -1,8 +1,11 @@
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { createRedis } from '@app/platform';
-import { RoundRobinRouter } from '@app/routing';
+import { RedisKeys } from '@app/contracts';
+import { closeRedis, createRedis, liveInstances } from '@app/platform';
+import { RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { UpstreamClient, type Upstream } from './upstream/upstream.client.js';
+import { UpstreamDiscovery } from './upstream/upstream.discovery.js';
 
 /** The services the gateway talks to. */
 export type UpstreamService = 'query' | 'delivery';
@@ -12,16 +15,62 @@ export type UpstreamService = 'query' | 'delivery';
  * {@link defaultConnections}; HTTP specs pass fakes, so no network is needed to test the edge.
  */
 export interface GatewayConnections {
-  /** The Redis connection (readiness now; flags and rate limits later). */
+  /** A new Redis connection (each call opens its own: commands, subscriber). */
   redis(): Redis;
   /** The client of one service over its instance addresses. */
   upstream(service: UpstreamService, addresses: readonly string[]): Upstream;
 }
 
-/** Real connections: ioredis, and one TCP client per instance behind a round-robin router. */
+/** The router of one service, as `ROUTING_MODE` says; ejections and readmissions are logged. */
+export function createRouter(service: UpstreamService, addresses: readonly string[], config: GatewayConfig['routing']): Router<string> {
+  if (config.mode === 'round-robin') return new RoundRobinRouter(addresses, { name: service });
+  const router = new SuccessRateRouter(addresses, {
+    name: service,
+    windowMs: config.windowMs,
+    buckets: config.windowBuckets,
+    ejectBelowRate: config.ejectBelowRate,
+    minRequests: config.minRequests,
+    consecutiveFailures: config.consecutiveFailures,
+    maxEjectionShare: config.maxEjectionShare,
+    baseEjectionMs: config.baseEjectionMs,
+    maxEjectionMs: config.maxEjectionMs,
+    readmitAfterSuccesses: config.readmitAfterSuccesses,
+    probeMode: config.probeMode,
+  });
+  const logger = new Logger('Routing');
+  router.onEjected((e) => logger.warn({ event: 'endpoint.ejected', ...e, successRate: Number(e.successRate.toFixed(3)) }));
+  router.onReadmitted((e) => logger.log({ event: 'endpoint.readmitted', ...e }));
+  return router;
+}
+
+/**
+ * Real connections: ioredis, and per service one TCP client per instance behind the configured
+ * router, its instance list kept current from the registry over its own Redis connection.
+ * Closing the client stops its discovery and closes that connection.
+ */
 export function defaultConnections(config: GatewayConfig): GatewayConnections {
+  const keys = new RedisKeys(config.redisPrefix);
   return {
     redis: () => createRedis(config.redisUrl, 'rampart-gateway'),
-    upstream: (service, addresses) => new UpstreamClient(service, new RoundRobinRouter(addresses, { name: service })),
+    upstream: (service, addresses) => {
+      const client = new UpstreamClient(service, createRouter(service, addresses, config.routing), {
+        probeIntervalMs: config.routing.probeIntervalMs,
+        probeTimeoutMs: config.timeouts.fastMs,
+      });
+      if (!config.discovery.isEnabled) return client;
+      const redis = createRedis(config.redisUrl, `rampart-gateway-discovery-${service}`);
+      const discovery = new UpstreamDiscovery(client, {
+        staticAddresses: addresses,
+        registered: () => liveInstances(redis, keys, service),
+        refreshMs: config.discovery.refreshMs,
+      });
+      discovery.start();
+      const close = client.close.bind(client);
+      client.close = async () => {
+        await discovery.stop();
+        await Promise.all([close(), closeRedis(redis)]);
+      };
+      return client;
+    },
   };
 }

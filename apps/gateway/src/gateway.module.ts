@@ -7,6 +7,7 @@ import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
+import { AdminUpstreamsController } from './admin/admin-upstreams.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { UserAuthGuard } from './auth/user-auth.guard.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
@@ -45,7 +46,7 @@ export class GatewayModule implements OnApplicationShutdown {
       module: GatewayModule,
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, HealthController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, HealthController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

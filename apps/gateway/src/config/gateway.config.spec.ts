@@ -89,4 +89,44 @@ describe('loadGatewayConfig', () => {
     expect(message).toContain('TIMEOUT_FAST_MS');
     expect(message).not.toContain('\n');
   });
+
+  describe('routing and discovery', () => {
+    it('defaults to success-rate routing with the documented thresholds', () => {
+      const config = loadGatewayConfig(base);
+      expect(config.routing).toEqual({
+        mode: 'success-rate', windowMs: 10_000, windowBuckets: 10, ejectBelowRate: 0.5, minRequests: 10, consecutiveFailures: 5,
+        maxEjectionShare: 0.5, baseEjectionMs: 5_000, maxEjectionMs: 300_000, readmitAfterSuccesses: 3, probeMode: 'active', probeIntervalMs: 500,
+      });
+      expect(config.discovery).toEqual({ isEnabled: true, refreshMs: 1_000 });
+      expect(Object.isFrozen(config.routing)).toBe(true);
+    });
+
+    it('reads every routing variable', () => {
+      const config = loadGatewayConfig({
+        ...base, ROUTING_MODE: 'round-robin', ROUTING_WINDOW_MS: '5000', ROUTING_WINDOW_BUCKETS: '5', ROUTING_EJECT_BELOW_RATE: '0.8',
+        ROUTING_MIN_REQUESTS: '20', ROUTING_CONSECUTIVE_FAILURES: '3', ROUTING_MAX_EJECTION_PERCENT: '34', ROUTING_BASE_EJECTION_MS: '1000',
+        ROUTING_MAX_EJECTION_MS: '60000', ROUTING_READMIT_SUCCESSES: '2', ROUTING_PROBE_MODE: 'trickle', ROUTING_PROBE_INTERVAL_MS: '250',
+        DISCOVERY_ENABLED: 'false', DISCOVERY_REFRESH_MS: '2000',
+      });
+      expect(config.routing).toEqual({
+        mode: 'round-robin', windowMs: 5_000, windowBuckets: 5, ejectBelowRate: 0.8, minRequests: 20, consecutiveFailures: 3,
+        maxEjectionShare: 0.34, baseEjectionMs: 1_000, maxEjectionMs: 60_000, readmitAfterSuccesses: 2, probeMode: 'trickle', probeIntervalMs: 250,
+      });
+      expect(config.discovery).toEqual({ isEnabled: false, refreshMs: 2_000 });
+    });
+
+    it.each([
+      ['ROUTING_MODE', 'random', /ROUTING_MODE must be success-rate or round-robin/],
+      ['ROUTING_EJECT_BELOW_RATE', '1.5', /ROUTING_EJECT_BELOW_RATE must be a number 0-1/],
+      ['ROUTING_MAX_EJECTION_PERCENT', '101', /ROUTING_MAX_EJECTION_PERCENT must be an integer 0-100/],
+      ['ROUTING_CONSECUTIVE_FAILURES', '0', /ROUTING_CONSECUTIVE_FAILURES must be an integer/],
+      ['ROUTING_MAX_EJECTION_MS', '1000', /ROUTING_MAX_EJECTION_MS must be at least ROUTING_BASE_EJECTION_MS/],
+      ['ROUTING_WINDOW_BUCKETS', '601', /ROUTING_WINDOW_BUCKETS must be an integer/],
+      ['ROUTING_PROBE_MODE', 'passive', /ROUTING_PROBE_MODE must be active or trickle/],
+      ['DISCOVERY_ENABLED', 'sometimes', /DISCOVERY_ENABLED must be true or false/],
+      ['DISCOVERY_REFRESH_MS', '10', /DISCOVERY_REFRESH_MS must be an integer/],
+    ])('rejects %s=%s', (name, value, message) => {
+      expect(problemOf({ [name]: value })).toMatch(message);
+    });
+  });
 });

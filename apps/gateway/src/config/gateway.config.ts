@@ -27,8 +27,43 @@ export type GatewayConfig = Readonly<
     }>;
     /** Largest request body accepted, in bytes. Default 16384. */
     bodyLimitBytes: number;
+    routing: RoutingConfig;
+    discovery: Readonly<{
+      /** Whether instances registered in Redis are added to the static lists (`DISCOVERY_ENABLED`). Default true. */
+      isEnabled: boolean;
+      /** How often the registry is read, in ms (`DISCOVERY_REFRESH_MS`). Default 1000. */
+      refreshMs: number;
+    }>;
   }
 >;
+
+/** How the gateway chooses instances (`ROUTING_*`); see libs/routing for the rules. */
+export type RoutingConfig = Readonly<{
+  /** `success-rate` (default) or `round-robin` (for comparison). */
+  mode: 'success-rate' | 'round-robin';
+  /** Length of the per-instance window, in ms. Default 10000. */
+  windowMs: number;
+  /** Buckets of the window. Default 10. */
+  windowBuckets: number;
+  /** Success rate (0–1) below which an instance is ejected. Default 0.5. */
+  ejectBelowRate: number;
+  /** Calls in the window before the rate is judged. Default 10. */
+  minRequests: number;
+  /** Consecutive failures that eject. Default 5. */
+  consecutiveFailures: number;
+  /** Largest share (0–1) of instances out at once, from `ROUTING_MAX_EJECTION_PERCENT` (default 50). */
+  maxEjectionShare: number;
+  /** First ejection time, in ms. Default 5000. */
+  baseEjectionMs: number;
+  /** Cap on one ejection, in ms. Default 300000. */
+  maxEjectionMs: number;
+  /** Consecutive good probes that readmit. Default 3. */
+  readmitAfterSuccesses: number;
+  /** `active` (ping probes, default) or `trickle` (one user request at a time). */
+  probeMode: 'active' | 'trickle';
+  /** Time between active probe sweeps, in ms. Default 500. */
+  probeIntervalMs: number;
+}>;
 
 /** Injection token of the frozen {@link GatewayConfig}. */
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -58,7 +93,32 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       slowMs: reader.int('TIMEOUT_SLOW_MS', { min: 1, max: 600_000, fallback: 3_000 }),
     },
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', { min: 1_024, max: 10_485_760, fallback: 16_384 }),
+    routing: readRouting(reader),
+    discovery: {
+      isEnabled: reader.boolean('DISCOVERY_ENABLED', true),
+      refreshMs: reader.int('DISCOVERY_REFRESH_MS', { min: 100, max: 60_000, fallback: 1_000 }),
+    },
   };
   reader.finish('gateway');
   return deepFreeze(config);
+}
+
+function readRouting(reader: EnvReader): RoutingConfig {
+  const routing = {
+    mode: reader.string('ROUTING_MODE', { fallback: 'success-rate', pattern: /^(success-rate|round-robin)$/, hint: 'success-rate or round-robin' }) as RoutingConfig['mode'],
+    windowMs: reader.int('ROUTING_WINDOW_MS', { min: 100, max: 3_600_000, fallback: 10_000 }),
+    windowBuckets: reader.int('ROUTING_WINDOW_BUCKETS', { min: 1, max: 600, fallback: 10 }),
+    ejectBelowRate: reader.number('ROUTING_EJECT_BELOW_RATE', { min: 0, max: 1, fallback: 0.5 }),
+    minRequests: reader.int('ROUTING_MIN_REQUESTS', { min: 1, max: 1_000_000, fallback: 10 }),
+    consecutiveFailures: reader.int('ROUTING_CONSECUTIVE_FAILURES', { min: 1, max: 1_000, fallback: 5 }),
+    maxEjectionShare: reader.int('ROUTING_MAX_EJECTION_PERCENT', { min: 0, max: 100, fallback: 50 }) / 100,
+    baseEjectionMs: reader.int('ROUTING_BASE_EJECTION_MS', { min: 100, max: 3_600_000, fallback: 5_000 }),
+    maxEjectionMs: reader.int('ROUTING_MAX_EJECTION_MS', { min: 100, max: 86_400_000, fallback: 300_000 }),
+    readmitAfterSuccesses: reader.int('ROUTING_READMIT_SUCCESSES', { min: 1, max: 100, fallback: 3 }),
+    probeMode: reader.string('ROUTING_PROBE_MODE', { fallback: 'active', pattern: /^(active|trickle)$/, hint: 'active or trickle' }) as RoutingConfig['probeMode'],
+    probeIntervalMs: reader.int('ROUTING_PROBE_INTERVAL_MS', { min: 50, max: 600_000, fallback: 500 }),
+  };
+  if (routing.maxEjectionMs < routing.baseEjectionMs) reader.problems.push('ROUTING_MAX_EJECTION_MS must be at least ROUTING_BASE_EJECTION_MS');
+  if (routing.windowBuckets > routing.windowMs) reader.problems.push('ROUTING_WINDOW_BUCKETS must not exceed ROUTING_WINDOW_MS (buckets of at least 1 ms)');
+  return routing;
 }

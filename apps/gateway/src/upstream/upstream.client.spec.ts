@@ -3,7 +3,7 @@ import { Subject } from 'rxjs';
 import { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppError, ErrorCode, fail, ok, Patterns } from '@app/contracts';
-import { RoundRobinRouter } from '@app/routing';
+import { RoundRobinRouter, SuccessRateRouter } from '@app/routing';
 import { UpstreamClient } from './upstream.client.js';
 
 type Behaviour = 'answer' | 'refuse-business' | 'silent' | 'drop' | 'throw' | 'garbage';
@@ -29,20 +29,33 @@ class FakeInstance {
   }
 
   private serve(socket: Socket): void {
+    let buffer = '';
     socket.on('data', (data) => {
-      const text = data.toString();
-      const packet = JSON.parse(text.slice(text.indexOf('#') + 1)) as { id: string; pattern: string };
-      this.received.push(packet.pattern);
-      const answer = (body: object) => {
-        const json = JSON.stringify({ id: packet.id, isDisposed: true, ...body });
-        socket.write(`${json.length}#${json}`);
-      };
-      if (this.behaviour === 'answer') answer({ response: ok({ pattern: packet.pattern }) });
-      if (this.behaviour === 'refuse-business') answer({ response: fail(ErrorCode.SoldOut, 'gift g1 has no inventory left') });
-      if (this.behaviour === 'throw') answer({ err: { status: 'error', message: 'Internal server error' } });
-      if (this.behaviour === 'garbage') answer({ response: { hello: 'world' } });
-      if (this.behaviour === 'drop') socket.destroy();
+      buffer += data.toString();
+      // Several packets may arrive in one chunk: split on the `<length>#` frames.
+      for (;;) {
+        const hash = buffer.indexOf('#');
+        if (hash < 0) return;
+        const length = Number(buffer.slice(0, hash));
+        if (buffer.length < hash + 1 + length) return;
+        const packet = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { id: string; pattern: string };
+        buffer = buffer.slice(hash + 1 + length);
+        this.handle(socket, packet);
+      }
     });
+  }
+
+  private handle(socket: Socket, packet: { id: string; pattern: string }): void {
+    this.received.push(packet.pattern);
+    const answer = (body: object) => {
+      const json = JSON.stringify({ id: packet.id, isDisposed: true, ...body });
+      socket.write(`${json.length}#${json}`);
+    };
+    if (this.behaviour === 'answer') answer({ response: ok({ pattern: packet.pattern }) });
+    if (this.behaviour === 'refuse-business') answer({ response: fail(ErrorCode.SoldOut, 'gift g1 has no inventory left') });
+    if (this.behaviour === 'throw') answer({ err: { status: 'error', message: 'Internal server error' } });
+    if (this.behaviour === 'garbage') answer({ response: { hello: 'world' } });
+    if (this.behaviour === 'drop') socket.destroy();
   }
 }
 
@@ -97,7 +110,7 @@ describe('UpstreamClient', () => {
   it('returns the value of an ok reply and reports a success', async () => {
     const { client, report } = clientFor([up]);
     await expect(client.call(Patterns.GetGift, { giftId: 'g1' }, read)).resolves.toEqual({ pattern: Patterns.GetGift });
-    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number));
+    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number), false);
   });
 
   it('throws a business refusal as its AppError and still reports a success', async () => {
@@ -105,7 +118,7 @@ describe('UpstreamClient', () => {
     const { client, report } = clientFor([up]);
     const err = await errorOf(client.call(Patterns.ClaimGift, {}, claim));
     expect(err.code).toBe(ErrorCode.SoldOut);
-    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number));
+    expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number), false);
   });
 
   it('retries a refused read once on another instance', async () => {
@@ -134,7 +147,7 @@ describe('UpstreamClient', () => {
     const { client, report } = clientFor([up]);
     const err = await errorOf(client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 100 }));
     expect(err.code).toBe(ErrorCode.UpstreamTimeout);
-    expect(report).toHaveBeenCalledWith(up, 'timeout', expect.any(Number));
+    expect(report).toHaveBeenCalledWith(up, 'timeout', expect.any(Number), false);
   });
 
   it('maps a connection closed mid-call to unreachable, then dials again', async () => {
@@ -149,7 +162,7 @@ describe('UpstreamClient', () => {
     instance.behaviour = behaviour;
     const { client, report } = clientFor([up]);
     expect((await errorOf(client.call(Patterns.GetGift, {}, read))).code).toBe(ErrorCode.Internal);
-    expect(report).toHaveBeenCalledWith(up, 'server-error', expect.any(Number));
+    expect(report).toHaveBeenCalledWith(up, 'server-error', expect.any(Number), false);
   });
 
   it('is ready while at least one instance answers ping', async () => {
@@ -168,5 +181,60 @@ describe('UpstreamClient', () => {
     const client = new UpstreamClient('query', new RoundRobinRouter(['blackhole:1']), () => fake);
     expect((await errorOf(client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 20 }))).code).toBe(ErrorCode.UpstreamTimeout);
     expect(socket.destroy).toHaveBeenCalled();
+  });
+
+  describe('with success-rate routing', () => {
+    function routed(addresses: string[], probeIntervalMs = 50) {
+      const router = new SuccessRateRouter(addresses, { name: 'query', baseEjectionMs: 200, maxEjectionMs: 1_000 });
+      const client = new UpstreamClient('query', router, { probeIntervalMs, probeTimeoutMs: 200 });
+      clients.push(client);
+      const state = (address: string) => client.snapshot().find((s) => s.endpoint === address)?.state;
+      return { client, router, state };
+    }
+
+    it('ejects a refused instance at once and serves reads from the other', async () => {
+      const { client, state } = routed([down, up]);
+      for (let i = 0; i < 5; i++) await expect(client.call(Patterns.GetGift, {}, read)).resolves.toEqual({ pattern: Patterns.GetGift });
+      expect(state(down)).toBe('ejected');
+      expect(state(up)).toBe('healthy');
+      await expect(client.anyInstanceAnswers(300)).resolves.toBe('ok');
+    });
+
+    it('probes an ejected instance with Ping and readmits it once it answers', async () => {
+      instance.behaviour = 'silent';
+      const other = new FakeInstance();
+      const otherAddress = await other.start();
+      try {
+        const { client, state } = routed([up, otherAddress]);
+        // Concurrent calls spread over both (P2C balances calls in flight); the silent one times out.
+        for (let round = 0; round < 10 && state(up) !== 'ejected'; round++) {
+          await Promise.all(Array.from({ length: 12 }, () => client.call(Patterns.GetGift, {}, { ...read, timeoutMs: 30 }).catch(() => undefined)));
+        }
+        expect(state(up)).toBe('ejected');
+        instance.behaviour = 'answer';
+        const deadline = Date.now() + 5_000;
+        while (state(up) !== 'healthy' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        expect(state(up)).toBe('healthy');
+        expect(instance.received).toContain(Patterns.Ping);
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('takes a new instance list and closes the connections of removed instances', async () => {
+      const other = new FakeInstance();
+      const otherAddress = await other.start();
+      try {
+        const { client } = routed([up]);
+        await client.call(Patterns.GetGift, {}, read);
+        client.setEndpoints([otherAddress]);
+        expect(client.endpoints()).toEqual([otherAddress]);
+        await client.call(Patterns.GetGift, {}, read);
+        expect(other.received).toEqual([Patterns.GetGift]);
+        expect(client.snapshot().map((s) => s.endpoint)).toEqual([otherAddress]);
+      } finally {
+        await other.stop();
+      }
+    });
   });
 });

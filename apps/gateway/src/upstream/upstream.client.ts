@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import type { Socket } from 'node:net';
-import { firstValueFrom, timeout, type Subscription } from 'rxjs';
+import { firstValueFrom, timeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/contracts';
-import type { Router } from '@app/routing';
+import { ProbeScheduler, type EndpointSnapshot, type Router } from '@app/routing';
 import { classifyFailure, serverError } from './call-failure.js';
 
 /** Options of one {@link UpstreamClient.call}. */
@@ -17,9 +17,21 @@ export interface CallOptions {
 /** What controllers and readiness checks need from a service; tests bind a fake. */
 export interface Upstream {
   call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T>;
-  /** Resolves 'ok' when at least one instance answers `Patterns.Ping` within `timeoutMs`. */
+  /** Resolves 'ok' when at least one non-ejected instance answers `Patterns.Ping` within `timeoutMs`. */
   anyInstanceAnswers(timeoutMs: number): Promise<string>;
+  /** Routing state of every instance, for `/admin/upstreams` (fakes may leave it out). */
+  snapshot?(): EndpointSnapshot<string>[];
   close(): Promise<void>;
+}
+
+/** Options of {@link UpstreamClient}. */
+export interface UpstreamClientOptions {
+  /** Creates the client of one instance. Default a Nest TCP client. */
+  createClient?: ClientFactory;
+  /** Time between active health probes of probing instances, in ms. Default 500. */
+  probeIntervalMs?: number;
+  /** Budget of one probe (`Patterns.Ping` over the same transport), in ms. Default 300. */
+  probeTimeoutMs?: number;
 }
 
 /** Creates the client of one `host:port` instance address. */
@@ -41,12 +53,45 @@ interface Connection {
 export class UpstreamClient implements Upstream {
   private readonly logger = new Logger(UpstreamClient.name);
   private readonly connections = new Map<string, Connection>();
+  private readonly createClient: ClientFactory;
+  private readonly prober: ProbeScheduler<string>;
 
   constructor(
     readonly service: string,
     private readonly router: Router<string>,
-    private readonly createClient: ClientFactory = tcpClient,
-  ) {}
+    options: UpstreamClientOptions | ClientFactory = {},
+  ) {
+    const opts = typeof options === 'function' ? { createClient: options } : options;
+    this.createClient = opts.createClient ?? tcpClient;
+    const probeTimeoutMs = opts.probeTimeoutMs ?? 300;
+    // Probes ride the instance's own connection, so they test what real calls use.
+    this.prober = new ProbeScheduler({
+      router,
+      intervalMs: opts.probeIntervalMs ?? 500,
+      probe: (address) => this.pings(address, probeTimeoutMs),
+    });
+  }
+
+  /** Replaces the instance addresses (discovery); connections of removed instances are closed. */
+  setEndpoints(addresses: readonly string[]): void {
+    this.router.setEndpoints(addresses);
+    const kept = new Set(addresses);
+    for (const [address, connection] of this.connections) {
+      if (kept.has(address)) continue;
+      this.connections.delete(address);
+      connection.subscription?.unsubscribe();
+      void connection.client.close();
+    }
+  }
+
+  /** Instances this client routes to. */
+  endpoints(): readonly string[] {
+    return this.router.endpoints();
+  }
+
+  snapshot(): EndpointSnapshot<string>[] {
+    return this.router.snapshot();
+  }
 
   /** Calls one instance and returns the `Reply` value; a `Reply` error is thrown as its AppError. */
   async call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T> {
@@ -61,19 +106,30 @@ export class UpstreamClient implements Upstream {
   }
 
   async anyInstanceAnswers(timeoutMs: number): Promise<string> {
-    const results = await Promise.allSettled(
-      this.router.endpoints().map((address) => this.send<unknown>(address, Patterns.Ping, { meta: { requestId: 'readiness' } }, timeoutMs)),
-    );
-    if (results.some((r) => r.status === 'fulfilled' && isReply(r.value) && r.value.ok)) return 'ok';
+    const serving = this.router.snapshot().filter((s) => s.state !== 'ejected').map((s) => s.endpoint);
+    const results = await Promise.all(serving.map((address) => this.pings(address, timeoutMs)));
+    if (results.includes(true)) return 'ok';
     return `no ${this.service} instance answered ping within ${timeoutMs} ms`;
   }
 
   async close(): Promise<void> {
+    this.prober.dispose();
     for (const connection of this.connections.values()) {
       connection.subscription?.unsubscribe();
       await connection.client.close();
     }
     this.connections.clear();
+  }
+
+  /** Whether an instance answers `Patterns.Ping` with an ok reply within `timeoutMs`. */
+  private async pings(address: string, timeoutMs: number): Promise<boolean> {
+    try {
+      const reply = await this.send<unknown>(address, Patterns.Ping, { meta: { requestId: 'probe' } }, timeoutMs);
+      return isReply(reply) && reply.ok;
+    } catch (err) {
+      if (err instanceof TimeoutError) this.abandonPendingConnect(address);
+      return false;
+    }
   }
 
   private pickOther(first: string): string | undefined {
@@ -91,16 +147,16 @@ export class UpstreamClient implements Upstream {
       const reply = await this.send<T>(address, pattern, payload, timeoutMs);
       const latencyMs = performance.now() - startedMs;
       if (!isReply(reply)) {
-        this.router.report(address, 'server-error', latencyMs);
+        this.router.report(address, 'server-error', latencyMs, false);
         return { error: serverError(this.service, reply), isConnectRefused: false };
       }
       // A refusal (SOLD_OUT, NOT_FOUND...) is a correct answer; only INTERNAL counts against the instance.
       const isServerError = !reply.ok && reply.error.code === ErrorCode.Internal;
-      this.router.report(address, isServerError ? 'server-error' : 'success', latencyMs);
+      this.router.report(address, isServerError ? 'server-error' : 'success', latencyMs, false);
       return reply.ok ? { value: reply.value } : { error: AppError.fromWire(reply.error), isConnectRefused: false };
     } catch (err) {
       const failure = classifyFailure(err, this.service, timeoutMs);
-      this.router.report(address, failure.outcome, performance.now() - startedMs);
+      this.router.report(address, failure.outcome, performance.now() - startedMs, failure.isConnectRefused);
       if (failure.outcome === 'timeout') this.abandonPendingConnect(address);
       return failure;
     }
