@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { http } from '../../test/support/http.js';
+import { freePort } from '../../test/support/ports.js';
+import { runBench } from '../support/bench-run.js';
+import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
+import { HttpCaller } from '../support/http-caller.js';
+import { runHttpLoad } from '../support/http-load.js';
+import type { LoadResult } from '../support/load-result.js';
+import { runPacedLoop } from '../support/loop-load.js';
+import { spawnScript } from '../support/spawn-script.js';
+import { fmtMs, fmtRatio, printTable, RESULT_HEADER, resultRow, verdict } from '../support/report.js';
+
+/**
+ * bench/gateway: `GET /api/gifts/{id}` through the gateway (HTTP -> gateway -> TCP -> query ->
+ * Redis) vs the same read in one Fastify process with no hop (no-hop.server.ts), same run, same
+ * Redis data. Two measurements per path:
+ *  - max: closed loop (autocannon, CONNECTIONS connections) -> req/s, and their ratio;
+ *  - fixed rate: RATE req/s sent evenly (open loop) -> p50/p99, and the p50 the hop adds.
+ * Goal (issue 2): gateway >= 50% of the no-hop req/s, and < 1 ms added p50. Printed, not asserted.
+ */
+const CONNECTIONS = 50;
+const WARMUP_S = 3;
+const MAX_S = 10;
+const RATE = 1_000;
+const RATE_S = 8;
+const GIFT_ID = 'bench-gw-g1';
+
+runBench('gateway', { deadlineS: 150 }, async (ctx) => {
+  ctx.step('starting provider stub, query, delivery, gateway');
+  const suite = await ctx.startSuite();
+  await publishActivity(suite, 'bench-gw', [{ giftId: GIFT_ID, inventory: 1_000 }]);
+  ctx.step('starting the no-hop server');
+  const noHopPort = await freePort();
+  const noHop = await spawnScript(
+    join(__dirname, 'no-hop.server.ts'),
+    { REDIS_URL: suite.redisUrl, REDIS_PREFIX: suite.prefix, PORT: String(noHopPort) },
+    { name: 'no-hop' },
+  );
+  ctx.defer(() => noHop.stop());
+  const [authorization] = await userAuthHeaders(suite, 'bench-reader', 1);
+  const path = `/api/gifts/${GIFT_ID}`;
+  const targets = [
+    { name: 'gateway', origin: suite.gatewayUrls[0], headers: { authorization } },
+    { name: 'no-hop', origin: `http://127.0.0.1:${noHopPort}`, headers: {} as Record<string, string> },
+  ];
+
+  // Both must serve the same answer, or the comparison means nothing.
+  const bodies = await Promise.all(targets.map((t) => http('GET', `${t.origin}${path}`, { headers: t.headers })));
+  if (bodies.some((b) => b.status !== 200) || bodies[0].text !== bodies[1].text) {
+    throw new Error(`the two paths disagree: ${bodies.map((b) => `${b.status} ${b.text}`).join(' | ')}`);
+  }
+
+  const max: Record<string, LoadResult> = {};
+  const paced: Record<string, LoadResult> = {};
+  for (const t of targets) {
+    ctx.step(`${t.name}: warm-up ${WARMUP_S} s, then max for ${MAX_S} s`);
+    await runHttpLoad({ origin: t.origin, path, headers: t.headers, connections: CONNECTIONS, durationS: WARMUP_S });
+    max[t.name] = await runHttpLoad({ origin: t.origin, path, headers: t.headers, connections: CONNECTIONS, durationS: MAX_S });
+  }
+  for (const t of targets) {
+    ctx.step(`${t.name}: ${RATE} req/s for ${RATE_S} s`);
+    const caller = new HttpCaller(t.origin, 64);
+    paced[t.name] = await runPacedLoop({
+      ratePerS: RATE,
+      durationS: RATE_S,
+      maxInFlight: 256,
+      call: async () => {
+        const status = await caller.status({ path, headers: t.headers });
+        return status === 200 || String(status);
+      },
+    });
+    await caller.close();
+  }
+
+  printTable(`GET ${path}`, RESULT_HEADER, [
+    resultRow('gateway -> TCP -> query', `max, ${CONNECTIONS} conns`, max.gateway),
+    resultRow('no hop (Fastify + QueryRepository)', `max, ${CONNECTIONS} conns`, max['no-hop']),
+    resultRow('gateway -> TCP -> query', `${RATE}/s paced`, paced.gateway),
+    resultRow('no hop (Fastify + QueryRepository)', `${RATE}/s paced`, paced['no-hop']),
+  ]);
+  const ratio = max.gateway.okPerS / max['no-hop'].okPerS;
+  const addedP50 = paced.gateway.p50Ms - paced['no-hop'].p50Ms;
+  const addedP99 = paced.gateway.p99Ms - paced['no-hop'].p99Ms;
+  console.log('');
+  console.log(`max req/s, gateway / no hop: ${fmtRatio(ratio)}  (goal >= 50%: ${verdict(ratio >= 0.5)})`);
+  console.log(`added p50 at ${RATE}/s: ${fmtMs(addedP50)} ms  (goal < 1 ms: ${verdict(addedP50 < 1)});  added p99: ${fmtMs(addedP99)} ms`);
+  console.log('Load generator, apps and Redis share the same cores; compare figures of one run only.');
+});
