@@ -52,15 +52,16 @@ export class BulkheadPolicy implements Policy {
     this.inner = cockatielBulkhead(maxConcurrent, maxQueued);
   }
 
-  async execute<T>(fn: (ctx: PolicyContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await this.inner.execute(({ signal: inner }) => fn({ signal: inner, attempt: 1 }), signal);
-    } catch (err) {
-      if (!isBulkheadRejectedError(err)) throw err;
-      this.rejected++;
-      throw new BulkheadFullError(this.name, { retryAfterS: this.retryAfterS, cause: err });
-    }
+  execute<T>(fn: (ctx: PolicyContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // `.then(_, map)` rather than async/await: one promise hop less on the hot path.
+    return this.inner.execute(({ signal: inner }) => fn({ signal: inner, attempt: 1 }), signal).then(undefined, this.mapRejection);
   }
+
+  private readonly mapRejection = (err: unknown): never => {
+    if (!isBulkheadRejectedError(err)) throw err;
+    this.rejected++;
+    throw new BulkheadFullError(this.name, { retryAfterS: this.retryAfterS, cause: err });
+  };
 
   snapshot(): BulkheadSnapshot {
     const active = this.maxConcurrent - this.inner.executionSlots;

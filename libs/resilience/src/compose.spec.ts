@@ -42,8 +42,19 @@ describe('compose', () => {
       .catch(() => undefined);
     expect(seen.map((c) => c.attempt)).toEqual([1, 2]);
     expect(seen[0].signal).not.toBe(caller.signal); // the timeout's own, derived signal
-    expect(seen[0].signal.aborted).toBe(true); // aborted when the attempt ended
-    caller.abort();
+    expect(seen[1].signal).not.toBe(seen[0].signal); // one per attempt
+  });
+
+  it('aborts the innermost signal when the caller aborts', async () => {
+    const caller = new AbortController();
+    let inner: AbortSignal | undefined;
+    const p = compose(retry({ idempotent: true }), new TimeoutPolicy(1000)).execute(({ signal }) => {
+      inner = signal;
+      return new Promise<never>(() => undefined);
+    }, caller.signal);
+    caller.abort(new Error('gone'));
+    await expect(p).rejects.toThrow('gone');
+    expect(inner!.aborted).toBe(true);
   });
 
   describe('retry → bulkhead → breaker → timeout (the documented order)', () => {

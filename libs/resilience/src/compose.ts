@@ -29,7 +29,7 @@ class ComposedPolicy implements Policy {
   }
 }
 
-/** One call through the layers; one small object per call instead of a closure per layer. */
+/** One call through the layers: a small object per call, and a closure per outer layer. */
 class Run<T> {
   private attempt = 1;
 
@@ -39,10 +39,20 @@ class Run<T> {
   ) {}
 
   layer(index: number, signal: AbortSignal): Promise<T> {
-    if (index === this.policies.length) return this.fn({ signal, attempt: this.attempt });
+    if (index === this.policies.length - 1) return this.policies[index].execute(this.innermost, signal);
     return this.policies[index].execute((ctx) => {
       if (ctx.attempt > this.attempt) this.attempt = ctx.attempt;
       return this.layer(index + 1, ctx.signal);
     }, signal);
   }
+
+  /**
+   * Hands the innermost layer's context to `fn` as it is, so a lazily created signal (the
+   * timeout's) is only materialized if `fn` reads it; wraps it only to carry a higher attempt.
+   */
+  private readonly innermost = (ctx: PolicyContext): Promise<T> => {
+    if (ctx.attempt >= this.attempt) return this.fn(ctx);
+    const attempt = this.attempt;
+    return this.fn({ get signal() { return ctx.signal; }, attempt });
+  };
 }

@@ -1,6 +1,7 @@
 import { TimeoutPolicy, timeout } from './timeout.policy.js';
 import { TimeoutError } from './errors/timeout.error.js';
 import { isTimeout } from './errors/guards.js';
+import { ManualClock } from './clock.js';
 
 describe('TimeoutPolicy', () => {
   beforeEach(() => jest.useFakeTimers());
@@ -42,6 +43,25 @@ describe('TimeoutPolicy', () => {
     const reason = new Error('client went away');
     caller.abort(reason);
     await expect(p).rejects.toBe(reason);
+  });
+
+  it('runs on an injected clock, and creates no signal unless fn reads it', async () => {
+    jest.useRealTimers();
+    const clock = new ManualClock();
+    const p = timeout({ ms: 50, clock }).execute(() => new Promise<never>(() => undefined));
+    clock.advance(50);
+    await expect(p).rejects.toBeInstanceOf(TimeoutError);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('rejects at once when the caller signal is already aborted', async () => {
+    const fn = jest.fn(async () => 1);
+    await expect(new TimeoutPolicy(300).execute(fn, AbortSignal.abort(new Error('late')))).rejects.toThrow('late');
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('turns a synchronous throw of fn into a rejection', async () => {
+    await expect(new TimeoutPolicy(300).execute(() => { throw new Error('sync'); })).rejects.toThrow('sync');
   });
 
   it('refuses a non-positive timeout', () => {

@@ -26,8 +26,9 @@ export interface OpossumBreakerOptions extends BreakerOptions {
  * - `timeout: false`: the timeout policy inside the breaker owns timeouts (and their abort);
  * - `errorFilter`: errors that do not {@link countsAsFailure} are recorded as successes;
  * - `rollingPercentilesEnabled`, `enableSnapshots` off: no latency arrays, no snapshot timer.
- * An open circuit is checked before `fire()`, so a rejection costs one {@link CircuitOpenError}
- * and not opossum's EOPENBREAKER error as well; opossum's `reject` counter is still fed.
+ * An open circuit is checked before `fire()`, so a rejection skips opossum's EOPENBREAKER error
+ * (and the reused {@link CircuitOpenError} costs no stack capture); opossum's `reject` counter is
+ * still fed.
  * opossum reads the global timers, so tests drive it with `jest.useFakeTimers()`.
  */
 export class OpossumBreaker implements CircuitBreakerPolicy {
@@ -35,6 +36,7 @@ export class OpossumBreaker implements CircuitBreakerPolicy {
   private readonly listeners = new Set<(change: BreakerStateChange) => void>();
   private readonly retryAfterS: number;
   private current: BreakerState = 'closed';
+  private openError: CircuitOpenError | undefined;
   private disposed = false;
 
   constructor(readonly name: string, options: OpossumBreakerOptions = {}) {
@@ -68,7 +70,9 @@ export class OpossumBreaker implements CircuitBreakerPolicy {
     // Same test opossum makes (open, or half-open with the trial already taken), made first.
     if (this.disposed || (!b.closed && !b.pendingClose)) {
       if (!this.disposed) b.emit('reject');
-      return Promise.reject(new CircuitOpenError(this.name, { retryAfterS: this.retryAfterS }));
+      // One error per open period, shared by its rejections: capturing a stack costs microseconds
+      // per call and every rejection of a period says the same thing. Never mutate it.
+      return Promise.reject((this.openError ??= new CircuitOpenError(this.name, { retryAfterS: this.retryAfterS })));
     }
     return b.fire(fn as Fn, { signal, attempt: 1 }) as Promise<T>;
   }
@@ -94,6 +98,7 @@ export class OpossumBreaker implements CircuitBreakerPolicy {
     const from = this.current;
     if (from === to) return;
     this.current = to;
+    if (to === 'open') this.openError = undefined;
     for (const listener of this.listeners) listener({ name: this.name, from, to });
   }
 }
