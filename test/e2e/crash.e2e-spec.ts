@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { http, type JsonResponse } from '../support/http.js';
+import { providerStats, waitForOrderStatus } from '../support/orders.js';
+import { freePort } from '../support/ports.js';
+import { startRedisServer } from '../support/redis.js';
+import { spawnApp } from '../support/spawn-app.js';
+import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { waitFor } from '../support/wait-for.js';
+
+jest.setTimeout(120_000);
+
+/** Claims with one key until a 2xx or a 4xx, as a client does after a 5xx or a lost answer. */
+async function claimUntilAnswered(url: string, token: string, key: string, deadlineMs: number): Promise<JsonResponse | undefined> {
+  while (Date.now() < deadlineMs) {
+    const res = await http('POST', url, { token, headers: { 'idempotency-key': key }, body: {}, timeoutMs: 5_000 }).catch(() => undefined);
+    if (res && res.status < 500) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+const serviceEnv = {
+  PROVIDER_TIMEOUT_MS: '1000',
+  QUEUE_LOCK_MS: '2000',
+  QUEUE_BACKOFF_BASE_MS: '100',
+  QUEUE_BACKOFF_MAX_MS: '1000',
+  QUEUE_ATTEMPTS: '30',
+  SWEEP_INTERVAL_MS: '500',
+};
+
+// Real crashes: a delivery instance SIGKILLed mid-run, and Redis itself kill -9ed and restarted.
+describe('crash safety', () => {
+  describe('a delivery instance killed mid-run', () => {
+    let suite: Suite;
+    afterAll(async () => suite?.stop());
+
+    it('delivers all 200 async claims exactly once after the instance is killed and restarted', async () => {
+      suite = await startSuite({ deliveries: 2, deliveryEnv: serviceEnv, providerEnv: { FAULT_LATENCY_MS: '30' } });
+      const gw = suite.gatewayUrls[0];
+      const body = demoActivity(suite.providerUrl, [{ giftId: 'crash-g1', delivery: 'async', inventory: 500 }]);
+      expect((await http('PUT', `${gw}/admin/activities/a-crash`, { token: suite.adminToken, body })).status).toBe(201);
+      const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => suite.token(`crash-user-${i}`)));
+      const keys = tokens.map(() => randomUUID());
+      const url = `${gw}/api/gifts/crash-g1/claims`;
+      const deadline = Date.now() + 60_000;
+
+      const victim = suite.deliveries[0];
+      const victimPort = suite.deliveryTcpPorts[0];
+      let killed = false;
+      const answers: Array<JsonResponse | undefined> = [];
+      for (let batch = 0; batch < 200; batch += 20) {
+        if (batch === 60) {
+          victim.signal('SIGKILL');
+          killed = true;
+        }
+        answers.push(...(await Promise.all(keys.slice(batch, batch + 20).map((key, i) => claimUntilAnswered(url, tokens[batch + i], key, deadline)))));
+      }
+      expect(killed).toBe(true);
+      expect(answers.every((a) => a?.status === 202)).toBe(true);
+
+      // Restart the killed instance on its address; its stalled jobs are recovered by BullMQ.
+      await victim.exited;
+      suite.deliveries[0] = await spawnApp('delivery', {
+        REDIS_URL: suite.redisUrl, REDIS_PREFIX: suite.prefix, TCP_PORT: String(victimPort), HTTP_PORT: String(await freePort()), ...serviceEnv,
+      }, { label: 'delivery-1-restarted' });
+
+      for (const [i, key] of keys.entries()) await waitForOrderStatus(gw, tokens[i], key, ['delivered'], 60_000);
+      const stats = await providerStats(suite.providerUrl);
+      for (const key of keys) expect(stats.byOrder[key].deliveries).toBe(1);
+      expect(stats.effectiveDeliveries).toBe(200);
+      expect((await http('GET', `${gw}/api/gifts/crash-g1`, { token: tokens[0] })).body.remaining).toBe(300);
+    });
+  });
+
+  describe('Redis killed with -9 and restarted', () => {
+    let suite: Suite | undefined;
+    let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    afterAll(async () => {
+      await suite?.stop();
+      await redis?.stop();
+    });
+
+    it('ends every order that got a 2xx delivered, and the apps reconnect by themselves', async () => {
+      const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
+      redis = await startRedisServer({ args: durable });
+      const { port, dir } = redis;
+      suite = await startSuite({ redisUrl: redis.url, deliveryEnv: serviceEnv, providerEnv: { FAULT_LATENCY_MS: '20' } });
+      const gw = suite.gatewayUrls[0];
+      const body = demoActivity(suite.providerUrl, [{ giftId: 'aof-g1', delivery: 'async', inventory: 500 }]);
+      expect((await http('PUT', `${gw}/admin/activities/a-aof`, { token: suite.adminToken, body })).status).toBe(201);
+      const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => suite!.token(`aof-user-${i}`)));
+      const keys = tokens.map(() => randomUUID());
+
+      // 100 claims in flight; Redis is killed while they run.
+      const inFlight = keys.map((key, i) =>
+        new Promise((r) => setTimeout(r, i * 5)).then(() =>
+          http('POST', `${gw}/api/gifts/aof-g1/claims`, { token: tokens[i], headers: { 'idempotency-key': key }, body: {}, timeoutMs: 10_000 }).catch(() => undefined),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      redis.child.kill('SIGKILL');
+      await new Promise((r) => redis!.child.once('exit', r));
+      const answers = await Promise.all(inFlight);
+      redis = await startRedisServer({ port, dir, args: durable });
+
+      // Every app is ready again within 15 s, without a restart.
+      const readyUrls = [`${gw}/health/ready`];
+      for (const app of [...suite.queries, ...suite.deliveries]) {
+        const line = app.logs.find((l) => l.includes('"event":"app.ready"'))!;
+        readyUrls.push(`http://127.0.0.1:${JSON.parse(line).message.httpPort}/health/ready`);
+      }
+      await waitFor(async () => (await Promise.all(readyUrls.map((u) => http('GET', u).then((r) => r.status === 200, () => false)))).every(Boolean), {
+        timeoutMs: 15_000, what: 'every app to be ready again',
+      });
+
+      const accepted = keys.filter((_, i) => answers[i] && answers[i]!.status >= 200 && answers[i]!.status < 300);
+      expect(accepted.length).toBeGreaterThan(0);
+      for (const key of accepted) {
+        const i = keys.indexOf(key);
+        await waitForOrderStatus(gw, tokens[i], key, ['delivered'], 60_000);
+      }
+      const stats = await providerStats(suite.providerUrl);
+      for (const key of accepted) expect(stats.byOrder[key].deliveries).toBe(1);
+    });
+  });
+});
