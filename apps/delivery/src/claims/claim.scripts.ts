@@ -9,13 +9,13 @@
  * KEYS[1] order hash ({o:orderId})
  * ARGV orderId, userId, giftId, nowMs
  * Returns {'new'} when created now; {'reused'} when bound to another user or gift;
- * {'existing', status, refusal} otherwise.
+ * {'existing', status, refusal, createdAtMs} otherwise.
  */
 export const BIND_ORDER = `
-local bound = redis.call('HMGET', KEYS[1], 'userId', 'giftId', 'status', 'refusal')
+local bound = redis.call('HMGET', KEYS[1], 'userId', 'giftId', 'status', 'refusal', 'createdAtMs')
 if bound[1] then
   if bound[1] ~= ARGV[2] or bound[2] ~= ARGV[3] then return {'reused'} end
-  return {'existing', bound[3], bound[4] or ''}
+  return {'existing', bound[3], bound[4] or '', bound[5]}
 end
 redis.call('HSET', KEYS[1], 'orderId', ARGV[1], 'userId', ARGV[2], 'giftId', ARGV[3], 'status', 'new',
   'attempts', 0, 'createdAtMs', ARGV[4], 'updatedAtMs', ARGV[4])

@@ -15,7 +15,7 @@ import { FlagCache } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer, type OrderRef } from '../deliveries/order-deliverer.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
-import { ClaimStore, type ReserveResult } from './claim.store.js';
+import { ClaimStore, type ReservedGift, type ReserveResult } from './claim.store.js';
 
 const SETTLE_POLL_MS = 20;
 
@@ -50,34 +50,37 @@ export class ClaimService {
     }
     // This request drives the order (it is new, or an earlier attempt stopped before delivering).
     await this.store.track(orderId, nowMs + this.config.inflightDeadlineMs);
-    const reservation = await this.reserveOrder(orderId, userId, giftId, nowMs);
-    if (reservation.kind === 'refused') {
-      await this.store.untrack(orderId);
-      return refusalReply(reservation.code, giftId);
-    }
-    if (reservation.kind === 'released') {
-      await this.store.untrack(orderId);
-      return this.settledReply(orderId, 'failed');
-    }
     const order: OrderRef = { orderId, userId, giftId, requestId: req.meta.requestId };
-    const { gift } = reservation;
-    if (gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync)) {
-      return ok({ orderId, status: await this.handToQueue(order, ['reserved']) });
+    const isAsync = (gift: ReservedGift) => gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync);
+    // A sync order goes straight from `new` to `delivering`: one compare-and-set instead of two.
+    const reservation = await this.reserveOrder(order, bound.createdAtMs, nowMs, (gift) => (isAsync(gift) ? 'queued' : 'delivering'));
+    if (reservation.kind !== 'reserved') {
+      await this.store.untrack(orderId);
+      return reservation.kind === 'refused' ? refusalReply(reservation.code, giftId) : this.settledReply(orderId, 'failed');
     }
-    const started = await this.store.transition(orderId, ['reserved'], 'delivering', { nowMs: Date.now(), attemptsDelta: 1 });
+    const { gift, started } = reservation;
+    if (isAsync(gift)) return ok({ orderId, status: await this.handToQueue(order, started.status) });
+    // Only the request that moved the order to `delivering` calls the provider; a twin waits for it.
     if (!started.moved) return this.settledReply(orderId, started.status as OrderStatus);
     const result = await this.deliverer.attempt(order, gift, { finalAttempt: false });
-    if (result.status === 'queued') return ok({ orderId, status: await this.handToQueue(order, ['queued']) });
+    if (result.status === 'queued') return ok({ orderId, status: await this.handToQueue(order, 'queued') });
     await this.store.untrack(orderId);
     return ok({ orderId, status: result.status });
   }
 
   /**
    * Checks the rules and reserves for an order bound as `new` (idempotent: an order reserved
-   * before gets its reservation back). Moves the order to `reserved` (indexed for its user) or
-   * `refused`. Also used by the queue worker to finish a claim whose request died.
+   * before gets its reservation back), then moves it from `new`/`reserved` to `next(gift)` and
+   * indexes it for its user; or to `refused`. Also used by the queue worker to finish a claim
+   * whose request died (with `next` = `reserved`).
    */
-  async reserveOrder(orderId: string, userId: string, giftId: string, nowMs: number): Promise<ReserveResult> {
+  async reserveOrder(
+    order: OrderRef,
+    createdAtMs: number,
+    nowMs: number,
+    next: (gift: ReservedGift) => 'reserved' | 'queued' | 'delivering',
+  ): Promise<Exclude<ReserveResult, { kind: 'reserved' }> | { kind: 'reserved'; gift: ReservedGift; started: { moved: boolean; status: string } }> {
+    const { orderId, userId, giftId } = order;
     const reservation = await this.store.reserve(orderId, userId, giftId, {
       nowMs,
       day: utcDay(nowMs),
@@ -86,21 +89,27 @@ export class ClaimService {
     });
     if (reservation.kind === 'refused') {
       await this.store.transition(orderId, ['new'], 'refused', { nowMs, fields: { refusal: reservation.code } });
-    } else if (reservation.kind === 'reserved') {
-      const { gift } = reservation;
-      await this.store.transition(orderId, ['new'], 'reserved', { nowMs, fields: { activityId: gift.activityId, reservedDay: gift.day } });
-      const createdAtMs = Number((await this.store.orderRecord(orderId)).createdAtMs ?? nowMs);
-      await this.store.indexForUser(userId, orderId, createdAtMs);
+      return reservation;
     }
-    return reservation;
+    if (reservation.kind === 'released') return reservation;
+    const { gift } = reservation;
+    const to = next(gift);
+    const [started] = await Promise.all([
+      this.store.transition(orderId, ['new', 'reserved'], to, {
+        nowMs,
+        attemptsDelta: to === 'delivering' ? 1 : 0,
+        fields: { activityId: gift.activityId, reservedDay: gift.day },
+      }),
+      this.store.indexForUser(userId, orderId, createdAtMs),
+    ]);
+    return { kind: 'reserved', gift, started };
   }
 
-  /** Queues the order: marked `queued`, its job added, then no longer tracked as in flight. */
-  private async handToQueue(order: OrderRef, from: string[]): Promise<OrderStatus> {
-    const moved = await this.store.transition(order.orderId, from, 'queued', { nowMs: Date.now() });
+  /** Puts the (already `queued`) order on the queue, then stops tracking it as in flight. */
+  private async handToQueue(order: OrderRef, status: string): Promise<OrderStatus> {
     await this.queue.enqueue(order.orderId, order.requestId);
     await this.store.untrack(order.orderId);
-    return moved.status as OrderStatus;
+    return status as OrderStatus;
   }
 
   /**

@@ -37,8 +37,8 @@ describe('ClaimStore scripts', () => {
 
   describe('bind', () => {
     it('creates once, then reports the existing order', async () => {
-      expect(await store.bind('o1', 'u1', 'g1', now)).toEqual({ kind: 'new' });
-      expect(await store.bind('o1', 'u1', 'g1', now)).toEqual({ kind: 'existing', status: 'new' });
+      expect(await store.bind('o1', 'u1', 'g1', now)).toEqual({ kind: 'new', createdAtMs: now });
+      expect(await store.bind('o1', 'u1', 'g1', now + 5)).toEqual({ kind: 'existing', status: 'new', createdAtMs: now });
     });
     it('refuses the same key for another user or another gift', async () => {
       await store.bind('o1', 'u1', 'g1', now);

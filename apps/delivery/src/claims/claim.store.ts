@@ -15,9 +15,9 @@ import { BIND_ORDER, RELEASE, RERESERVE, RESERVE, TRANSITION } from './claim.scr
 export const DELIVERY_REDIS = Symbol('DELIVERY_REDIS');
 
 export type BindResult =
-  | { kind: 'new' }
+  | { kind: 'new'; createdAtMs: number }
   | { kind: 'reused' }
-  | { kind: 'existing'; status: OrderStatus | 'new' | 'refused'; refusal?: ClaimRefusal | 'NOT_FOUND' };
+  | { kind: 'existing'; status: OrderStatus | 'new' | 'refused'; refusal?: ClaimRefusal | 'NOT_FOUND'; createdAtMs: number };
 
 /** What a reservation tells the delivery step about the gift. */
 export interface ReservedGift {
@@ -61,9 +61,15 @@ export class ClaimStore {
   }
 
   async bind(orderId: string, userId: string, giftId: string, nowMs: number): Promise<BindResult> {
-    const [kind, status, refusal] = await this.redis.rpBindOrder(this.keys.order(orderId), orderId, userId, giftId, nowMs);
-    if (kind === 'new' || kind === 'reused') return { kind };
-    return { kind: 'existing', status: status as OrderStatus | 'new' | 'refused', ...(refusal ? { refusal: refusal as ClaimRefusal } : {}) };
+    const [kind, status, refusal, createdAtMs] = await this.redis.rpBindOrder(this.keys.order(orderId), orderId, userId, giftId, nowMs);
+    if (kind === 'new') return { kind, createdAtMs: nowMs };
+    if (kind === 'reused') return { kind };
+    return {
+      kind: 'existing',
+      status: status as OrderStatus | 'new' | 'refused',
+      createdAtMs: Number(createdAtMs),
+      ...(refusal ? { refusal: refusal as ClaimRefusal } : {}),
+    };
   }
 
   async reserve(

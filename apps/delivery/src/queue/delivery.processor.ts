@@ -39,7 +39,8 @@ export class DeliveryProcessor {
     let day = record.reservedDay;
     if (status === 'new') {
       // The claim request died between binding and reserving: finish the claim here.
-      const reservation = await this.claims.reserveOrder(orderId, order.userId, order.giftId, Number(record.createdAtMs));
+      const createdAtMs = Number(record.createdAtMs);
+      const reservation = await this.claims.reserveOrder(order, createdAtMs, createdAtMs, () => 'reserved');
       if (reservation.kind !== 'reserved') return this.settle(orderId, reservation.kind);
       status = 'reserved';
       day = reservation.gift.day;

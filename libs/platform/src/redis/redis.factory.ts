@@ -12,6 +12,8 @@ export function createRedis(url: string, name: string): Redis {
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     lazyConnect: false,
+    // Commands issued in the same tick by concurrent requests go out in one write (fewer syscalls).
+    enableAutoPipelining: true,
   });
 }
 
