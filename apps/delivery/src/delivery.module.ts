@@ -10,6 +10,8 @@ import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.j
 import { DeliveryHandlers } from './delivery.handlers.js';
 import { OrderDeliverer } from './deliveries/order-deliverer.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
+import { ClaimReporter } from './claims/claim.reporter.js';
+import { GuardedProvider } from './provider/guarded-provider.js';
 import { ProviderClient } from './provider/provider.client.js';
 import { DeliveryProcessor } from './queue/delivery.processor.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
@@ -17,6 +19,7 @@ import { QueueLifecycle } from './queue/queue.lifecycle.js';
 
 const FLAGS_SUBSCRIBER = Symbol('FLAGS_SUBSCRIBER');
 const QUEUE_REDIS = Symbol('QUEUE_REDIS');
+const REPORT_REDIS = Symbol('REPORT_REDIS');
 
 @Module({})
 export class DeliveryModule implements OnApplicationShutdown {
@@ -24,6 +27,9 @@ export class DeliveryModule implements OnApplicationShutdown {
     @Inject(DELIVERY_REDIS) private readonly redis: Redis,
     @Inject(FLAGS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
+    @Inject(REPORT_REDIS) private readonly reportRedis: Redis,
+    private readonly reporter: ClaimReporter,
+    private readonly provider: GuardedProvider,
   ) {}
 
   static register(config: DeliveryConfig): DynamicModule {
@@ -52,6 +58,13 @@ export class DeliveryModule implements OnApplicationShutdown {
           inject: [DELIVERY_REDIS, QUEUE_REDIS],
         },
         { provide: ProviderClient, useFactory: () => new ProviderClient(config.providerTimeoutMs, config.providerConnectTimeoutMs) },
+        { provide: GuardedProvider, useFactory: (client: ProviderClient) => new GuardedProvider(client, config.provider), inject: [ProviderClient] },
+        { provide: REPORT_REDIS, useFactory: () => createRedis(config.report.redisUrl, 'rampart-delivery-reports') },
+        {
+          provide: ClaimReporter,
+          useFactory: (redis: Redis, keys: RedisKeys, flags: FlagCache) => new ClaimReporter(redis, keys, flags, config.report),
+          inject: [REPORT_REDIS, RedisKeys, FlagCache],
+        },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
         ClaimStore,
         ClaimService,
@@ -66,7 +79,9 @@ export class DeliveryModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([closeRedis(this.subscriber), closeRedis(this.queueRedis)]);
+    this.provider.dispose();
+    await this.reporter.dispose();
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.queueRedis), closeRedis(this.reportRedis)]);
     await closeRedis(this.redis);
   }
 }

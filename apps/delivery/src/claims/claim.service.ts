@@ -15,6 +15,7 @@ import { FlagCache } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer, type OrderRef } from '../deliveries/order-deliverer.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
+import { ClaimReporter } from './claim.reporter.js';
 import { ClaimStore, type ReservedGift, type ReserveResult } from './claim.store.js';
 
 const SETTLE_POLL_MS = 20;
@@ -35,10 +36,24 @@ export class ClaimService {
     private readonly deliverer: OrderDeliverer,
     private readonly queue: DeliveryQueue,
     private readonly flags: FlagCache,
+    private readonly reporter: ClaimReporter,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
+  /** Claims, then reports the outcome on the non-essential branch (never waited for). */
   async claim(req: ClaimGiftRequest, nowMs = Date.now()): Promise<Reply<ClaimGiftReply>> {
+    const reply = await this.claimOnce(req, nowMs);
+    this.reporter.report({
+      orderId: req.orderId,
+      giftId: req.giftId,
+      status: reply.ok ? reply.value.status : reply.error.code,
+      latencyMs: Date.now() - nowMs,
+      at: nowMs,
+    });
+    return reply;
+  }
+
+  private async claimOnce(req: ClaimGiftRequest, nowMs: number): Promise<Reply<ClaimGiftReply>> {
     const { orderId, userId, giftId } = req;
     const bound = await this.store.bind(orderId, userId, giftId, nowMs);
     if (bound.kind === 'reused') {

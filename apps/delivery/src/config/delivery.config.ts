@@ -33,6 +33,26 @@ export type DeliveryConfig = Readonly<
     queueConcurrency: number;
     /** Job lock; a worker silent this long is taken as dead and its job retried, in ms. Default 30000. */
     queueLockMs: number;
+    provider: Readonly<{
+      /** Calls to one provider at once (its bulkhead). Default 64. */
+      maxConcurrent: number;
+      /** Calls waiting for a slot; beyond, the order is queued instead. Default 64. */
+      maxQueued: number;
+      /** Failure percentage that opens a provider's circuit. Default 50. */
+      failureThresholdPercent: number;
+      /** Calls in the breaker window before the percentage counts. Default 10. */
+      volumeThreshold: number;
+      /** Time an open circuit waits before a trial call, in ms. Default 5000. */
+      halfOpenAfterMs: number;
+    }>;
+    report: Readonly<{
+      /** Redis of the report stream (non-essential; may be a separate instance). Default REDIS_URL. */
+      redisUrl: string;
+      /** Time a report flush may take before its batch is dropped, in ms. Default 20. */
+      flushTimeoutMs: number;
+      /** Reports held in memory at most (drop-oldest beyond). Default 10000. */
+      maxBuffered: number;
+    }>;
   }
 >;
 
@@ -56,11 +76,23 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     queueMaxAgeMs: reader.int('QUEUE_MAX_AGE_MS', { min: 1_000, max: 7 * 86_400_000, fallback: 1_800_000 }),
     queueConcurrency: reader.int('QUEUE_CONCURRENCY', { min: 1, max: 1_000, fallback: 16 }),
     queueLockMs: reader.int('QUEUE_LOCK_MS', { min: 1_000, max: 600_000, fallback: 30_000 }),
+    provider: {
+      maxConcurrent: reader.int('PROVIDER_MAX_CONCURRENT', { min: 1, max: 10_000, fallback: 64 }),
+      maxQueued: reader.int('PROVIDER_MAX_QUEUED', { min: 0, max: 100_000, fallback: 64 }),
+      failureThresholdPercent: reader.int('PROVIDER_BREAKER_FAILURE_PERCENT', { min: 1, max: 100, fallback: 50 }),
+      volumeThreshold: reader.int('PROVIDER_BREAKER_VOLUME', { min: 1, max: 100_000, fallback: 10 }),
+      halfOpenAfterMs: reader.int('PROVIDER_BREAKER_HALF_OPEN_MS', { min: 100, max: 600_000, fallback: 5_000 }),
+    },
+  };
+  const report = {
+    redisUrl: reader.redisUrl('REPORT_REDIS_URL', partial.redisUrl),
+    flushTimeoutMs: reader.int('REPORT_FLUSH_TIMEOUT_MS', { min: 1, max: 10_000, fallback: 20 }),
+    maxBuffered: reader.int('REPORT_BUFFER_MAX', { min: 1, max: 1_000_000, fallback: 10_000 }),
   };
   const inflightDeadlineMs = reader.int('INFLIGHT_DEADLINE_MS', { min: 100, max: 600_000, fallback: partial.providerTimeoutMs + 5_000 });
   if (inflightDeadlineMs <= partial.providerTimeoutMs) {
     reader.problems.push(`INFLIGHT_DEADLINE_MS must be above PROVIDER_TIMEOUT_MS (${partial.providerTimeoutMs})`);
   }
   reader.finish('delivery');
-  return deepFreeze({ ...partial, inflightDeadlineMs });
+  return deepFreeze({ ...partial, inflightDeadlineMs, report });
 }

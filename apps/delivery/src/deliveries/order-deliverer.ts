@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ClaimStore } from '../claims/claim.store.js';
-import { ProviderClient } from '../provider/provider.client.js';
+import { GuardedProvider } from '../provider/guarded-provider.js';
 
 /** The order an attempt is for. */
 export interface OrderRef {
@@ -39,7 +39,7 @@ export class OrderDeliverer {
 
   constructor(
     private readonly store: ClaimStore,
-    private readonly provider: ProviderClient,
+    private readonly provider: GuardedProvider,
   ) {}
 
   async attempt(order: OrderRef, target: ProviderTarget, opts: { finalAttempt: boolean }): Promise<AttemptResult> {

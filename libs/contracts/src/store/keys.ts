@@ -77,6 +77,10 @@ export class RedisKeys {
   registry(service: string): string {
     return `${this.prefix}:registry:${service}`;
   }
+  /** Stream of claim reports (the non-essential analytics branch). */
+  reports(): string {
+    return `${this.prefix}:reports`;
+  }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {
     return `${this.prefix}:audit`;

@@ -17,12 +17,22 @@ export function createRedis(url: string, name: string): Redis {
   });
 }
 
-/** Closes a connection, waiting for in-flight replies; safe to call twice. */
-export async function closeRedis(redis: Redis): Promise<void> {
+/**
+ * Closes a connection, waiting (at most `graceMs`) for in-flight replies, so a hung server cannot
+ * hold up shutdown; safe to call twice.
+ */
+export async function closeRedis(redis: Redis, graceMs = 1_000): Promise<void> {
   if (redis.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
   try {
-    await redis.quit();
+    await Promise.race([redis.quit(), timedOut]);
   } catch {
-    redis.disconnect();
+    // closing anyway
+  } finally {
+    clearTimeout(timer);
+    if (redis.status !== 'end') redis.disconnect();
   }
 }
