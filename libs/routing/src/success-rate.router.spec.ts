@@ -225,6 +225,24 @@ describe('SuccessRateRouter', () => {
       expect(counts.slow).toBeLessThan(counts.fast / 2);
     });
 
+    it('does not herd onto an instance that is only a few ms faster when calls overlap', () => {
+      // 20 calls in flight; a answers in 4 ms, b in 6 ms: both are healthy and nearly equal, so
+      // both must keep a fair share (a raw latency factor sent almost everything to a).
+      const { router } = setup(['a', 'b']);
+      const counts: Record<string, number> = { a: 0, b: 0 };
+      const outstanding: string[] = [];
+      for (let i = 0; i < 4_000; i++) {
+        const e = router.pick();
+        counts[e]++;
+        outstanding.push(e);
+        if (outstanding.length > 20) {
+          const done = outstanding.shift()!;
+          router.report(done, 'success', done === 'a' ? 4 : 6);
+        }
+      }
+      expect(counts.b).toBeGreaterThan(counts.a * 0.8);
+    });
+
     it('spreads evenly over equal instances', () => {
       const { router } = setup(['a', 'b', 'c']);
       const counts: Record<string, number> = { a: 0, b: 0, c: 0 };

@@ -19,6 +19,12 @@ export interface SuccessRateRouterOptions extends Partial<EjectionOptions>, Succ
   probeMode?: ProbeMode;
   /** Weight (0–1) of the newest latency in the latency average. Default 0.3. */
   latencyEwmaWeight?: number;
+  /**
+   * Latency at which an instance's load score doubles, in ms. Default 50. Small differences
+   * between healthy instances (a few ms) then barely move the choice, which stays close to
+   * least-outstanding-requests; a slow instance (hundreds of ms) is clearly avoided.
+   */
+  latencyReferenceMs?: number;
   /** Time source. Default the real clock. */
   clock?: Clock;
   /** Random source in [0, 1). Default `Math.random`. */
@@ -62,6 +68,7 @@ export class SuccessRateRouter<E> implements Router<E> {
   readonly policy: EjectionPolicy;
   private readonly probeMode: ProbeMode;
   private readonly ewmaWeight: number;
+  private readonly latencyReferenceMs: number;
   private readonly windowOptions: SuccessRateWindowOptions;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -78,6 +85,7 @@ export class SuccessRateRouter<E> implements Router<E> {
     this.policy = new EjectionPolicy(options);
     this.probeMode = options.probeMode ?? 'active';
     this.ewmaWeight = options.latencyEwmaWeight ?? 0.3;
+    this.latencyReferenceMs = options.latencyReferenceMs ?? 50;
     this.windowOptions = { windowMs: options.windowMs, buckets: options.buckets };
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
@@ -192,10 +200,15 @@ export class SuccessRateRouter<E> implements Router<E> {
     });
   }
 
-  /** Lower is better: in-flight calls and latency push it up, failures push it up sharply. */
+  /**
+   * Lower is better: in-flight calls push it up, latency beyond the reference pushes it up, and
+   * failures push it up sharply. Latency is a damped factor on purpose: a raw multiplicative
+   * latency term made the two choices herd onto whichever instance had answered a little faster
+   * lately, costing a quarter of the gateway's throughput (bench/routing-overhead).
+   */
   private score(stats: EndpointStats<E>, now: number): number {
     const rate = stats.window.successRate(now);
-    return ((stats.inflight + 1) * (stats.latencyEwmaMs + 1)) / (rate * rate + 0.01);
+    return ((stats.inflight + 1) * (1 + stats.latencyEwmaMs / this.latencyReferenceMs)) / (rate * rate + 0.01);
   }
 
   private powerOfTwo(candidates: EndpointStats<E>[], now: number): EndpointStats<E> {
