@@ -55,16 +55,31 @@ export class ClaimService {
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number): Promise<Reply<ClaimGiftReply>> {
     const { orderId, userId, giftId } = req;
-    const bound = await this.store.bind(orderId, userId, giftId, nowMs);
+    // Marked in flight together with binding (one round trip): before anything is reserved, the
+    // order is recoverable if this process dies. A repeat that does not drive the order leaves a
+    // mark the sweeper drops (it checks the order's status first).
+    const [bound, isMarkedNow] = await Promise.all([
+      this.store.bind(orderId, userId, giftId, nowMs),
+      this.store.track(orderId, nowMs + this.config.inflightDeadlineMs),
+    ]);
+    const dropMark = async () => {
+      if (isMarkedNow) await this.store.untrack(orderId);
+    };
     if (bound.kind === 'reused') {
+      await dropMark();
       return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${orderId} was already used for another gift or user`);
     }
     if (bound.kind === 'existing') {
-      if (bound.status === 'refused') return refusalReply(bound.refusal ?? ErrorCode.NotFound, giftId);
-      if (bound.status !== 'new' && bound.status !== 'reserved') return this.settledReply(orderId, bound.status);
+      if (bound.status === 'refused') {
+        await dropMark();
+        return refusalReply(bound.refusal ?? ErrorCode.NotFound, giftId);
+      }
+      if (bound.status !== 'new' && bound.status !== 'reserved') {
+        if (bound.status !== 'delivering') await dropMark();
+        return this.settledReply(orderId, bound.status);
+      }
     }
     // This request drives the order (it is new, or an earlier attempt stopped before delivering).
-    await this.store.track(orderId, nowMs + this.config.inflightDeadlineMs);
     const order: OrderRef = { orderId, userId, giftId, requestId: req.meta.requestId };
     const isAsync = (gift: ReservedGift) => gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync);
     // A sync order goes straight from `new` to `delivering`: one compare-and-set instead of two.

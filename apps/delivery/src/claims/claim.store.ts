@@ -143,11 +143,12 @@ export class ClaimStore {
   }
 
   /**
-   * Marks an order as being worked on by this process until `deadlineMs`. An order still marked
-   * after its deadline lost its worker (a crash): the inflight sweeper hands it to the queue.
+   * Marks an order as being worked on by this process until `deadlineMs` (true when marked now,
+   * false when it already was). An order still marked after its deadline lost its worker (a
+   * crash): the inflight sweeper hands it to the queue, or just unmarks it if it is settled.
    */
-  async track(orderId: string, deadlineMs: number): Promise<void> {
-    await this.redis.zadd(this.keys.inflight(), 'NX', deadlineMs, orderId);
+  async track(orderId: string, deadlineMs: number): Promise<boolean> {
+    return (await this.redis.zadd(this.keys.inflight(), 'NX', deadlineMs, orderId)) === 1;
   }
 
   /** The order is settled or safely queued: nothing to recover. */

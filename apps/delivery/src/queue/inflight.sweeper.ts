@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { ClaimStore } from '../claims/claim.store.js';
 import type { DeliveryQueue } from './delivery.queue.js';
 
+/** Statuses that need no further work (or are not orders); their in-flight marks are just dropped. */
+const SETTLED = new Set(['delivered', 'failed', 'uncertain', 'refused']);
+
 /**
  * Hands orders whose request-path worker died (past their inflight deadline) to the queue. Runs on
  * every delivery instance; enqueueing is idempotent by jobId, so instances may race harmlessly.
@@ -29,9 +32,12 @@ export class InflightSweeper {
     try {
       const overdue = await this.store.overdue(nowMs, 200);
       for (const orderId of overdue) {
-        await this.queue.enqueue(orderId, 'sweeper');
+        const { status } = await this.store.orderRecord(orderId);
+        if (status && !SETTLED.has(status)) {
+          await this.queue.enqueue(orderId, 'sweeper');
+          this.logger.warn({ event: 'order.recovered', orderId, status });
+        }
         await this.store.untrack(orderId);
-        this.logger.warn({ event: 'order.recovered', orderId });
       }
       return overdue.length;
     } catch (err) {

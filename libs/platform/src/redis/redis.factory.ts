@@ -33,6 +33,6 @@ export async function closeRedis(redis: Redis, graceMs = 1_000): Promise<void> {
     // closing anyway
   } finally {
     clearTimeout(timer);
-    if (redis.status !== 'end') redis.disconnect();
+    if ((redis.status as string) !== 'end') redis.disconnect();
   }
 }
