@@ -18,3 +18,4 @@ export * from './stale-cache.js';
 export * from './report-buffer.js';
 // The engine behind CircuitBreakerPolicy leaks on purpose, for callers that need one breaker outside a registry.
 export { OpossumBreaker, type OpossumBreakerOptions } from './adapters/opossum.breaker.js';
+export * from './loader/index.js';
