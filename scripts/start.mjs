@@ -200,7 +200,7 @@ const origin = (envName, source) =>
 console.log(`
 Rampart is running. Ctrl-C stops everything.
 
-  gateway         ${gatewayUrl}   (API docs ${gatewayUrl}/docs, operator dashboard ${gatewayUrl}/admin/)
+  gateway         ${gatewayUrl}   (operator dashboard ${gatewayUrl}/admin/)
   gateway health  ${gatewayUrl}/health/ready
 ${backends
   .filter((a) => a.name !== 'provider-stub')
@@ -216,8 +216,8 @@ ${backends
 
 Claim gift g1:
   curl -s -X POST ${gatewayUrl}/api/gifts/g1/claims -H "Authorization: Bearer ${jwt}" -H "Idempotency-Key: ${key}" -H 'Content-Type: application/json' -d '{}'
-Read the order back (use the orderId from the claim's answer):
-  curl -s ${gatewayUrl}/api/orders/<orderId> -H "Authorization: Bearer ${jwt}"
+Read the order back (the Idempotency-Key is the order number; repeating the claim is safe):
+  curl -s ${gatewayUrl}/api/orders/${key} -H "Authorization: Bearer ${jwt}"
   curl -s ${gatewayUrl}/api/me/orders -H "Authorization: Bearer ${jwt}"
 `);
 
