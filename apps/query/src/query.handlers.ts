@@ -14,6 +14,8 @@ import {
   type ListUserOrdersReply,
   type ListUserOrdersRequest,
   type OrderView,
+  type RecommendationsReply,
+  type RecommendationsRequest,
   type Reply,
 } from '@app/contracts';
 import { QUERY_CONFIG, type QueryConfig } from './config/query.config.js';
@@ -68,8 +70,29 @@ export class QueryHandlers {
     return ok({ orders: await this.repository.userOrders(req.userId, req.limit) });
   }
 
-  /** Test-only fault knob (`FAULT_DELAY_MS`): a slow instance, for routing and isolation tests. */
-  private async injectedDelay(): Promise<void> {
-    if (this.config.faultDelayMs > 0) await new Promise((r) => setTimeout(r, this.config.faultDelayMs));
+  /**
+   * Gifts of activities open now that the user may still claim (inventory and today's quota left,
+   * fewer non-failed orders than `perUserLimit`), most remaining first, then by id; at most `limit`.
+   * Read-only; the gateway treats it as non-essential (left out of the overview when slow).
+   */
+  @MessagePattern(Patterns.Recommendations)
+  async recommendations(@Payload() req: RecommendationsRequest): Promise<Reply<RecommendationsReply>> {
+    await this.injectedDelay(this.config.faultRecommendationsDelayMs);
+    const nowMs = Date.now();
+    const [activities, orders] = await Promise.all([this.repository.activities(), this.repository.userOrders(req.userId, 200)]);
+    const held = new Map<string, number>();
+    for (const order of orders) if (order.status !== 'failed') held.set(order.giftId, (held.get(order.giftId) ?? 0) + 1);
+    const gifts = activities
+      .filter((a) => Date.parse(a.startsAt) <= nowMs && nowMs < Date.parse(a.endsAt))
+      .flatMap((a) => a.gifts)
+      .filter((g) => g.remaining > 0 && g.dailyRemaining > 0 && (held.get(g.giftId) ?? 0) < g.perUserLimit)
+      .sort((x, y) => y.remaining - x.remaining || x.giftId.localeCompare(y.giftId));
+    return ok({ gifts: gifts.slice(0, Math.max(0, Math.min(req.limit, 20))) });
+  }
+
+  /** Test-only fault knobs: `FAULT_DELAY_MS` (every message: a slow instance) plus `extraMs` (one handler's own knob). */
+  private async injectedDelay(extraMs = 0): Promise<void> {
+    const ms = this.config.faultDelayMs + extraMs;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
 }

@@ -13,6 +13,8 @@ export const Patterns = {
   GetOrder: 'order.get',
   /** query: a user's orders, newest first. */
   ListUserOrders: 'order.list-for-user',
+  /** query: open gifts a user may still claim, most remaining first (the overview's non-essential part). */
+  Recommendations: 'gift.recommend',
   /** delivery: claim a gift (idempotent by order number). */
   ClaimGift: 'gift.claim',
   /** delivery: validate and store an activity configuration. */

@@ -8,6 +8,8 @@ export type QueryConfig = Readonly<
     httpPort: number;
     /** Test-only fault: added latency per handled message, in ms. Default 0. */
     faultDelayMs: number;
+    /** Test-only fault: added latency of `gift.recommend` only, in ms (`FAULT_RECOMMENDATIONS_DELAY_MS`). Default 0. */
+    faultRecommendationsDelayMs: number;
   }
 >;
 
@@ -21,6 +23,7 @@ export function loadQueryConfig(env: NodeJS.ProcessEnv = process.env): QueryConf
     tcpPort: reader.int('TCP_PORT', { min: 1, max: 65535, fallback: 4001 }),
     httpPort: reader.int('HTTP_PORT', { min: 1, max: 65535, fallback: 4051 }),
     faultDelayMs: reader.int('FAULT_DELAY_MS', { min: 0, max: 600_000, fallback: 0 }),
+    faultRecommendationsDelayMs: reader.int('FAULT_RECOMMENDATIONS_DELAY_MS', { min: 0, max: 600_000, fallback: 0 }),
   };
   reader.finish('query');
   return deepFreeze(config);

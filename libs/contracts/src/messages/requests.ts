@@ -8,6 +8,9 @@ export interface ListActivitiesRequest { meta: MessageMeta }
 export interface GetOrderRequest { meta: MessageMeta; orderId: string; userId: string }
 export interface ListUserOrdersRequest { meta: MessageMeta; userId: string; limit: number }
 export interface ListUserOrdersReply { orders: import('./views.js').OrderView[] }
+/** `gift.recommend`: at most `limit` gifts of open activities the user may still claim, most remaining first. */
+export interface RecommendationsRequest { meta: MessageMeta; userId: string; limit: number }
+export interface RecommendationsReply { gifts: import('./views.js').GiftView[] }
 
 /** `gift.claim`: the idempotency key is the order number. */
 export interface ClaimGiftRequest {
