@@ -18,6 +18,7 @@ import { gatewayReadiness } from './health/gateway-readiness.js';
 import { OrderEventsController } from './orders/order-events.controller.js';
 import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
+import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
 
@@ -46,6 +47,7 @@ export class GatewayModule implements OnApplicationShutdown {
       module: GatewayModule,
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
+        ...OVERVIEW_CONTROLLERS,
         AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, HealthController,
       ],
       providers: [
