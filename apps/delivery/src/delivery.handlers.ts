@@ -17,9 +17,11 @@ import {
   type ResolveOrderRequest,
   type RetryFailedRequest,
 } from '@app/contracts';
+import type { BreakerSnapshot } from '@app/resilience';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
+import { GuardedProvider } from './provider/guarded-provider.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
 
 const isId = (value: unknown): value is string => typeof value === 'string' && ID_PATTERN.test(value);
@@ -37,6 +39,7 @@ export class DeliveryHandlers {
     private readonly publisher: PublishService,
     private readonly orders: OrderAdminService,
     private readonly queue: DeliveryQueue,
+    private readonly provider: GuardedProvider,
   ) {}
 
   @MessagePattern(Patterns.Ping)
@@ -64,6 +67,12 @@ export class DeliveryHandlers {
   @MessagePattern(Patterns.QueueCounts)
   async queueCounts(): Promise<Reply<QueueCountsReply>> {
     return ok(await this.queue.counts());
+  }
+
+  /** Circuit breakers of this instance's provider calls, one per provider origin (`GET /admin/breakers`). */
+  @MessagePattern(Patterns.ProviderBreakers)
+  providerBreakers(): Reply<{ breakers: BreakerSnapshot[] }> {
+    return ok({ breakers: this.provider.snapshot() });
   }
 
   @MessagePattern(Patterns.RetryFailed)

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, FlagCache, HealthController, ReadinessChecks } from '@app/platform';
 import { ActivitiesController } from './activities/activities.controller.js';
+import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
@@ -19,6 +20,9 @@ import { OrderEventsController } from './orders/order-events.controller.js';
 import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
+import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
+import { ResiliencePolicies } from './policies/resilience-policies.js';
+import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
 
@@ -38,6 +42,7 @@ export class GatewayModule implements OnApplicationShutdown {
     @Inject(GATEWAY_REDIS) private readonly redis: Redis,
     @Inject(GATEWAY_SUBSCRIBER) private readonly subscriber: Redis,
     private readonly flags: FlagCache,
+    private readonly policies: ResiliencePolicies,
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
   ) {}
@@ -48,7 +53,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, HealthController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -66,8 +71,22 @@ export class GatewayModule implements OnApplicationShutdown {
         },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [GATEWAY_REDIS, RedisKeys] },
         { provide: OrderEventsHub, useFactory: (subscriber: Redis) => new OrderEventsHub(subscriber), inject: [GATEWAY_SUBSCRIBER] },
-        { provide: QUERY_UPSTREAM, useFactory: () => connections.upstream('query', config.queryUpstreams) },
-        { provide: DELIVERY_UPSTREAM, useFactory: () => connections.upstream('delivery', config.deliveryUpstreams) },
+        { provide: ResiliencePolicies, useFactory: (flags: FlagCache) => new ResiliencePolicies(config, flags), inject: [FlagCache] },
+        {
+          provide: QUERY_UPSTREAM,
+          useFactory: (policies: ResiliencePolicies) => policies.wrap('query', serviceUpstream('query', config, connections)),
+          inject: [ResiliencePolicies],
+        },
+        {
+          provide: DELIVERY_UPSTREAM,
+          useFactory: (policies: ResiliencePolicies) => policies.wrap('delivery', serviceUpstream('delivery', config, connections)),
+          inject: [ResiliencePolicies],
+        },
+        {
+          provide: ClaimRateLimiter,
+          useFactory: (redis: Redis, keys: RedisKeys) => new ClaimRateLimiter(redis, keys, config.claimRateLimitPerS),
+          inject: [GATEWAY_REDIS, RedisKeys],
+        },
         {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
@@ -83,6 +102,21 @@ export class GatewayModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
+    this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);
   }
+}
+
+/** A service's instances: the primary group, behind a failover to the backup group when one is configured. */
+function serviceUpstream(service: 'query' | 'delivery', config: GatewayConfig, connections: GatewayConnections): Upstream {
+  const primary = connections.upstream(service, service === 'query' ? config.queryUpstreams : config.deliveryUpstreams);
+  const backupAddresses = config.backupUpstreams[service];
+  if (!backupAddresses.length) return primary;
+  const { failover } = config.resilience;
+  return new FailoverUpstream(service, primary, connections.upstream(service, backupAddresses), {
+    afterFailures: failover.afterFailures,
+    recoverAfterProbes: failover.recoverAfterProbes,
+    probeIntervalMs: failover.probeIntervalMs,
+    probeTimeoutMs: config.timeouts.fastMs,
+  });
 }

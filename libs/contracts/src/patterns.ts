@@ -25,6 +25,8 @@ export const Patterns = {
   RetryFailed: 'queue.retry-failed',
   /** delivery: an operator settles an uncertain order. */
   ResolveOrder: 'order.resolve',
+  /** delivery: circuit breakers of the provider calls (`GET /admin/breakers`). */
+  ProviderBreakers: 'provider.breakers',
   /** both services: a liveness probe over the same transport, answered without touching storage. */
   Ping: 'instance.ping',
 } as const;

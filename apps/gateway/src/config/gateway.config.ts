@@ -28,6 +28,11 @@ export type GatewayConfig = Readonly<
     /** Largest request body accepted, in bytes. Default 16384. */
     bodyLimitBytes: number;
     routing: RoutingConfig;
+    resilience: ResilienceConfig;
+    /** Backup instance groups, used while the primary group has no healthy instance (`*_BACKUP_UPSTREAMS`). Default none. */
+    backupUpstreams: Readonly<{ query: readonly string[]; delivery: readonly string[] }>;
+    /** New claims per user per second, across every gateway (`CLAIM_RATE_LIMIT_PER_S`); 0 turns it off. Default 5. */
+    claimRateLimitPerS: number;
     discovery: Readonly<{
       /** Whether instances registered in Redis are added to the static lists (`DISCOVERY_ENABLED`). Default true. */
       isEnabled: boolean;
@@ -65,6 +70,30 @@ export type RoutingConfig = Readonly<{
   probeIntervalMs: number;
 }>;
 
+/** A per-route override from `ROUTE_POLICIES` (`route=class[:timeoutMs]`). */
+export type RouteOverride = Readonly<{ timeoutClass: 'fast' | 'slow'; timeoutMs?: number }>;
+
+/** Timeout classes, bulkheads, breakers, retries and failover of upstream calls (`RESILIENCE_*`, `BULKHEAD_*`, `BREAKER_*`, `RETRY_*`). */
+export type ResilienceConfig = Readonly<{
+  /** `RESILIENCE_POLICIES=on|off`: off calls upstreams bare (one timeout per call, no bulkhead, breaker or gated retry), for comparison. Default on. */
+  isEnabled: boolean;
+  bulkheads: Readonly<Record<'fast' | 'slow', Readonly<{ maxConcurrent: number; maxQueued: number }>>>;
+  /** Per-route class and timeout overrides, by route name (see `policies/route-table.ts`). */
+  routes: Readonly<Record<string, RouteOverride>>;
+  breaker: Readonly<{ failureThresholdPercent: number; volumeThreshold: number; rollingWindowMs: number; halfOpenAfterMs: number }>;
+  retry: Readonly<{ maxAttempts: number; minSuccessRate: number; budgetRatio: number; budgetMinPerS: number }>;
+  /** Last good values kept per gateway for stale reads. */
+  staleMaxEntries: number;
+  failover: Readonly<{
+    /** Consecutive failed calls to the primary group (with none healthy) that move traffic to the backup. Default 5. */
+    afterFailures: number;
+    /** Consecutive probe sweeps with a primary instance answering that move traffic back. Default 3. */
+    recoverAfterProbes: number;
+    /** Time between probe sweeps of the primary while on the backup, in ms. Default 500. */
+    probeIntervalMs: number;
+  }>;
+}>;
+
 /** Injection token of the frozen {@link GatewayConfig}. */
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 
@@ -94,6 +123,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     },
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', { min: 1_024, max: 10_485_760, fallback: 16_384 }),
     routing: readRouting(reader),
+    resilience: readResilience(reader),
+    backupUpstreams: {
+      query: reader.addresses('QUERY_BACKUP_UPSTREAMS', '', { allowEmpty: true }),
+      delivery: reader.addresses('DELIVERY_BACKUP_UPSTREAMS', '', { allowEmpty: true }),
+    },
+    claimRateLimitPerS: reader.int('CLAIM_RATE_LIMIT_PER_S', { min: 0, max: 1_000_000, fallback: 5 }),
     discovery: {
       isEnabled: reader.boolean('DISCOVERY_ENABLED', true),
       refreshMs: reader.int('DISCOVERY_REFRESH_MS', { min: 100, max: 60_000, fallback: 1_000 }),
@@ -121,4 +156,51 @@ function readRouting(reader: EnvReader): RoutingConfig {
   if (routing.maxEjectionMs < routing.baseEjectionMs) reader.problems.push('ROUTING_MAX_EJECTION_MS must be at least ROUTING_BASE_EJECTION_MS');
   if (routing.windowBuckets > routing.windowMs) reader.problems.push('ROUTING_WINDOW_BUCKETS must not exceed ROUTING_WINDOW_MS (buckets of at least 1 ms)');
   return routing;
+}
+
+const ROUTE_OVERRIDE = /^([A-Za-z0-9._-]+)=(fast|slow)(?::(\d{1,7}))?$/;
+
+function readResilience(reader: EnvReader): ResilienceConfig {
+  const mode = reader.string('RESILIENCE_POLICIES', { fallback: 'on', pattern: /^(on|off)$/, hint: 'on or off' });
+  const routes: Record<string, RouteOverride> = {};
+  for (const item of reader.list('ROUTE_POLICIES', '')) {
+    const match = ROUTE_OVERRIDE.exec(item);
+    if (!match || (match[3] !== undefined && Number(match[3]) < 1)) {
+      reader.problems.push(`ROUTE_POLICIES must be comma-separated route=fast|slow[:timeoutMs] items (bad: "${item}")`);
+      continue;
+    }
+    routes[match[1]] = match[3] === undefined ? { timeoutClass: match[2] as 'fast' | 'slow' } : { timeoutClass: match[2] as 'fast' | 'slow', timeoutMs: Number(match[3]) };
+  }
+  return {
+    isEnabled: mode === 'on',
+    bulkheads: {
+      fast: {
+        maxConcurrent: reader.int('BULKHEAD_FAST_MAX_CONCURRENT', { min: 1, max: 100_000, fallback: 256 }),
+        maxQueued: reader.int('BULKHEAD_FAST_MAX_QUEUED', { min: 0, max: 100_000, fallback: 0 }),
+      },
+      slow: {
+        maxConcurrent: reader.int('BULKHEAD_SLOW_MAX_CONCURRENT', { min: 1, max: 100_000, fallback: 64 }),
+        maxQueued: reader.int('BULKHEAD_SLOW_MAX_QUEUED', { min: 0, max: 100_000, fallback: 16 }),
+      },
+    },
+    routes,
+    breaker: {
+      failureThresholdPercent: reader.int('BREAKER_FAILURE_PERCENT', { min: 1, max: 100, fallback: 50 }),
+      volumeThreshold: reader.int('BREAKER_VOLUME_THRESHOLD', { min: 1, max: 1_000_000, fallback: 20 }),
+      rollingWindowMs: reader.int('BREAKER_WINDOW_MS', { min: 100, max: 3_600_000, fallback: 10_000 }),
+      halfOpenAfterMs: reader.int('BREAKER_HALF_OPEN_MS', { min: 10, max: 3_600_000, fallback: 5_000 }),
+    },
+    retry: {
+      maxAttempts: reader.int('RETRY_MAX_ATTEMPTS', { min: 1, max: 5, fallback: 2 }),
+      minSuccessRate: reader.number('RETRY_MIN_SUCCESS_RATE', { min: 0, max: 1, fallback: 0.8 }),
+      budgetRatio: reader.number('RETRY_BUDGET_RATIO', { min: 0, max: 1, fallback: 0.1 }),
+      budgetMinPerS: reader.number('RETRY_BUDGET_MIN_PER_S', { min: 0, max: 10_000, fallback: 3 }),
+    },
+    staleMaxEntries: reader.int('STALE_MAX_ENTRIES', { min: 1, max: 10_000_000, fallback: 10_000 }),
+    failover: {
+      afterFailures: reader.int('FAILOVER_AFTER_FAILURES', { min: 1, max: 10_000, fallback: 5 }),
+      recoverAfterProbes: reader.int('FAILOVER_RECOVER_PROBES', { min: 1, max: 1_000, fallback: 3 }),
+      probeIntervalMs: reader.int('FAILOVER_PROBE_INTERVAL_MS', { min: 50, max: 600_000, fallback: 500 }),
+    },
+  };
 }

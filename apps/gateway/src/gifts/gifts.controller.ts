@@ -14,7 +14,7 @@ import {
 } from '@app/contracts';
 import { UserAuthGuard } from '../auth/user-auth.guard.js';
 import { UserId } from '../auth/user-id.decorator.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
 import { RequestId } from '../http/request-id.js';
 import { parseStrict, pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
@@ -34,13 +34,13 @@ export class GiftsController {
   constructor(
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly rateLimiter: ClaimRateLimiter,
   ) {}
 
   @Get(':giftId')
   getGift(@Param('giftId') giftId: string, @RequestId() requestId: string): Promise<GiftView> {
     const request: GetGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`) };
-    return this.query.call<GiftView>(Patterns.GetGift, request, { timeoutMs: this.config.timeouts.fastMs, retryOnOtherInstance: true });
+    return this.query.call<GiftView>(Patterns.GetGift, request); // route gift.get: fast, retried, stale under query.serveStale
   }
 
   /**
@@ -61,10 +61,9 @@ export class GiftsController {
     }
     parseStrict(claimBody, body, 'body');
     const request: ClaimGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`), userId, orderId: idempotencyKey };
-    const result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, {
-      timeoutMs: this.config.timeouts.slowMs,
-      retryOnOtherInstance: false,
-    });
+    await this.rateLimiter.check(userId, idempotencyKey);
+    // Route gift.claim: slow class, its own breaker, never re-sent by the gateway.
+    const result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, { retryOnOtherInstance: false });
     await reply.status(isTerminalStatus(result.status) ? 200 : 202).send({ orderId: result.orderId, status: result.status });
   }
 }

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { Patterns, type GetOrderRequest, type ListUserOrdersReply, type ListUserOrdersRequest, type OrderView } from '@app/contracts';
 import { UserAuthGuard } from '../auth/user-auth.guard.js';
 import { UserId } from '../auth/user-id.decorator.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { RequestId } from '../http/request-id.js';
 import { parseStrict, pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
@@ -27,23 +26,18 @@ const listQuery = z.strictObject({
 export class OrdersController {
   constructor(
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   @Get('orders/:orderId')
   getOrder(@Param('orderId') orderId: string, @UserId() userId: string, @RequestId() requestId: string): Promise<OrderView> {
     const request: GetOrderRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), userId };
-    return this.query.call<OrderView>(Patterns.GetOrder, request, this.readOptions());
+    return this.query.call<OrderView>(Patterns.GetOrder, request); // route order.get: fast, retried
   }
 
   @Get('me/orders')
   listOrders(@Query() query: unknown, @UserId() userId: string, @RequestId() requestId: string): Promise<ListUserOrdersReply> {
     const { limit } = parseStrict(listQuery, { ...(query as object) }, 'query');
     const request: ListUserOrdersRequest = { meta: { requestId }, userId, limit };
-    return this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request, this.readOptions());
-  }
-
-  private readOptions() {
-    return { timeoutMs: this.config.timeouts.fastMs, retryOnOtherInstance: true };
+    return this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request); // route order.list-for-user: fast, retried
   }
 }

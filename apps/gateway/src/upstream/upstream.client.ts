@@ -6,17 +6,35 @@ import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/co
 import { ProbeScheduler, type EndpointSnapshot, type Router } from '@app/routing';
 import { classifyFailure, serverError } from './call-failure.js';
 
-/** Options of one {@link UpstreamClient.call}. */
+/**
+ * Options of one {@link Upstream.call}. Every field is optional: the route's policy (timeout class,
+ * retry) supplies what is left out (`apps/gateway/src/policies`).
+ */
 export interface CallOptions {
-  /** Budget of each attempt (connect included), in ms. */
-  timeoutMs: number;
-  /** Whether a refused connection may be retried once on another instance (reads only, never claims). */
-  retryOnOtherInstance: boolean;
+  /** Budget of each attempt (connect included), in ms. With policies on, a cap on the route's class timeout. */
+  timeoutMs?: number;
+  /**
+   * Whether a refused connection may be retried once on another instance (reads only, never claims).
+   * Default: whether the route is idempotent. With policies on, the gated retry does this instead.
+   */
+  retryOnOtherInstance?: boolean;
+  /** Route name: its breaker, class and stale rule. Default the pattern (`gift.get`). */
+  route?: string;
+  /** Timeout class of this call, overriding the route's (`fast` | `slow`). */
+  timeoutClass?: 'fast' | 'slow';
+  /**
+   * Instances already tried by earlier attempts of this call (filled in by the client): a retry
+   * goes to another instance when there is one. Set by the retry policy; callers leave it out.
+   */
+  tried?: Set<string>;
 }
+
+/** Attempt budget when a caller gives none and no policy supplies one, in ms. */
+export const DEFAULT_CALL_TIMEOUT_MS = 3_000;
 
 /** What controllers and readiness checks need from a service; tests bind a fake. */
 export interface Upstream {
-  call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T>;
+  call<T>(pattern: Pattern, payload: object, options?: CallOptions): Promise<T>;
   /** Resolves 'ok' when at least one non-ejected instance answers `Patterns.Ping` within `timeoutMs`. */
   anyInstanceAnswers(timeoutMs: number): Promise<string>;
   /** Routing state of every instance, for `/admin/upstreams` (fakes may leave it out). */
@@ -94,12 +112,15 @@ export class UpstreamClient implements Upstream {
   }
 
   /** Calls one instance and returns the `Reply` value; a `Reply` error is thrown as its AppError. */
-  async call<T>(pattern: Pattern, payload: object, options: CallOptions): Promise<T> {
-    const first = this.router.pick();
-    let attempt = await this.attempt<T>(first, pattern, payload, options.timeoutMs);
+  async call<T>(pattern: Pattern, payload: object, options: CallOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const tried = options.tried;
+    const first = tried?.size ? (this.pickOther(tried) ?? this.router.pick()) : this.router.pick();
+    tried?.add(first);
+    let attempt = await this.attempt<T>(first, pattern, payload, timeoutMs);
     if (!('value' in attempt) && attempt.isConnectRefused && options.retryOnOtherInstance) {
-      const second = this.pickOther(first);
-      if (second !== undefined) attempt = await this.attempt<T>(second, pattern, payload, options.timeoutMs);
+      const second = this.pickOther(new Set([first]));
+      if (second !== undefined) attempt = await this.attempt<T>(second, pattern, payload, timeoutMs);
     }
     if ('value' in attempt) return attempt.value;
     throw attempt.error;
@@ -132,9 +153,9 @@ export class UpstreamClient implements Upstream {
     }
   }
 
-  private pickOther(first: string): string | undefined {
+  private pickOther(exclude: ReadonlySet<string>): string | undefined {
     try {
-      return this.router.pick(new Set([first]));
+      return this.router.pick(exclude);
     } catch (err) {
       if (err instanceof AppError && err.code === ErrorCode.NoHealthyEndpoint) return undefined;
       throw err;
