@@ -1,7 +1,8 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, ReadinessChecks, redisPing } from '@app/platform';
+import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
+import { registerDeliveryMetrics } from './delivery.metrics.js';
 import { ActivityStore } from './activities/activity.store.js';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
@@ -30,14 +31,20 @@ export class DeliveryModule implements OnApplicationShutdown {
     @Inject(REPORT_REDIS) private readonly reportRedis: Redis,
     private readonly reporter: ClaimReporter,
     private readonly provider: GuardedProvider,
-  ) {}
+    metrics: Metrics,
+    queue: DeliveryQueue,
+    flags: FlagCache,
+  ) {
+    registerDeliveryMetrics(metrics, { queue, reporter, provider, flags });
+  }
 
   static register(config: DeliveryConfig): DynamicModule {
     return {
       module: DeliveryModule,
-      controllers: [DeliveryHandlers, HealthController],
+      controllers: [DeliveryHandlers, HealthController, MetricsController],
       providers: [
         { provide: DELIVERY_CONFIG, useValue: config },
+        { provide: Metrics, useValue: new Metrics('delivery') },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
         { provide: DELIVERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery') },
         { provide: FLAGS_SUBSCRIBER, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-flags') },

@@ -2,7 +2,8 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { APP_FILTER } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { AuditLog, closeRedis, FlagCache, HealthController, ReadinessChecks } from '@app/platform';
+import { AuditLog, closeRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks } from '@app/platform';
+import { registerGatewayMetrics } from './metrics/gateway.metrics.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
@@ -45,7 +46,10 @@ export class GatewayModule implements OnApplicationShutdown {
     private readonly policies: ResiliencePolicies,
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
-  ) {}
+    metrics: Metrics,
+  ) {
+    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags });
+  }
 
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
     return {
@@ -57,6 +61,7 @@ export class GatewayModule implements OnApplicationShutdown {
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: Metrics, useValue: new Metrics('gateway') },
         { provide: GATEWAY_REDIS, useFactory: () => connections.redis() },
         { provide: GATEWAY_SUBSCRIBER, useFactory: () => connections.redis() },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },

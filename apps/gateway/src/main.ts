@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { closeOnSignals, createLogger, readyEvent } from '@app/platform';
+import { closeOnSignals, createLogger, Metrics, readyEvent } from '@app/platform';
 import { loadGatewayConfig } from './config/gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttp, createGatewayAdapter } from './http/http-setup.js';
@@ -11,6 +11,7 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config), createGatewayAdapter(config), { logger });
   configureHttp(app, config);
+  app.get(Metrics).instrumentHttp(app.getHttpAdapter().getInstance());
   await app.listen(config.port, config.host);
   closeOnSignals('gateway', app, logger);
   logger.log(readyEvent('gateway', { port: config.port }));

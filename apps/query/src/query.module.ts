@@ -1,7 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, HealthController, ReadinessChecks, redisPing } from '@app/platform';
+import { closeRedis, createRedis, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
 import { QUERY_CONFIG, type QueryConfig } from './config/query.config.js';
 import { QueryHandlers } from './query.handlers.js';
 import { QUERY_REDIS, QueryRepository } from './query.repository.js';
@@ -13,9 +13,10 @@ export class QueryModule implements OnApplicationShutdown {
   static register(config: QueryConfig): DynamicModule {
     return {
       module: QueryModule,
-      controllers: [QueryHandlers, HealthController],
+      controllers: [QueryHandlers, HealthController, MetricsController],
       providers: [
         { provide: QUERY_CONFIG, useValue: config },
+        { provide: Metrics, useValue: new Metrics('query') },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
         { provide: QUERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-query') },
         { provide: ReadinessChecks, useFactory: (redis: Redis) => new ReadinessChecks({ redis: redisPing(redis) }), inject: [QUERY_REDIS] },

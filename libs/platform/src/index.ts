@@ -9,3 +9,5 @@ export * from './flags/flag.cache.js';
 export * from './audit/audit.log.js';
 export * from './registry/instance.registry.js';
 export * from './registry/registry.config.js';
+export * from './metrics/metrics.js';
+export * from './metrics/message-metrics.interceptor.js';

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { Counter } from 'prom-client';
+import { Metrics } from '@app/platform';
 import { ClaimStore } from '../claims/claim.store.js';
 import { GuardedProvider } from '../provider/guarded-provider.js';
 
@@ -36,13 +38,23 @@ export type AttemptResult =
 @Injectable()
 export class OrderDeliverer {
   private readonly logger = new Logger(OrderDeliverer.name);
+  private readonly attempts: Counter<'outcome'>;
 
   constructor(
     private readonly store: ClaimStore,
     private readonly provider: GuardedProvider,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.attempts = metrics.counter('rampart_deliveries_total', 'Delivery attempts by the status they left the order in', ['outcome']);
+  }
 
   async attempt(order: OrderRef, target: ProviderTarget, opts: { finalAttempt: boolean }): Promise<AttemptResult> {
+    const result = await this.attemptOnce(order, target, opts);
+    this.attempts.inc({ outcome: result.status });
+    return result;
+  }
+
+  private async attemptOnce(order: OrderRef, target: ProviderTarget, opts: { finalAttempt: boolean }): Promise<AttemptResult> {
     const { orderId, userId, giftId } = order;
     const outcome = await this.provider.deliver(target.providerUrl, { orderId, userId, giftId, quantity: 1 });
     switch (outcome.kind) {

@@ -6,6 +6,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CommonConfig } from '../config/common.config.js';
 import { RedisKeys } from '@app/contracts';
 import { createLogger, readyEvent } from '../logging/json.logger.js';
+import { MessageMetricsInterceptor } from '../metrics/message-metrics.interceptor.js';
+import { Metrics } from '../metrics/metrics.js';
 import { createRedis, closeRedis } from '../redis/redis.factory.js';
 import { InstanceRegistration } from '../registry/instance.registry.js';
 import { loadRegistryConfig } from '../registry/registry.config.js';
@@ -45,7 +47,7 @@ export interface ServiceConfig extends CommonConfig {
 
 /**
  * Starts a hybrid service: the TCP microservice the gateway calls, and an HTTP port for health
- * and metrics. Loads config first, so a bad value exits 1 with one line before any port opens.
+ * and metrics (the module must provide {@link Metrics} and register `MetricsController`). Loads config first, so a bad value exits 1 with one line before any port opens.
  * Once listening, the instance registers itself in Redis for discovery (`REGISTRY_*`,
  * `ADVERTISE_HOST`); SIGTERM deregisters it first, then closes the TCP server and HTTP port
  * (finishing in-flight work), then module shutdown hooks.
@@ -56,6 +58,10 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     const registry = loadRegistryConfig(app, process.env, config.host, config.tcpPort);
     const logger = createLogger(app, config.logLevel);
     const nest = await NestFactory.create<NestFastifyApplication>(module(config), new FastifyAdapter(), { logger });
+    // The module provides `Metrics` (its own metrics use it too); HTTP and TCP handling are counted here.
+    const metrics = nest.get(Metrics);
+    metrics.instrumentHttp(nest.getHttpAdapter().getInstance());
+    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics));
     nest.connectMicroservice({ transport: Transport.TCP, options: { host: config.host, port: config.tcpPort } }, { inheritAppConfig: true });
     await nest.startAllMicroservices();
     await nest.listen(config.httpPort, config.host);
