@@ -129,4 +129,73 @@ describe('loadGatewayConfig', () => {
       expect(problemOf({ [name]: value })).toMatch(message);
     });
   });
+
+  describe('resilience', () => {
+    it('defaults: policies on, fast 256/0 and slow 64/16 bulkheads, breaker 50% over 20 calls, 2 attempts gated at 80%, 5 claims/s', () => {
+      const config = loadGatewayConfig(base);
+      expect(config.resilience).toMatchObject({
+        isEnabled: true,
+        bulkheads: { fast: { maxConcurrent: 256, maxQueued: 0 }, slow: { maxConcurrent: 64, maxQueued: 16 } },
+        routes: {},
+        breaker: { failureThresholdPercent: 50, volumeThreshold: 20, rollingWindowMs: 10_000, halfOpenAfterMs: 5_000 },
+        retry: { maxAttempts: 2, minSuccessRate: 0.8, budgetRatio: 0.1, budgetMinPerS: 3 },
+        failover: { afterFailures: 5, recoverAfterProbes: 3, probeIntervalMs: 500 },
+      });
+      expect(config.backupUpstreams).toEqual({ query: [], delivery: [] });
+      expect(config.claimRateLimitPerS).toBe(5);
+    });
+
+    it('reads every resilience variable', () => {
+      const config = loadGatewayConfig({
+        ...base,
+        RESILIENCE_POLICIES: 'off',
+        ROUTE_POLICIES: 'gift.get=slow:500, order.list-for-user=fast',
+        BULKHEAD_FAST_MAX_CONCURRENT: '10',
+        BULKHEAD_FAST_MAX_QUEUED: '1',
+        BULKHEAD_SLOW_MAX_CONCURRENT: '3',
+        BULKHEAD_SLOW_MAX_QUEUED: '2',
+        BREAKER_FAILURE_PERCENT: '30',
+        BREAKER_VOLUME_THRESHOLD: '4',
+        BREAKER_WINDOW_MS: '2000',
+        BREAKER_HALF_OPEN_MS: '700',
+        RETRY_MAX_ATTEMPTS: '3',
+        RETRY_MIN_SUCCESS_RATE: '0.9',
+        RETRY_BUDGET_RATIO: '0.2',
+        RETRY_BUDGET_MIN_PER_S: '1',
+        STALE_MAX_ENTRIES: '50',
+        QUERY_BACKUP_UPSTREAMS: 'qb:1',
+        DELIVERY_BACKUP_UPSTREAMS: 'db:1,db:2',
+        FAILOVER_AFTER_FAILURES: '2',
+        FAILOVER_RECOVER_PROBES: '1',
+        FAILOVER_PROBE_INTERVAL_MS: '100',
+        CLAIM_RATE_LIMIT_PER_S: '0',
+      });
+      expect(config.resilience).toEqual({
+        isEnabled: false,
+        bulkheads: { fast: { maxConcurrent: 10, maxQueued: 1 }, slow: { maxConcurrent: 3, maxQueued: 2 } },
+        routes: { 'gift.get': { timeoutClass: 'slow', timeoutMs: 500 }, 'order.list-for-user': { timeoutClass: 'fast' } },
+        breaker: { failureThresholdPercent: 30, volumeThreshold: 4, rollingWindowMs: 2000, halfOpenAfterMs: 700 },
+        retry: { maxAttempts: 3, minSuccessRate: 0.9, budgetRatio: 0.2, budgetMinPerS: 1 },
+        staleMaxEntries: 50,
+        failover: { afterFailures: 2, recoverAfterProbes: 1, probeIntervalMs: 100 },
+      });
+      expect(config.backupUpstreams).toEqual({ query: ['qb:1'], delivery: ['db:1', 'db:2'] });
+      expect(config.claimRateLimitPerS).toBe(0);
+    });
+
+    it.each([
+      ['RESILIENCE_POLICIES', 'maybe'],
+      ['ROUTE_POLICIES', 'gift.get=medium'],
+      ['ROUTE_POLICIES', 'gift.get'],
+      ['ROUTE_POLICIES', 'gift.get=fast:0'],
+      ['BULKHEAD_SLOW_MAX_CONCURRENT', '0'],
+      ['BREAKER_FAILURE_PERCENT', '101'],
+      ['RETRY_MAX_ATTEMPTS', '9'],
+      ['RETRY_MIN_SUCCESS_RATE', '1.5'],
+      ['QUERY_BACKUP_UPSTREAMS', 'nohost'],
+      ['CLAIM_RATE_LIMIT_PER_S', '-1'],
+    ])('rejects %s=%s naming the variable', (name, value) => {
+      expect(problemOf({ [name]: value })).toContain(name);
+    });
+  });
 });

@@ -208,6 +208,7 @@ export class PolicedUpstream implements Upstream {
     const clsName = timeoutClass ?? spec.timeoutClass;
     const classMs = spec.timeoutMs ?? (clsName === 'fast' ? this.config.timeouts.fastMs : this.config.timeouts.slowMs);
     const timeoutMs = capMs === undefined ? classMs : Math.min(capMs, classMs);
+    if (!this.policies.isEnabled) return { policy: passThrough, timeoutMs, stale: spec.stale, idempotent: spec.idempotent };
     const cls = this.policies.classes.get(clsName);
     const layers: Policy[] = [];
     if (spec.idempotent && this.config.resilience.retry.maxAttempts > 1) layers.push(this.retryPolicy());
@@ -223,6 +224,9 @@ export class PolicedUpstream implements Upstream {
     return policy;
   }
 }
+
+/** The policy of every route with `RESILIENCE_POLICIES=off` (never executed: calls go bare). */
+const passThrough: Policy = { execute: (fn) => fn({ signal: new AbortController().signal, attempt: 1 }) };
 
 /** Key of a read's last good value: the pattern and the request's fields (not its meta). */
 export function staleKey(pattern: string, payload: object): string {
