@@ -57,7 +57,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { expectError, http } from '../support/http.js';
+import { startRedisServer } from '../support/redis.js';
+import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { waitFor } from '../support/wait-for.js';
+
+jest.setTimeout(60_000);
+
+/** The value of one sample (`name{labels}`) in a Prometheus text scrape, 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+function httpPortOf(logs: string[]): number {
+  const line = logs.find((l) => l.includes('"event":"app.ready"'))!;
+  return JSON.parse(line).message.httpPort;
+}
+
+// What SREs rely on: metrics that move with traffic, readiness that tells the truth about Redis.
+describe('operations', () => {
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  let suite: Suite;
+  let gw: string;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    suite = await startSuite({ redisUrl: redis.url });
+    gw = suite.gatewayUrls[0];
+    const res = await http('PUT', `${gw}/admin/activities/a-ops`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'ops-g1' }]) });
+    expect(res.status).toBe(201);
+  });
+  afterAll(async () => {
+    await suite?.stop();
+    await redis?.stop();
+  });
+
+  it('exposes Prometheus metrics on every app that change with traffic', async () => {
+    const queryMetrics = `http://127.0.0.1:${httpPortOf(suite.queries[0].logs)}/metrics`;
+    const deliveryMetrics = `http://127.0.0.1:${httpPortOf(suite.deliveries[0].logs)}/metrics`;
+    const scrape = async () => ({
+      gateway: (await http('GET', `${gw}/metrics`)).text,
+      query: (await http('GET', queryMetrics)).text,
+      delivery: (await http('GET', deliveryMetrics)).text,
+    });
+    const before = await scrape();
+    const token = await suite.token('ops-user');
+    for (let i = 0; i < 5; i++) expect((await http('GET', `${gw}/api/gifts/ops-g1`, { token })).status).toBe(200);
+    expect((await http('POST', `${gw}/api/gifts/ops-g1/claims`, { token, headers: { 'idempotency-key': randomUUID() }, body: {} })).status).toBe(200);
+    const after = await scrape();
+
+    const giftRoute = { route: '/api/gifts/:giftId', status: '200' };
+    expect(sample(after.gateway, 'rampart_http_requests_total', giftRoute) - sample(before.gateway, 'rampart_http_requests_total', giftRoute)).toBe(5);
+    expect(sample(after.query, 'rampart_messages_total', { pattern: 'gift.get', outcome: 'ok' }) - sample(before.query, 'rampart_messages_total', { pattern: 'gift.get', outcome: 'ok' })).toBe(5);
+    expect(sample(after.delivery, 'rampart_deliveries_total', { outcome: 'delivered' }) - sample(before.delivery, 'rampart_deliveries_total', { outcome: 'delivered' })).toBe(1);
+    expect(sample(after.gateway, 'rampart_upstream_state', { service: 'query' })).toBe(0);
+    expect(after.delivery).toMatch(/^rampart_queue_jobs\{.*state="failed".*\} \d+/m);
+    expect(after.gateway).toMatch(/^process_cpu_seconds_total/m);
+    // Label cardinality stays bounded: no user or order ids in any label.
+    for (const text of Object.values(after)) expect(text).not.toMatch(/ops-user|orderId|userId=/);
+  });
+
+  it('returns the request id given by the client in answers, errors and service logs', async () => {
+    const token = await suite.token('ops-user-2');
+    const requestId = `ops-${randomUUID()}`;
+    const res = await http('POST', `${gw}/api/gifts/nope/claims`, { token, headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId }, body: {} });
+    expect(expectError(res, 404, 'NOT_FOUND').requestId).toBe(requestId);
+    expect(res.headers.get('x-request-id')).toBe(requestId);
+  });
+
+  it('turns readiness to 503 naming Redis while it is down, and back to 200 when it returns', async () => {
+    const urls = [`${gw}/health/ready`, ...[...suite.queries, ...suite.deliveries].map((a) => `http://127.0.0.1:${httpPortOf(a.logs)}/health/ready`)];
+    for (const url of urls) expect((await http('GET', url)).status).toBe(200);
+    await redis.stop();
+    for (const url of urls) {
+      const res = await waitFor(async () => {
+        const r = await http('GET', url);
+        return r.status === 503 ? r : undefined;
+      }, { timeoutMs: 10_000, what: `${url} to turn 503` }) as Awaited<ReturnType<typeof http>>;
+      expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(JSON.stringify(res.body.error)).toContain('redis');
+    }
+    // Liveness is not readiness: the processes still live.
+    expect((await http('GET', `${gw}/health/live`)).status).toBe(200);
+    redis = await startRedisServer({ port: redis.port, dir: redis.dir });
+    for (const url of urls) {
+      await waitFor(async () => (await http('GET', url)).status === 200, { timeoutMs: 15_000, what: `${url} to be ready again` });
+    }
+  });
+});
