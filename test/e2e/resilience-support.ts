@@ -72,15 +72,27 @@ export async function extraGateway(suite: Suite, env: Record<string, string>, la
   return { app, url: `http://127.0.0.1:${p}`, port: p };
 }
 
-/** Closed-loop load: `concurrency` loops calling `send` for `durationMs`; throughput (req/s), p99 (ms) and statuses. */
-export async function closedLoop(send: () => Promise<number>, opts: { concurrency: number; durationMs: number }) {
+/**
+ * Closed-loop load: `concurrency` loops calling `send` for `durationMs`, each paced to at most
+ * `ratePerS / concurrency` calls per second when `ratePerS` is given (a bounded load, so a
+ * shared CPU is not saturated by the measurement itself); throughput (req/s), p99 (ms), statuses.
+ */
+export async function closedLoop(send: () => Promise<number>, opts: { concurrency: number; durationMs: number; ratePerS?: number }) {
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   const deadline = performance.now() + opts.durationMs;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
+    Array.from({ length: opts.concurrency }, async (_, loop) => {
+      const intervalMs = opts.ratePerS ? (1000 * opts.concurrency) / opts.ratePerS : 0;
+      let next = started + (intervalMs * loop) / opts.concurrency;
       while (performance.now() < deadline) {
+        if (intervalMs) {
+          const wait = next - performance.now();
+          next += intervalMs;
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (performance.now() >= deadline) break;
+        }
         const t0 = performance.now();
         const status = await send().catch(() => 0);
         latencies.push(performance.now() - t0);
