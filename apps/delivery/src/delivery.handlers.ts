@@ -13,6 +13,8 @@ import {
   type PublishActivityReply,
   type PublishActivityRequest,
   type QueueCountsReply,
+  type QueueFailedReply,
+  type QueueFailedRequest,
   type Reply,
   type ResolveOrderRequest,
   type RetryFailedRequest,
@@ -73,6 +75,12 @@ export class DeliveryHandlers {
   @MessagePattern(Patterns.ProviderBreakers)
   providerBreakers(): Reply<{ breakers: BreakerSnapshot[] }> {
     return ok({ breakers: this.provider.snapshot() });
+  }
+
+  @MessagePattern(Patterns.QueueFailed)
+  async queueFailed(@Payload() req: QueueFailedRequest): Promise<Reply<QueueFailedReply>> {
+    const limit = Number.isInteger(req?.limit) && req.limit >= 1 && req.limit <= 200 ? req.limit : 50;
+    return ok({ failed: await this.queue.failed(limit) });
   }
 
   @MessagePattern(Patterns.RetryFailed)

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks } from '@app/platform';
 import { registerGatewayMetrics } from './metrics/gateway.metrics.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
@@ -57,7 +58,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController, DashboardController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

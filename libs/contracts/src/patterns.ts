@@ -21,6 +21,8 @@ export const Patterns = {
   PublishActivity: 'activity.publish',
   /** delivery: counts of the delivery queue. */
   QueueCounts: 'queue.counts',
+  /** delivery: the dead-lettered orders, newest first. */
+  QueueFailed: 'queue.failed',
   /** delivery: re-queue a dead-lettered order. */
   RetryFailed: 'queue.retry-failed',
   /** delivery: an operator settles an uncertain order. */

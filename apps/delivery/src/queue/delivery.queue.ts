@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { DeadLetter } from '@app/contracts';
 
 /** Name of the BullMQ queue of deliveries (its keys live under `RedisKeys.queuePrefix()`). */
 export const DELIVERY_QUEUE = 'delivery';
@@ -62,6 +63,17 @@ export class DeliveryQueue {
     if (!job || (await job.getState()) !== 'failed') return false;
     await job.retry('failed', { resetAttemptsMade: true });
     return true;
+  }
+
+  /** The newest dead-lettered jobs. */
+  async failed(limit: number): Promise<DeadLetter[]> {
+    const jobs = await this.queue.getFailed(0, limit - 1);
+    return jobs.map((job) => ({
+      orderId: job.data.orderId,
+      reason: (job.failedReason ?? '').slice(0, 300),
+      attempts: job.attemptsMade,
+      failedAt: new Date(job.finishedOn ?? job.timestamp).toISOString(),
+    }));
   }
 
   async counts(): Promise<QueueCounts> {

@@ -4,6 +4,8 @@ import {
   Patterns,
   type OrderStatusReply,
   type QueueCountsReply,
+  type QueueFailedReply,
+  type QueueFailedRequest,
   type ResolveOrderRequest,
   type RetryFailedRequest,
 } from '@app/contracts';
@@ -19,6 +21,9 @@ import { DELIVERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 const resolveBody = z.strictObject({
   delivered: z.boolean(),
   reason: z.string().trim().min(1).max(500),
+});
+const failedQuery = z.strictObject({
+  limit: z.string().regex(/^\d{1,3}$/, 'must be an integer 1-200').transform(Number).pipe(z.number().min(1).max(200)).default(50),
 });
 const auditQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-1000').transform(Number).pipe(z.number().min(1).max(1_000)).default(100),
@@ -41,6 +46,14 @@ export class AdminOperationsController {
   @Get('queues')
   queues(@RequestId() requestId: string): Promise<QueueCountsReply> {
     return this.delivery.call<QueueCountsReply>(Patterns.QueueCounts, { meta: { requestId } }, this.options(true));
+  }
+
+  /** `GET /admin/queues/failed?limit=`: the dead-lettered orders, newest first (default 50, at most 200). */
+  @Get('queues/failed')
+  queueFailed(@Query() query: unknown, @RequestId() requestId: string): Promise<QueueFailedReply> {
+    const { limit } = parseStrict(failedQuery, { ...(query as object) }, 'query');
+    const request: QueueFailedRequest = { meta: { requestId }, limit };
+    return this.delivery.call<QueueFailedReply>(Patterns.QueueFailed, request, this.options(true));
   }
 
   /** `POST /admin/queues/failed/{orderId}/retry`: re-queues a dead-lettered order. */

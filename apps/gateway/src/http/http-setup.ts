@@ -3,9 +3,12 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { corsDelegate } from './cors.js';
 import { requestIdOf } from './request-id.js';
 
-/** The Fastify adapter of the gateway: body limit from config, request ids from `X-Request-Id`. */
+/**
+ * The Fastify adapter of the gateway: body limit from config, request ids from `X-Request-Id`, and
+ * a trailing slash ignored (`/admin/` is the dashboard, as is `/admin`).
+ */
 export function createGatewayAdapter(config: GatewayConfig): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, genReqId: requestIdOf });
+  return new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, genReqId: requestIdOf, routerOptions: { ignoreTrailingSlash: true } });
 }
 
 /**

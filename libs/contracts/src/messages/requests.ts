@@ -46,6 +46,15 @@ export interface QueueCountsReply {
   failed: number;
   completed: number;
 }
+/** One dead-lettered order (`queue.failed`). */
+export interface DeadLetter {
+  orderId: string;
+  reason: string;
+  attempts: number;
+  failedAt: string;
+}
+export interface QueueFailedRequest { meta: MessageMeta; limit: number }
+export interface QueueFailedReply { failed: DeadLetter[] }
 export interface RetryFailedRequest { meta: MessageMeta; orderId: string; actor: string }
 /** `order.resolve`: the operator's verdict on an uncertain order. */
 export interface ResolveOrderRequest {

@@ -1,0 +1,63 @@
+/**
+ * The operator dashboard page (`GET /admin/`). Static: it holds no data, and every call it makes
+ * carries the admin token the operator types in (kept in sessionStorage for the tab's life).
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rampart operator dashboard</title>
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
+  body { margin: 0; }
+  header { background: #1d2330; color: #fff; padding: 10px 20px; display: flex; align-items: center; gap: 16px; }
+  header h1 { font-size: 18px; margin: 0; flex: 1; }
+  main { padding: 16px 20px; display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+  section h2 { font-size: 15px; margin: 0 0 8px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e6e8ec; }
+  .state { padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
+  .healthy, .closed, .off { background: #e3f6e8; color: #16692f; }
+  .probing, .halfOpen { background: #fff4d6; color: #7a5600; }
+  .ejected, .open, .on { background: #fde4e4; color: #9b1c1c; }
+  button { cursor: pointer; border: 1px solid #9aa3b2; background: #fff; border-radius: 4px; padding: 2px 10px; }
+  input { padding: 3px 6px; border: 1px solid #9aa3b2; border-radius: 4px; }
+  #login { max-width: 420px; margin: 80px auto; background: #fff; padding: 24px; border-radius: 8px; }
+  #login input { width: 100%; box-sizing: border-box; margin: 8px 0; }
+  .error { color: #9b1c1c; font-size: 13px; min-height: 1em; }
+  .muted { color: #6b7385; font-size: 12px; }
+  .counts { display: flex; gap: 18px; font-size: 14px; }
+  .counts b { display: block; font-size: 20px; }
+  svg { width: 100%; height: 160px; background: #fafbfc; border: 1px solid #e6e8ec; }
+</style>
+</head>
+<body>
+<div id="login" hidden>
+  <h2>Rampart operator dashboard</h2>
+  <p class="muted">Enter the admin token (ADMIN_TOKEN). It stays in this tab only.</p>
+  <form id="login-form"><input id="token" type="password" autocomplete="off" placeholder="admin token" aria-label="admin token"><button type="submit">Open</button></form>
+  <div class="error" id="login-error"></div>
+</div>
+<div id="app" hidden>
+  <header><h1>Rampart</h1><span class="muted" id="updated"></span><button id="logout">Log out</button></header>
+  <main>
+    <section><h2>Service success rate and p99 (last 5 min)</h2><div id="chart"></div></section>
+    <section><h2>Upstream instances</h2><table id="upstreams"><thead><tr><th>service</th><th>instance</th><th>state</th><th>success</th><th>requests</th><th>p99 ms</th><th>ejections</th></tr></thead><tbody></tbody></table></section>
+    <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>name</th><th>state</th><th>failures</th><th>successes</th><th>rejects</th></tr></thead><tbody></tbody></table></section>
+    <section><h2>Delivery queue</h2><div class="counts" id="queue"></div><h2 style="margin-top:12px">Dead letters</h2><table id="dead"><thead><tr><th>order</th><th>attempts</th><th>failed at</th><th>reason</th><th></th></tr></thead><tbody></tbody></table></section>
+    <section><h2>Degradation flags</h2>
+      <p class="muted">A change needs a reason; it reaches every instance within a second and is audited.</p>
+      <label>Reason <input id="reason" size="40" placeholder="why (required)"></label>
+      <table id="flags"><thead><tr><th>flag</th><th>state</th><th></th></tr></thead><tbody></tbody></table>
+      <form id="add-flag"><input id="new-flag" placeholder="gift.g1.paused" size="28"> <button type="submit">Enable</button></form>
+      <div class="error" id="flag-error"></div>
+    </section>
+    <section><h2>Audit log</h2><table id="audit"><thead><tr><th>time</th><th>actor</th><th>action</th><th>target</th><th>reason</th></tr></thead><tbody></tbody></table></section>
+  </main>
+</div>
+<script src="/admin/dashboard.js"></script>
+</body>
+</html>
+`;
