@@ -157,7 +157,7 @@ describe('overview with its non-essential dependency hung (real processes)', () 
     expect(tookMs).toBeLessThan(FAST_MS + 700); // the step's budget plus generous slack for 2 noisy cores; the hang is 60 s
 
     const requestId = res.headers.get('x-request-id')!;
-    const line: string = await waitFor(() => suite.gateways[0].logs.find((l) => l.includes('"overview.loaded"') && l.includes(requestId)) ?? false, {
+    const line = await waitFor(() => suite.gateways[0].logs.find((l) => l.includes('"overview.loaded"') && l.includes(requestId)) ?? '', {
       timeoutMs: 5_000,
       what: 'the overview debug line',
     });
