@@ -230,5 +230,9 @@ function isReply(value: unknown): value is Reply<unknown> {
 export function tcpClient(address: string): ClientProxy {
   const split = address.lastIndexOf(':');
   const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  return ClientProxyFactory.create({ transport: Transport.TCP, options: { host, port: Number(address.slice(split + 1)) } });
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host, port: Number(address.slice(split + 1)) } });
+  // Many small requests go out at once on one connection: without TCP_NODELAY, Nagle's algorithm
+  // holds each but the first until an ACK comes. `on` is kept for every socket the client opens.
+  (client as unknown as { on(event: 'connect', listener: () => void): void }).on('connect', () => client.unwrap<Socket>().setNoDelay(true));
+  return client;
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server, Socket } from 'node:net';
 import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
@@ -64,6 +65,11 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics));
     nest.connectMicroservice({ transport: Transport.TCP, options: { host: config.host, port: config.tcpPort } }, { inheritAppConfig: true });
     await nest.startAllMicroservices();
+    // Answers are small and many go out at once on one connection: without TCP_NODELAY, Nagle's
+    // algorithm holds each but the first until an ACK comes (~40 ms with delayed ACKs).
+    for (const microservice of nest.getMicroservices()) {
+      microservice.unwrap<Server>().on('connection', (socket: Socket) => socket.setNoDelay(true));
+    }
     await nest.listen(config.httpPort, config.host);
     let deregister: (() => Promise<void>) | undefined;
     if (registry.isEnabled) {
