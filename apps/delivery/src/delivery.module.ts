@@ -1,4 +1,5 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
@@ -41,6 +42,7 @@ export class DeliveryModule implements OnApplicationShutdown {
   static register(config: DeliveryConfig): DynamicModule {
     return {
       module: DeliveryModule,
+      imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
       controllers: [DeliveryHandlers, HealthController, MetricsController],
       providers: [
         { provide: DELIVERY_CONFIG, useValue: config },

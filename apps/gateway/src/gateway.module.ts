@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks } from '@app/platform';
@@ -55,6 +56,7 @@ export class GatewayModule implements OnApplicationShutdown {
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
     return {
       module: GatewayModule,
+      imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,

@@ -1,4 +1,5 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
@@ -13,6 +14,7 @@ export class QueryModule implements OnApplicationShutdown {
   static register(config: QueryConfig): DynamicModule {
     return {
       module: QueryModule,
+      imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
       controllers: [QueryHandlers, HealthController, MetricsController],
       providers: [
         { provide: QUERY_CONFIG, useValue: config },
