@@ -8,9 +8,10 @@ import type { Suite } from '../support/suite.js';
  * fault: `answer` decides each message (a Reply, `'hang'` to accept it and never answer, or
  * `'reset'` to drop the connection with the call in flight).
  * Pings are answered ok unless `failPings`. `received` counts the other messages that arrived.
+ * Listens on `port` when given (e.g. to revive an instance on its old address), else a free one.
  */
-export async function fakeService(answer: (pattern: string) => unknown | 'hang' | 'reset', opts: { failPings?: boolean } = {}) {
-  const port = await freePort();
+export async function fakeService(answer: (pattern: string) => unknown | 'hang' | 'reset', opts: { failPings?: boolean; port?: number } = {}) {
+  const port = opts.port ?? (await freePort());
   const sockets = new Set<Socket>();
   const state = { received: 0, byPattern: {} as Record<string, number> };
   const server: Server = createServer((socket) => {

@@ -252,7 +252,7 @@ describe('resilience policies', () => {
       await waitFor(async () => (await served()) === 'backup', { timeoutMs: 5_000, intervalMs: 20, what: 'traffic on the backup' });
       // The primary comes back on the same address.
       const port = Number(primary.address.split(':')[1]);
-      const revived = await fakeServiceOn(port, { giftId: 'primary' });
+      const revived = await fakeService(() => ({ ok: true, value: { giftId: 'primary' } }), { port });
       try {
         await waitFor(async () => (await served()) === 'primary', { timeoutMs: 10_000, intervalMs: 50, what: 'traffic back on the primary' });
         expect(backup.state.received).toBeGreaterThan(0);
@@ -281,32 +281,3 @@ describe('resilience policies', () => {
     }
   });
 });
-
-/** A stand-in query instance on a given port (to revive a primary on its old address). */
-async function fakeServiceOn(port: number, value: unknown) {
-  const { createServer } = await import('node:net');
-  const server = createServer((socket) => {
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (;;) {
-        const hash = buffer.indexOf('#');
-        if (hash < 0) return;
-        const length = Number(buffer.slice(0, hash));
-        if (buffer.length < hash + 1 + length) return;
-        const message = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { id?: string; pattern: string };
-        buffer = buffer.slice(hash + 1 + length);
-        if (message.id === undefined) continue;
-        const response = message.pattern === 'instance.ping' ? { ok: true, value: { pong: true } } : { ok: true, value };
-        const data = JSON.stringify({ id: message.id, response, isDisposed: true });
-        socket.write(`${data.length}#${data}`);
-      }
-    });
-  });
-  const sockets: import('node:net').Socket[] = [];
-  server.on('connection', (s) => sockets.push(s));
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { close: () => new Promise<void>((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()); }) };
-}
