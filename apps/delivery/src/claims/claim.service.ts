@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type ClaimGiftReply,
   type ClaimGiftRequest,
@@ -31,6 +31,8 @@ const SETTLE_POLL_MS = 20;
  */
 @Injectable()
 export class ClaimService {
+  private readonly logger = new Logger(ClaimService.name);
+
   constructor(
     private readonly store: ClaimStore,
     private readonly deliverer: OrderDeliverer,
@@ -42,7 +44,11 @@ export class ClaimService {
 
   /** Claims, then reports the outcome on the non-essential branch (never waited for). */
   async claim(req: ClaimGiftRequest, nowMs = Date.now()): Promise<Reply<ClaimGiftReply>> {
-    const reply = await this.claimOnce(req, nowMs);
+    const steps = this.config.logLevel === 'debug' ? new StepTimes() : undefined;
+    const reply = await this.claimOnce(req, nowMs, steps);
+    if (steps) {
+      this.logger.debug({ event: 'claim.steps', orderId: req.orderId, requestId: req.meta.requestId, ...steps.summary() });
+    }
     this.reporter.report({
       orderId: req.orderId,
       giftId: req.giftId,
@@ -53,7 +59,7 @@ export class ClaimService {
     return reply;
   }
 
-  private async claimOnce(req: ClaimGiftRequest, nowMs: number): Promise<Reply<ClaimGiftReply>> {
+  private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
     const { orderId, userId, giftId } = req;
     // Marked in flight together with binding (one round trip): before anything is reserved, the
     // order is recoverable if this process dies. A repeat that does not drive the order leaves a
@@ -62,6 +68,7 @@ export class ClaimService {
       this.store.bind(orderId, userId, giftId, nowMs),
       this.store.track(orderId, nowMs + this.config.inflightDeadlineMs),
     ]);
+    steps?.mark('bind');
     const dropMark = async () => {
       if (isMarkedNow) await this.store.untrack(orderId);
     };
@@ -84,6 +91,7 @@ export class ClaimService {
     const isAsync = (gift: ReservedGift) => gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync);
     // A sync order goes straight from `new` to `delivering`: one compare-and-set instead of two.
     const reservation = await this.reserveOrder(order, bound.createdAtMs, nowMs, (gift) => (isAsync(gift) ? 'queued' : 'delivering'));
+    steps?.mark('reserve');
     if (reservation.kind !== 'reserved') {
       await this.store.untrack(orderId);
       return reservation.kind === 'refused' ? refusalReply(reservation.code, giftId) : this.settledReply(orderId, 'failed');
@@ -93,8 +101,10 @@ export class ClaimService {
     // Only the request that moved the order to `delivering` calls the provider; a twin waits for it.
     if (!started.moved) return this.settledReply(orderId, started.status as OrderStatus);
     const result = await this.deliverer.attempt(order, gift, { finalAttempt: false });
+    steps?.mark('provider');
     if (result.status === 'queued') return ok({ orderId, status: await this.handToQueue(order, 'queued') });
     await this.store.untrack(orderId);
+    steps?.mark('settle');
     return ok({ orderId, status: result.status });
   }
 
@@ -168,4 +178,21 @@ function refusalReply(code: string, giftId: string): Reply<never> {
     [ErrorCode.DailyLimitReached]: `gift ${giftId} has reached today's limit`,
   };
   return fail(code as ErrorCode, messages[code] ?? `claim of gift ${giftId} refused`);
+}
+
+/** Durations of the claim's steps, for the debug log (only created when LOG_LEVEL=debug). */
+class StepTimes {
+  private readonly startedAt = performance.now();
+  private last = this.startedAt;
+  private readonly durations: Record<string, number> = {};
+
+  mark(step: string): void {
+    const now = performance.now();
+    this.durations[`${step}Ms`] = Math.round((now - this.last) * 100) / 100;
+    this.last = now;
+  }
+
+  summary(): Record<string, number> {
+    return { ...this.durations, totalMs: Math.round((performance.now() - this.startedAt) * 100) / 100 };
+  }
 }
