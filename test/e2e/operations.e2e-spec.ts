@@ -30,7 +30,7 @@ describe('operations', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    suite = await startSuite({ redisUrl: redis.url });
+    suite = await startSuite({ redisUrl: redis.url, deliveryEnv: { LOG_LEVEL: 'debug' } });
     gw = suite.gatewayUrls[0];
     const res = await http('PUT', `${gw}/admin/activities/a-ops`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'ops-g1' }]) });
     expect(res.status).toBe(201);
@@ -71,6 +71,13 @@ describe('operations', () => {
     const res = await http('POST', `${gw}/api/gifts/nope/claims`, { token, headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId }, body: {} });
     expect(expectError(res, 404, 'NOT_FOUND').requestId).toBe(requestId);
     expect(res.headers.get('x-request-id')).toBe(requestId);
+    // The id crossed the TCP hop: the delivery service's debug log of the claim's steps carries it.
+    const line = await waitFor(() => suite.deliveries[0].logs.find((l) => l.includes('"claim.steps"') && l.includes(requestId)), {
+      timeoutMs: 5_000, what: 'the claim.steps debug line',
+    });
+    expect(JSON.parse(line).message).toMatchObject({ bindMs: expect.any(Number), reserveMs: expect.any(Number), totalMs: expect.any(Number) });
+    // No secret reaches the logs.
+    for (const app of [...suite.gateways, ...suite.deliveries]) expect(app.logs.join('\n')).not.toContain(token);
   });
 
   it('turns readiness to 503 naming Redis while it is down, and back to 200 when it returns', async () => {
