@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseRedisUrl } from '@app/platform';
 import { freePort } from './ports.js';
 import { waitFor } from './wait-for.js';
 
@@ -49,17 +50,37 @@ export async function startRedisServer(opts: { dir?: string; port?: number; args
   };
 }
 
-/** Deletes every key of a test's prefix. */
+/** Deletes every key of a test's prefix (on a cluster, on every master; keys one by one, as they span slots). */
 export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const endpoint = parseRedisUrl(url);
+  if (endpoint.kind === 'cluster') {
+    const cluster = new Cluster(endpoint.nodes, { lazyConnect: false, redisOptions: { maxRetriesPerRequest: 1 } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        cluster.once('ready', resolve);
+        cluster.once('error', reject);
+      });
+      for (const master of cluster.nodes('master')) {
+        await deleteOn(master, prefix, (keys) => Promise.all(keys.map((k) => cluster.unlink(k))));
+      }
+    } finally {
+      cluster.disconnect();
+    }
+    return;
+  }
   const client = new Redis(url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await client.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteOn(client, prefix, (keys) => client.unlink(...keys));
   } finally {
     client.disconnect();
   }
+}
+
+async function deleteOn(node: Redis, prefix: string, unlink: (keys: string[]) => Promise<unknown>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await unlink(keys);
+  } while (cursor !== '0');
 }

@@ -1,6 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
 import { registerDeliveryMetrics } from './delivery.metrics.js';
@@ -50,7 +50,7 @@ export class DeliveryModule implements OnApplicationShutdown {
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
         { provide: DELIVERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery') },
         { provide: FLAGS_SUBSCRIBER, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-flags') },
-        { provide: QUEUE_REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'rampart-delivery-queue' }) },
+        { provide: QUEUE_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-queue', { isBlocking: true }) },
         {
           provide: FlagCache,
           useFactory: (redis: Redis, subscriber: Redis, keys: RedisKeys) => new FlagCache(redis, subscriber, keys),

@@ -58,11 +58,11 @@ export class QueryRepository {
 
   async userOrders(userId: string, limit: number): Promise<OrderView[]> {
     const ids = await this.redis.zrevrange(this.keys.userOrders(userId), 0, limit - 1);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.order(id));
-    const results = (await pipeline.exec()) ?? [];
-    return results
-      .map(([, hash]) => toOrderView(hash as Record<string, string>))
+    // One command per order, not a pipeline: the orders live in different cluster slots, and an
+    // ioredis Cluster pipeline must stay on one node. Auto-pipelining still batches them per node.
+    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.order(id))));
+    return hashes
+      .map((hash) => toOrderView(hash))
       .filter((v): v is OrderView => !!v && v.userId === userId);
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, FlagCache } from '@app/platform';
+import { closeRedis, createRedis, FlagCache } from '@app/platform';
 import { ClaimStore, DELIVERY_REDIS } from '../claims/claim.store.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { DeliveryProcessor } from './delivery.processor.js';
@@ -34,7 +34,7 @@ export class QueueLifecycle implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     await this.flags.start();
     // Blocking commands need their own connection that never gives up on a request.
-    this.workerConnection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'rampart-delivery-worker' });
+    this.workerConnection = createRedis(this.config.redisUrl, 'rampart-delivery-worker', { isBlocking: true });
     this.worker = createDeliveryWorker(this.workerConnection, this.keys.queuePrefix(), this.processor, this.config);
     this.sweeper = new InflightSweeper(this.store, this.queue, this.config.sweepIntervalMs);
     this.sweeper.start();

@@ -3,15 +3,20 @@ import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, type RedisKeys } from '@app/contracts';
 
 /**
- * KEYS[1] the user's counter prefix; ARGV[1] the limit per second. The user's counter of the
- * current second (Redis server time, so every gateway shares one clock) goes up; returns
- * `{ allowed 1|0, ms until the next second }`. One key's slot (the user's), so Cluster-safe.
+ * KEYS[1] the user's counter ({u:userId}); ARGV[1] the limit per second. The counter holds
+ * `<second>|<count>` of the current second (Redis server time, so every gateway shares one clock);
+ * a new second starts again at 1. Returns `{ allowed 1|0, ms until the next second }`. The script
+ * touches only KEYS[1], so it is Cluster-safe (one slot, every key declared).
  */
 const SCRIPT = `
 local t = redis.call('TIME')
-local key = KEYS[1] .. ':' .. t[1]
-local n = redis.call('INCR', key)
-if n == 1 then redis.call('PEXPIRE', key, 2000) end
+local current = redis.call('GET', KEYS[1])
+local n = 1
+if current then
+  local second, count = string.match(current, '^(%d+)|(%d+)$')
+  if second == t[1] then n = tonumber(count) + 1 end
+end
+redis.call('SET', KEYS[1], t[1] .. '|' .. n, 'PX', 2000)
 if n > tonumber(ARGV[1]) then return {0, 1000 - math.floor(tonumber(t[2]) / 1000)} end
 return {1, 0}
 `;

@@ -1,3 +1,5 @@
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../redis/redis-url.js';
+
 /**
  * Small readers for environment variables that collect every problem instead of stopping at the
  * first, so a bad start-up prints one line naming each wrong variable. Secrets are named, never echoed.
@@ -69,11 +71,18 @@ export class EnvReader {
     return raw;
   }
 
-  /** `redis://` or `rediss://` URL. */
+  /**
+   * A Redis URL in one of the forms of {@link parseRedisUrl}: `redis://`/`rediss://` (one server),
+   * `redis+cluster://host:port,...` (Redis Cluster), `redis+sentinel://host:port,.../<master>`
+   * (Sentinel). A password in a bad URL is shown as `***`.
+   */
   redisUrl(name: string, fallback: string): string {
     const raw = this.raw(name) ?? fallback;
-    if (!/^rediss?:\/\/[^\s]+$/.test(raw) || !URL.canParse(raw)) {
-      this.problems.push(`${name} must be a redis:// or rediss:// URL (got "${raw}")`);
+    try {
+      parseRedisUrl(raw);
+    } catch (err) {
+      if (!(err instanceof RedisUrlError)) throw err;
+      this.problems.push(`${name} ${err.message} (got "${redactRedisUrl(raw)}")`);
     }
     return raw;
   }

@@ -1,20 +1,102 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
+
+/** How a connection is used; decides its retry settings. */
+export interface CreateRedisOptions {
+  /**
+   * For blocking commands and BullMQ (worker, queue): a command waits for the connection to come
+   * back instead of failing after one retry (`maxRetriesPerRequest: null`, as BullMQ requires).
+   * Default false: commands fail fast while Redis is down, so a request never waits unbounded.
+   */
+  isBlocking?: boolean;
+}
 
 /**
- * One ioredis connection with the settings Rampart relies on: commands fail fast while Redis is
- * down (no unbounded offline queue per request), and the client reconnects on its own forever.
+ * One Redis connection with the settings Rampart relies on, for any `REDIS_URL` form
+ * ({@link parseRedisUrl}): a single server, a Redis Cluster (ioredis `Cluster`) or a master found
+ * through Sentinel. Commands fail fast while Redis is down (unless `isBlocking`), and the client
+ * reconnects on its own forever.
+ *
+ * The return type is `Redis` for all three. An ioredis `Cluster` has the same command surface
+ * (`RedisCommander`), `defineCommand`, pub/sub, `status`, `quit`/`disconnect`, which is all the apps
+ * use; what a cluster does differently is documented in the README ("Scaling out"): every script
+ * and pipeline stays within one hash slot, and no app scans keys.
  */
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+export function createRedis(url: string, name: string, opts: CreateRedisOptions = {}): Redis {
+  return connect(parseRedisUrl(url), name, opts);
+}
+
+const RETRY = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+
+function nodeOptions(name: string, opts: CreateRedisOptions): RedisOptions {
+  return {
     connectionName: name,
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: opts.isBlocking ? null : 1,
     connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-    lazyConnect: false,
-    // Commands issued in the same tick by concurrent requests go out in one write (fewer syscalls).
-    enableAutoPipelining: true,
-  });
+  };
+}
+
+function connect(endpoint: RedisEndpoint, name: string, opts: CreateRedisOptions): Redis {
+  switch (endpoint.kind) {
+    case 'single':
+      return new Redis(endpoint.url, {
+        ...nodeOptions(name, opts),
+        enableOfflineQueue: true,
+        retryStrategy: RETRY,
+        lazyConnect: false,
+        // Commands issued in the same tick by concurrent requests go out in one write (fewer syscalls).
+        // Not on blocking connections: a command queued behind BZPOPMIN would wait for it.
+        enableAutoPipelining: !opts.isBlocking,
+      });
+    case 'sentinel':
+      return new Redis({
+        ...nodeOptions(name, opts),
+        sentinels: endpoint.sentinels,
+        name: endpoint.masterName,
+        role: 'master',
+        db: endpoint.db,
+        username: endpoint.username,
+        password: endpoint.password,
+        sentinelPassword: endpoint.sentinelPassword,
+        ...(endpoint.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        enableOfflineQueue: true,
+        retryStrategy: RETRY,
+        // After a failover the old master turns replica; READONLY errors make the client find the new one.
+        reconnectOnError: (err) => err.message.startsWith('READONLY'),
+        enableAutoPipelining: !opts.isBlocking,
+      });
+    case 'cluster':
+      return new Cluster(endpoint.nodes, clusterOptions(endpoint, name, opts)) as unknown as Redis;
+  }
+}
+
+/**
+ * Cluster settings sized for a failover: a node that disappears is retried every
+ * `retryDelayOnFailover` ms up to `maxRedirections` times (about 4 s, longer than a replica
+ * needs to take over with `cluster-node-timeout` 2000), and `CLUSTERDOWN` likewise, so a claim in
+ * flight during a failover usually completes instead of failing. The slot map is refreshed every 5 s
+ * as well as on every MOVED.
+ */
+export function clusterOptions(endpoint: Extract<RedisEndpoint, { kind: 'cluster' }>, name: string, opts: CreateRedisOptions = {}): ClusterOptions {
+  return {
+    redisOptions: {
+      ...nodeOptions(name, opts),
+      username: endpoint.username,
+      password: endpoint.password,
+      ...(endpoint.tls ? { tls: {} } : {}),
+    },
+    enableOfflineQueue: true,
+    enableReadyCheck: true,
+    scaleReads: 'master',
+    maxRedirections: 20,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2_000,
+    slotsRefreshInterval: 5_000,
+    clusterRetryStrategy: RETRY,
+    enableAutoPipelining: !opts.isBlocking,
+  };
 }
 
 /**

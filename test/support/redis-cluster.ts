@@ -1,0 +1,191 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+import { waitFor } from './wait-for.js';
+
+const run = promisify(execFile);
+
+/** One redis-server of a local cluster. */
+export interface ClusterNodeProcess {
+  port: number;
+  dir: string;
+  child: ChildProcess;
+  /** Whether the process still runs. */
+  isRunning(): boolean;
+}
+
+/** A local Redis Cluster of real processes on 127.0.0.1, for tests and benches. */
+export interface LocalRedisCluster {
+  /** `redis+cluster://127.0.0.1:p1,...` (every node a seed). */
+  url: string;
+  nodes: ClusterNodeProcess[];
+  /** `redis-cli` against one node, output trimmed. */
+  cli(port: number, ...args: string[]): Promise<string>;
+  /** The port of the master that serves `key`'s slot now (CLUSTER KEYSLOT + CLUSTER SHARDS). */
+  masterOf(key: string): Promise<{ port: number; slot: number }>;
+  /** Ports of the masters that serve at least one slot now, seen from a live node. */
+  masters(): Promise<number[]>;
+  /** SIGKILL one node (no shutdown, no AOF flush beyond `appendfsync everysec`). */
+  kill(port: number): Promise<void>;
+  /** Waits until every live node reports `cluster_state:ok` and all 16384 slots are served by live masters. */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  /** Stops every node and removes their directories; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface LocalRedisClusterOptions {
+  /** Masters. Default 3 (the least `redis-cli --cluster create` accepts). */
+  masters?: number;
+  /** Replicas per master. Default 0. */
+  replicasPerMaster?: number;
+  /** `cluster-node-timeout` in ms: how long a master may be unreachable before its replica takes over. Default 2000. */
+  nodeTimeoutMs?: number;
+}
+
+/**
+ * Starts `masters × (1 + replicasPerMaster)` `redis-server --cluster-enabled yes --appendonly yes`
+ * processes on free ports (client and bus port both picked free), each in its own temp dir, joins
+ * them with `redis-cli --cluster create --cluster-replicas N --cluster-yes` and waits for
+ * `cluster_state:ok` on every node. Replicas of a master are always on other processes.
+ */
+export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Promise<LocalRedisCluster> {
+  const masters = opts.masters ?? 3;
+  const replicas = opts.replicasPerMaster ?? 0;
+  const nodeTimeoutMs = opts.nodeTimeoutMs ?? 2_000;
+  const nodes: ClusterNodeProcess[] = [];
+  const used = new Set<number>();
+  const pick = async () => {
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      if (!used.has(port)) {
+        used.add(port);
+        return port;
+      }
+    }
+    throw new Error('no free port');
+  };
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(
+      nodes.map(async (n) => {
+        if (n.child.exitCode === null && n.child.signalCode === null) {
+          const exited = new Promise((r) => n.child.once('exit', r));
+          n.child.kill('SIGKILL');
+          await exited;
+        }
+        rmSync(n.dir, { recursive: true, force: true });
+      }),
+    );
+  };
+  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 })).stdout.trim();
+  const live = () => nodes.filter((n) => n.isRunning());
+
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      const port = await pick();
+      const busPort = await pick();
+      const dir = mkdtempSync(join(tmpdir(), 'rampart-cluster-'));
+      const child = spawn(
+        'redis-server',
+        [
+          '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
+          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
+          '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+          // A replica may take over however long it was cut off: a test kills masters on purpose.
+          '--cluster-replica-validity-factor', '0',
+        ],
+        { stdio: 'ignore' },
+      );
+      const node: ClusterNodeProcess = { port, dir, child, isRunning: () => child.exitCode === null && child.signalCode === null };
+      nodes.push(node);
+    }
+    await Promise.all(nodes.map((n) => waitFor(async () => (await cli(n.port, 'PING')) === 'PONG', { timeoutMs: 10_000, what: `cluster node ${n.port}` })));
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const shards = async () => {
+    const from = live()[0];
+    if (!from) throw new Error('no live cluster node');
+    const client = new Redis({ host: '127.0.0.1', port: from.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      return parseShards((await client.call('CLUSTER', 'SHARDS')) as unknown[]);
+    } finally {
+      client.disconnect();
+    }
+  };
+
+  const cluster: LocalRedisCluster = {
+    url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
+    nodes,
+    cli,
+    masters: async () => (await shards()).filter((s) => s.slots.length && s.masterHealthy).map((s) => s.masterPort),
+    masterOf: async (key) => {
+      const slot = Number(await cli(live()[0].port, 'CLUSTER', 'KEYSLOT', key));
+      const shard = (await shards()).find((s) => s.masterHealthy && s.slots.some(([a, b]) => slot >= a && slot <= b));
+      if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
+      return { port: shard.masterPort, slot };
+    },
+    kill: async (port) => {
+      const node = nodes.find((n) => n.port === port);
+      if (!node || !node.isRunning()) return;
+      const exited = new Promise((r) => node.child.once('exit', r));
+      node.child.kill('SIGKILL');
+      await exited;
+    },
+    waitHealthy: async (timeoutMs = 30_000) => {
+      await waitFor(
+        async () => {
+          for (const n of live()) if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+          const served = (await shards())
+            .filter((s) => s.masterHealthy && live().some((n) => n.port === s.masterPort))
+            .reduce((sum, s) => sum + s.slots.reduce((k, [a, b]) => k + b - a + 1, 0), 0);
+          return served === 16384;
+        },
+        { timeoutMs, intervalMs: 200, what: 'cluster_state:ok with every slot served' },
+      );
+    },
+    stop,
+  };
+  try {
+    await cluster.waitHealthy();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return cluster;
+}
+
+interface Shard {
+  slots: Array<[number, number]>;
+  masterPort: number;
+  masterHealthy: boolean;
+}
+
+/** CLUSTER SHARDS (Redis 7): [ 'slots', [a, b, ...], 'nodes', [ [ 'id', .., 'port', p, 'role', 'master', 'health', 'online' ], ... ] ]. */
+function parseShards(reply: unknown[]): Shard[] {
+  return reply.map((raw) => {
+    const shard = pairs(raw as unknown[]);
+    const flat = (shard.slots as Array<number | string>).map(Number);
+    const slots: Array<[number, number]> = [];
+    for (let i = 0; i < flat.length; i += 2) slots.push([flat[i], flat[i + 1]]);
+    const nodes = (shard.nodes as unknown[][]).map(pairs);
+    const master = nodes.find((n) => n.role === 'master');
+    return { slots, masterPort: Number(master?.port ?? 0), masterHealthy: master?.health === 'online' };
+  });
+}
+
+function pairs(list: unknown[]): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (let i = 0; i < list.length; i += 2) out[String(list[i])] = list[i + 1];
+  return out;
+}
