@@ -4,16 +4,19 @@ import { ClaimRateLimiter } from './claim-rate-limiter.js';
 
 /** A fake Redis with the two things the limiter uses: EXISTS and the defined counter script (per second of a fake server clock). */
 function fakeRedis(existing: Set<string>) {
-  const counters = new Map<string, number>();
+  const counters = new Map<string, Set<string>>();
   const clock = { ms: 1_000_250 };
   const redis = {
     exists: async (key: string) => (existing.has(key) ? 1 : 0),
     defineCommand: jest.fn(),
-    claimRateLimit: async (prefix: string, limit: number) => {
+    claimRateLimit: async (prefix: string, limit: number, idempotencyKey: string) => {
       const key = `${prefix}:${Math.floor(clock.ms / 1000)}`;
-      const n = (counters.get(key) ?? 0) + 1;
-      counters.set(key, n);
-      return n > limit ? [0, 1000 - (clock.ms % 1000)] : [1, 0];
+      const seen = counters.get(key) ?? new Set<string>();
+      counters.set(key, seen);
+      if (seen.has(idempotencyKey)) return [1, 0];
+      if (seen.size >= limit) return [0, 1000 - (clock.ms % 1000)];
+      seen.add(idempotencyKey);
+      return [1, 0];
     },
   };
   return { redis: redis as unknown as Redis, clock, counters };
@@ -41,6 +44,14 @@ describe('ClaimRateLimiter', () => {
     expect(counters.size).toBe(0);
     await expect(limiter.check('u1', 'new-1')).resolves.toBeUndefined();
     await expect(limiter.check('u1', 'new-2')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('counts concurrent repeats of one new key (its order not yet stored) once', async () => {
+    const { redis } = fakeRedis(new Set());
+    const limiter = new ClaimRateLimiter(redis, keys, 2);
+    for (let i = 0; i < 10; i++) await expect(limiter.check('u1', 'same')).resolves.toBeUndefined();
+    await expect(limiter.check('u1', 'other')).resolves.toBeUndefined();
+    await expect(limiter.check('u1', 'third')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 
   it('is off at 0 and lets claims through when Redis cannot answer', async () => {

@@ -3,25 +3,26 @@ import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, type RedisKeys } from '@app/contracts';
 
 /**
- * KEYS[1] the user's counter ({u:userId}); ARGV[1] the limit per second. The counter holds
- * `<second>|<count>` of the current second (Redis server time, so every gateway shares one clock);
- * a new second starts again at 1. Returns `{ allowed 1|0, ms until the next second }`. The script
- * touches only KEYS[1], so it is Cluster-safe (one slot, every key declared).
+ * KEYS[1] the user's counter ({u:userId}), a hash: `_s` the current second of the Redis server
+ * clock (shared by every gateway), and one field `k:<key>` per idempotency key let through in that second.
+ * ARGV[1] the limit per second, ARGV[2] the idempotency key. A key already let through this second
+ * is not counted again, so concurrent repeats of one claim (before its order exists) are one claim.
+ * Returns `{ allowed 1|0, ms until the next second }`. Touches only KEYS[1]: Cluster-safe.
  */
 const SCRIPT = `
 local t = redis.call('TIME')
-local current = redis.call('GET', KEYS[1])
-local n = 1
-if current then
-  local second, count = string.match(current, '^(%d+)|(%d+)$')
-  if second == t[1] then n = tonumber(count) + 1 end
+if redis.call('HGET', KEYS[1], '_s') ~= t[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], '_s', t[1])
 end
-redis.call('SET', KEYS[1], t[1] .. '|' .. n, 'PX', 2000)
-if n > tonumber(ARGV[1]) then return {0, 1000 - math.floor(tonumber(t[2]) / 1000)} end
+redis.call('PEXPIRE', KEYS[1], 2000)
+if redis.call('HEXISTS', KEYS[1], 'k:' .. ARGV[2]) == 1 then return {1, 0} end
+if redis.call('HLEN', KEYS[1]) - 1 >= tonumber(ARGV[1]) then return {0, 1000 - math.floor(tonumber(t[2]) / 1000)} end
+redis.call('HSET', KEYS[1], 'k:' .. ARGV[2], 1)
 return {1, 0}
 `;
 
-type RateLimitRedis = Redis & { claimRateLimit(counterKey: string, limit: number): Promise<[number, number]> };
+type RateLimitRedis = Redis & { claimRateLimit(counterKey: string, limit: number, idempotencyKey: string): Promise<[number, number]> };
 
 /**
  * Per-user limit of new claims (anti click-storm): at most `limitPerS` new Idempotency-Keys per
@@ -48,7 +49,7 @@ export class ClaimRateLimiter {
       // A repeat of a key already seen is answered from its order: not counted. (Its own step: the
       // order's key lives in another hash slot than the user's counter.)
       if ((await this.redis.exists(this.keys.order(orderId))) === 1) return;
-      result = await this.define().claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS);
+      result = await this.define().claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS, orderId);
     } catch (err) {
       this.logger.warn({ event: 'rate-limit.unavailable', error: (err as Error).message });
       return;

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { expectError, http } from '../support/http.js';
+import { providerStats, waitForOrderStatus } from '../support/orders.js';
+import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster.js';
+import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { waitFor } from '../support/wait-for.js';
+
+jest.setTimeout(120_000);
+
+// The whole suite (2 gateways, 1 query, 2 delivery, provider stub) against a real local Redis
+// Cluster of 3 masters, with the same assertions as on one Redis (claim-flow, async-delivery,
+// resilience): the apps run unchanged, only REDIS_URL is a redis+cluster:// URL.
+describe('Rampart on a local Redis Cluster (3 masters)', () => {
+  let cluster: LocalRedisCluster;
+  let suite: Suite;
+  let gw: string;
+  let gw2: string;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+    suite = await startSuite({
+      redisUrl: cluster.url,
+      gateways: 2,
+      deliveries: 2,
+      deliveryEnv: { QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '800', SWEEP_INTERVAL_MS: '500' },
+    });
+    [gw, gw2] = suite.gatewayUrls;
+  });
+  afterAll(async () => {
+    await suite?.stop();
+    await cluster?.stop();
+  });
+  afterEach(() => {
+    const state = expect.getState();
+    if (state.assertionCalls !== state.numPassingAsserts) console.log(suite.logs());
+  });
+
+  const publish = async (activityId: string, gifts: Array<Record<string, unknown>>) => {
+    const res = await http('PUT', `${gw}/admin/activities/${activityId}`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, gifts) });
+    expect([200, 201]).toContain(res.status);
+  };
+  const claim = (base: string, giftId: string, token: string, key: string = randomUUID()) =>
+    http('POST', `${base}/api/gifts/${giftId}/claims`, { token, headers: { 'idempotency-key': key }, body: {} });
+
+  it('spreads the keys of one deployment over all three masters', async () => {
+    await publish('c-spread', Array.from({ length: 12 }, (_, i) => ({ giftId: `spread-g${i}` })));
+    const owners = new Set<number>();
+    for (let i = 0; i < 12; i++) owners.add((await cluster.masterOf(`${suite.prefix}:{g:spread-g${i}}:gift`)).port);
+    expect(owners.size).toBe(3);
+    const gift = await http('GET', `${gw2}/api/gifts/spread-g11`, { token: await suite.token('reader') });
+    expect(gift.body).toMatchObject({ giftId: 'spread-g11', activityId: 'c-spread', remaining: 1000 });
+  });
+
+  it('publishes, claims, delivers and reads the order back; a repeat is the same order', async () => {
+    await publish('c-flow', [{ giftId: 'cflow-g1', inventory: 10, dailyLimit: 5 }]);
+    const token = await suite.token('alice');
+    const res = await claim(gw, 'cflow-g1', token, 'cflow-order-1');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ orderId: 'cflow-order-1', status: 'delivered' });
+    const order = await http('GET', `${gw2}/api/orders/cflow-order-1`, { token });
+    expect(order.body).toMatchObject({ orderId: 'cflow-order-1', giftId: 'cflow-g1', activityId: 'c-flow', userId: 'alice', status: 'delivered', attempts: 1 });
+    const mine = await http('GET', `${gw}/api/me/orders`, { token });
+    expect(mine.body.orders.map((o: { orderId: string }) => o.orderId)).toEqual(['cflow-order-1']);
+    const gift = await http('GET', `${gw}/api/gifts/cflow-g1`, { token });
+    expect(gift.body).toEqual({ giftId: 'cflow-g1', activityId: 'c-flow', name: 'Skin', remaining: 9, dailyRemaining: 4, perUserLimit: 1, delivery: 'sync' });
+    const again = await claim(gw2, 'cflow-g1', token, 'cflow-order-1');
+    expect(again.body).toEqual({ orderId: 'cflow-order-1', status: 'delivered' });
+    expect((await providerStats(suite.providerUrl)).byOrder['cflow-order-1']).toEqual({ calls: 1, deliveries: 1 });
+    // The user's index spans orders in other slots (and nodes) than the user's own key.
+    for (let i = 2; i <= 4; i++) await publish(`c-flow-${i}`, [{ giftId: `cflow-g${i}` }]);
+    for (let i = 2; i <= 4; i++) expect((await claim(gw, `cflow-g${i}`, token, `cflow-order-${i}`)).status).toBe(200);
+    const all = await http('GET', `${gw2}/api/me/orders`, { token });
+    expect(all.body.orders.map((o: { orderId: string }) => o.orderId).sort()).toEqual(['cflow-order-1', 'cflow-order-2', 'cflow-order-3', 'cflow-order-4']);
+  });
+
+  it('answers 50 concurrent claims with one key through two gateways with one order and one provider call', async () => {
+    await publish('c-concurrent', [{ giftId: 'cconc-g1', inventory: 5 }]);
+    const token = await suite.token('bob');
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => claim(i % 2 ? gw : gw2, 'cconc-g1', token, 'cconc-key')));
+    expect(results.filter((r) => r.status !== 200 && r.status !== 202).map((r) => r.text)).toEqual([]);
+    expect(new Set(results.map((r) => r.body.orderId))).toEqual(new Set(['cconc-key']));
+    expect((await providerStats(suite.providerUrl)).byOrder['cconc-key']).toEqual({ calls: 1, deliveries: 1 });
+    expect((await http('GET', `${gw}/api/gifts/cconc-g1`, { token })).body.remaining).toBe(4);
+  });
+
+  it('never oversells: 300 users against inventory 100', async () => {
+    await publish('c-rush', [{ giftId: 'crush-g1', inventory: 100, dailyLimit: 100 }]);
+    const tokens = await Promise.all(Array.from({ length: 300 }, (_, i) => suite.token(`crush-user-${i}`)));
+    const results: Awaited<ReturnType<typeof claim>>[] = [];
+    for (let batch = 0; batch < 300; batch += 60) {
+      results.push(...(await Promise.all(tokens.slice(batch, batch + 60).map((t, i) => claim(i % 2 ? gw : gw2, 'crush-g1', t)))));
+    }
+    expect(results.filter((r) => r.status === 200)).toHaveLength(100);
+    const soldOut = results.filter((r) => r.status === 409);
+    expect(soldOut).toHaveLength(200);
+    for (const r of soldOut) expectError(r, 409, 'SOLD_OUT');
+    expect((await http('GET', `${gw}/api/gifts/crush-g1`, { token: tokens[0] })).body).toMatchObject({ remaining: 0, dailyRemaining: 0 });
+  });
+
+  it('enforces the per-user limit and refuses a reused idempotency key', async () => {
+    await publish('c-limit', [{ giftId: 'climit-g1', inventory: 10, perUserLimit: 2 }, { giftId: 'climit-g2' }]);
+    const carol = await suite.token('carol');
+    expect((await claim(gw, 'climit-g1', carol)).status).toBe(200);
+    expect((await claim(gw2, 'climit-g1', carol)).status).toBe(200);
+    expectError(await claim(gw, 'climit-g1', carol), 409, 'USER_LIMIT_REACHED');
+    expect((await claim(gw, 'climit-g2', carol, 'climit-key')).status).toBe(200);
+    expectError(await claim(gw, 'climit-g1', carol, 'climit-key'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectError(await claim(gw, 'climit-g2', await suite.token('dan'), 'climit-key'), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('delivers an async gift through the BullMQ queue (hash-tagged prefix) exactly once, and streams its events', async () => {
+    await publish('c-async', [{ giftId: 'casync-g1', delivery: 'async' }]);
+    const token = await suite.token('async-user');
+    const res = await claim(gw, 'casync-g1', token, 'casync-order-1');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ orderId: 'casync-order-1', status: 'queued' });
+    await waitForOrderStatus(gw2, token, 'casync-order-1', ['delivered']);
+    expect((await providerStats(suite.providerUrl)).byOrder['casync-order-1']).toEqual({ calls: 1, deliveries: 1 });
+    // Order events: the TRANSITION script PUBLISHes on whichever master owns the order's slot.
+    await http('PUT', `${suite.providerUrl}/_faults`, { body: { latencyMs: 300 } });
+    try {
+      expect((await claim(gw, 'casync-g1', await suite.token('sse-user'), 'casync-sse')).status).toBe(202);
+      const sse = await fetch(`${gw2}/api/orders/casync-sse/events`, { headers: { authorization: `Bearer ${await suite.token('sse-user')}` }, signal: AbortSignal.timeout(15_000) });
+      expect(sse.status).toBe(200);
+      const statuses = [...(await sse.text()).matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]).status);
+      expect(statuses.at(-1)).toBe('delivered');
+    } finally {
+      await http('PUT', `${suite.providerUrl}/_faults`, { body: {} });
+    }
+    // 20 async claims at once from 20 users: each delivered once.
+    const ids = Array.from({ length: 20 }, (_, i) => `casync-many-${i}`);
+    const answers = await Promise.all(ids.map(async (id, i) => claim(i % 2 ? gw : gw2, 'casync-g1', await suite.token(`async-many-${i}`), id)));
+    expect(answers.every((r) => r.status === 202)).toBe(true);
+    await waitFor(async () => {
+      const stats = await providerStats(suite.providerUrl);
+      return ids.every((id) => stats.byOrder[id]?.deliveries === 1);
+    }, { timeoutMs: 20_000, what: '20 async orders delivered' });
+    const stats = await providerStats(suite.providerUrl);
+    for (const id of ids) expect(stats.byOrder[id]).toEqual({ calls: 1, deliveries: 1 });
+  });
+
+  it('propagates a flag set through one gateway to the delivery instances within a second (forceAsync), and back', async () => {
+    await publish('c-flags', [{ giftId: 'cflags-g1', inventory: 100, perUserLimit: 100 }]);
+    const token = await suite.token('flag-user');
+    const setFlag = (enabled: boolean) => http('PUT', `${gw}/admin/flags/delivery.forceAsync`, { token: suite.adminToken, body: { enabled, reason: 'cluster e2e' } });
+    expect((await setFlag(true)).status).toBeLessThan(300);
+    const t0 = Date.now();
+    const queued = (await waitFor(async () => {
+      const res = await claim(gw2, 'cflags-g1', token);
+      return res.status === 202 && res.body.status === 'queued' ? res : undefined;
+    }, { timeoutMs: 1_000, intervalMs: 20, what: 'a claim answered 202 queued' }))!;
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await waitForOrderStatus(gw, token, queued.body.orderId, ['delivered']);
+    expect((await providerStats(suite.providerUrl)).byOrder[queued.body.orderId]).toEqual({ calls: 1, deliveries: 1 });
+    const flags = await http('GET', `${gw2}/admin/flags`, { token: suite.adminToken });
+    expect(JSON.stringify(flags.body)).toContain('delivery.forceAsync');
+    expect((await setFlag(false)).status).toBeLessThan(300);
+    await waitFor(async () => (await claim(gw2, 'cflags-g1', token)).status === 200, { timeoutMs: 1_000, intervalMs: 20, what: 'a claim answered 200 again' });
+  });
+});
