@@ -75,15 +75,36 @@ describe('operations', () => {
     const line = await waitFor(() => suite.deliveries[0].logs.find((l) => l.includes('"claim.steps"') && l.includes(requestId)), {
       timeoutMs: 5_000, what: 'the claim.steps debug line',
     });
-    expect(JSON.parse(line).message).toMatchObject({ bindMs: expect.any(Number), reserveMs: expect.any(Number), totalMs: expect.any(Number) });
+    expect(JSON.parse(line!).message).toMatchObject({ bindMs: expect.any(Number), reserveMs: expect.any(Number), totalMs: expect.any(Number) });
     // No secret reaches the logs.
     for (const app of [...suite.gateways, ...suite.deliveries]) expect(app.logs.join('\n')).not.toContain(token);
   });
 
-  it('turns readiness to 503 naming Redis while it is down, and back to 200 when it returns', async () => {
+  it('answers 503 (never 500) when Redis dies under load, turns readiness to 503 naming Redis, and recovers', async () => {
     const urls = [`${gw}/health/ready`, ...[...suite.queries, ...suite.deliveries].map((a) => `http://127.0.0.1:${httpPortOf(a.logs)}/health/ready`)];
     for (const url of urls) expect((await http('GET', url)).status).toBe(200);
-    await redis.stop();
+    // Redis dies (kill -9) under load: calls in flight and calls meanwhile answer 503, never 500.
+    const token = await suite.token('ops-user-3');
+    let isDead = false;
+    const statuses: number[] = [];
+    const load = Promise.all(Array.from({ length: 10 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        const res = await http('GET', `${gw}/api/gifts/ops-g1`, { token });
+        statuses.push(res.status);
+        if (res.status !== 200) {
+          expectError(res, 503, 'SERVICE_UNAVAILABLE');
+          expect(res.headers.get('retry-after')).toBeTruthy();
+        }
+        if (isDead && i > 20) break;
+      }
+    }));
+    await new Promise((r) => setTimeout(r, 100));
+    redis.child.kill('SIGKILL');
+    await new Promise((r) => redis.child.once('exit', r));
+    isDead = true;
+    await load;
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     for (const url of urls) {
       const res = await waitFor(async () => {
         const r = await http('GET', url);
@@ -92,6 +113,8 @@ describe('operations', () => {
       expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
       expect(JSON.stringify(res.body.error)).toContain('redis');
     }
+    const claim = await http('POST', `${gw}/api/gifts/ops-g1/claims`, { token, headers: { 'idempotency-key': randomUUID() }, body: {} });
+    expectError(claim, 503, 'SERVICE_UNAVAILABLE');
     // Liveness is not readiness: the processes still live.
     expect((await http('GET', `${gw}/health/live`)).status).toBe(200);
     redis = await startRedisServer({ port: redis.port, dir: redis.dir });

@@ -9,6 +9,7 @@ import { RedisKeys } from '@app/contracts';
 import { createLogger, readyEvent } from '../logging/json.logger.js';
 import { MessageMetricsInterceptor } from '../metrics/message-metrics.interceptor.js';
 import { Metrics } from '../metrics/metrics.js';
+import { RpcErrorsInterceptor } from './rpc-errors.interceptor.js';
 import { createRedis, closeRedis } from '../redis/redis.factory.js';
 import { InstanceRegistration } from '../registry/instance.registry.js';
 import { loadRegistryConfig } from '../registry/registry.config.js';
@@ -62,7 +63,8 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     // The module provides `Metrics` (its own metrics use it too); HTTP and TCP handling are counted here.
     const metrics = nest.get(Metrics);
     metrics.instrumentHttp(nest.getHttpAdapter().getInstance());
-    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics));
+    // Outermost first: metrics see the Reply an exception was turned into.
+    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor());
     nest.connectMicroservice({ transport: Transport.TCP, options: { host: config.host, port: config.tcpPort } }, { inheritAppConfig: true });
     await nest.startAllMicroservices();
     // Answers are small and many go out at once on one connection: without TCP_NODELAY, Nagle's
