@@ -5,6 +5,7 @@ import { closeRedis, createRedis, liveInstances } from '@app/platform';
 import { RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { UpstreamClient, type Upstream } from './upstream/upstream.client.js';
+import { DnsDiscovery, mergeSources } from './upstream/dns.discovery.js';
 import { UpstreamDiscovery } from './upstream/upstream.discovery.js';
 
 /** The services the gateway talks to. */
@@ -57,18 +58,26 @@ export function defaultConnections(config: GatewayConfig): GatewayConnections {
         probeIntervalMs: config.routing.probeIntervalMs,
         probeTimeoutMs: config.timeouts.fastMs,
       });
-      if (!config.discovery.isEnabled) return client;
-      const redis = createRedis(config.redisUrl, `rampart-gateway-discovery-${service}`);
+      const dnsTarget = config.dnsDiscovery[service];
+      if (!config.discovery.isEnabled && !dnsTarget) return client;
+      const redis = config.discovery.isEnabled ? createRedis(config.redisUrl, `rampart-gateway-discovery-${service}`) : undefined;
+      const sources: Array<() => Promise<string[]>> = [];
+      if (redis) sources.push(() => liveInstances(redis, keys, service));
+      // Kubernetes: the pods behind a headless Service, besides the static list and the registry.
+      if (dnsTarget) {
+        const dns = new DnsDiscovery({ target: dnsTarget, refreshMs: config.discovery.refreshMs });
+        sources.push(() => dns.addresses());
+      }
       const discovery = new UpstreamDiscovery(client, {
         staticAddresses: addresses,
-        registered: () => liveInstances(redis, keys, service),
+        registered: mergeSources(sources),
         refreshMs: config.discovery.refreshMs,
       });
       discovery.start();
       const close = client.close.bind(client);
       client.close = async () => {
         await discovery.stop();
-        await Promise.all([close(), closeRedis(redis)]);
+        await Promise.all([close(), redis && closeRedis(redis)]);
       };
       return client;
     },

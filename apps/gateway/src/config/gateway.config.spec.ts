@@ -113,6 +113,10 @@ describe('loadGatewayConfig', () => {
         maxEjectionShare: 0.34, baseEjectionMs: 1_000, maxEjectionMs: 60_000, readmitAfterSuccesses: 2, probeMode: 'trickle', probeIntervalMs: 250,
       });
       expect(config.discovery).toEqual({ isEnabled: false, refreshMs: 2_000 });
+      expect(loadGatewayConfig({ ...base, QUERY_DNS: 'query-headless.rampart.svc.cluster.local:4001' }).dnsDiscovery).toEqual({
+        query: 'query-headless.rampart.svc.cluster.local:4001',
+        delivery: undefined,
+      });
     });
 
     it.each([
@@ -125,6 +129,8 @@ describe('loadGatewayConfig', () => {
       ['ROUTING_PROBE_MODE', 'passive', /ROUTING_PROBE_MODE must be active or trickle/],
       ['DISCOVERY_ENABLED', 'sometimes', /DISCOVERY_ENABLED must be true or false/],
       ['DISCOVERY_REFRESH_MS', '10', /DISCOVERY_REFRESH_MS must be an integer/],
+      ['QUERY_DNS', 'query-headless', /QUERY_DNS must be name:port of a headless Service/],
+      ['DELIVERY_DNS', 'delivery:99999', /DELIVERY_DNS must be name:port/],
     ])('rejects %s=%s', (name, value, message) => {
       expect(problemOf({ [name]: value })).toMatch(message);
     });

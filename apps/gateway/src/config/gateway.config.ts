@@ -1,4 +1,5 @@
 import { deepFreeze, EnvReader, readCommonConfig, type CommonConfig } from '@app/platform';
+import { parseDnsTarget } from '../upstream/dns.discovery.js';
 
 /** An allowed browser origin: `scheme://host[:port]`, where the port may be `*` (any port). */
 const ORIGIN_PATTERN = /^https?:\/\/(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+)(:(\d{1,5}|\*))?$/;
@@ -39,6 +40,11 @@ export type GatewayConfig = Readonly<
       /** How often the registry is read, in ms (`DISCOVERY_REFRESH_MS`). Default 1000. */
       refreshMs: number;
     }>;
+    /**
+     * Kubernetes headless Services resolved (A records) into instances, `name:port`
+     * (`QUERY_DNS`, `DELIVERY_DNS`), added to the static lists and the registry. Default none.
+     */
+    dnsDiscovery: Readonly<{ query?: string; delivery?: string }>;
   }
 >;
 
@@ -133,6 +139,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       isEnabled: reader.boolean('DISCOVERY_ENABLED', true),
       refreshMs: reader.int('DISCOVERY_REFRESH_MS', { min: 100, max: 60_000, fallback: 1_000 }),
     },
+    dnsDiscovery: {
+      query: dnsTarget(reader, 'QUERY_DNS'),
+      delivery: dnsTarget(reader, 'DELIVERY_DNS'),
+    },
   };
   reader.finish('gateway');
   return deepFreeze(config);
@@ -203,4 +213,10 @@ function readResilience(reader: EnvReader): ResilienceConfig {
       probeIntervalMs: reader.int('FAILOVER_PROBE_INTERVAL_MS', { min: 50, max: 600_000, fallback: 500 }),
     },
   };
+}
+
+function dnsTarget(reader: EnvReader, name: string): string | undefined {
+  const value = reader.string(name, { fallback: '' });
+  if (value && !parseDnsTarget(value)) reader.problems.push(`${name} must be name:port of a headless Service (got "${value}")`);
+  return value || undefined;
 }
