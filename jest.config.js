@@ -19,7 +19,7 @@ const shared = {
 };
 export default {
   projects: [
-    { ...shared, displayName: 'unit', testRegex: '(apps|libs|tools)/.*\\.spec\\.ts$' },
+    { ...shared, displayName: 'unit', testRegex: '(apps|libs|tools|deploy)/.*\\.spec\\.ts$' },
     { ...shared, displayName: 'e2e', testRegex: 'test/e2e/.*\\.e2e-spec\\.ts$' },
   ],
 };
