@@ -59,7 +59,7 @@ export class OrderAdminService {
     if (held === 'SOLD_OUT') return fail(ErrorCode.SoldOut, `gift ${record.giftId} has no inventory left for order ${req.orderId}`);
     if (held === 'NOT_FOUND') return fail(ErrorCode.NotFound, `order ${req.orderId} has no reservation to restore`);
     await this.store.transition(req.orderId, ['failed'], 'queued', { nowMs: Date.now(), error: '' });
-    if (!(await this.queue.retryFailed(req.orderId))) await this.queue.enqueue(req.orderId, req.meta.requestId);
+    if (!(await this.queue.retryFailed(req.orderId))) await this.queue.enqueueAgain(req.orderId, req.meta.requestId);
     await this.audit.record({ actor: req.actor, action: 'queue.retry', target: req.orderId, reason: 'dead letter re-queued' });
     return ok({ orderId: req.orderId, status: 'queued' });
   }

@@ -72,7 +72,7 @@ export class DeliveryProcessor {
     await this.store.untrack(orderId);
     if (result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
     if (result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);
-    this.logger.log({ event: `order.${result.status}`, orderId, jobId: job.id, attempt: job.attemptsMade + 1, requestId });
+    this.logger.debug({ event: `order.${result.status}`, orderId, jobId: job.id, attempt: job.attemptsMade + 1, requestId });
     return result.status;
   }
 

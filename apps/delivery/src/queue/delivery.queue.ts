@@ -44,11 +44,17 @@ export class DeliveryQueue {
     });
   }
 
-  /**
-   * Puts an order on the queue. If its job already ran to the end (completed or failed), it is
-   * run again: the order was handed back to the queue after that, so its job must look at it anew.
-   */
+  /** Puts an order on the queue (a repeat is a no-op: jobId = orderId). */
   async enqueue(orderId: string, requestId: string): Promise<void> {
+    await this.queue.add('deliver', { orderId, requestId }, { jobId: orderId });
+  }
+
+  /**
+   * Puts an order on the queue that may have had a job before (a recovered or re-queued order):
+   * if that job already ran to the end (completed or failed), it is run again, since the order
+   * was handed back to the queue after it and the job must look at it anew.
+   */
+  async enqueueAgain(orderId: string, requestId: string): Promise<void> {
     const job = await this.queue.add('deliver', { orderId, requestId }, { jobId: orderId });
     const state = await job.getState();
     if (state === 'completed' || state === 'failed') {

@@ -34,7 +34,7 @@ export class InflightSweeper {
       for (const orderId of overdue) {
         const { status } = await this.store.orderRecord(orderId);
         if (status && !SETTLED.has(status)) {
-          await this.queue.enqueue(orderId, 'sweeper');
+          await this.queue.enqueueAgain(orderId, 'sweeper');
           this.logger.warn({ event: 'order.recovered', orderId, status });
         }
         await this.store.untrack(orderId);
