@@ -10,4 +10,6 @@ const run = (cmd, args) => {
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 run(npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run('npm', ['run', '--silent', 'build']);
-run(npx, ['jest', '--runInBand', ...process.argv.slice(2)]);
+// --forceExit: a handle a failed test leaves open (a socket to a killed process) must not keep the
+// run alive; every e2e suite stops its own processes in afterAll.
+run(npx, ['jest', '--runInBand', '--forceExit', ...process.argv.slice(2)]);

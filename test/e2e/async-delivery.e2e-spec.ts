@@ -3,6 +3,7 @@ import { freePort } from '../support/ports.js';
 import { expectError, http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
 import { spawnApp, type RunningApp } from '../support/spawn-app.js';
+import { waitFor } from '../support/wait-for.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 
 jest.setTimeout(90_000);
@@ -117,9 +118,12 @@ describe('asynchronous delivery and provider faults', () => {
     const failed = await waitForOrderStatus(gw, token, 'dead-order-1', ['failed']);
     expect(failed.attempts).toBe(4);
     expect((await http('GET', `${gw}/api/gifts/dead-g1`, { token })).body.remaining).toBe(3);
-    const queues = await http('GET', `${gw}/admin/queues`, { token: suite.adminToken });
-    expect(queues.status).toBe(200);
-    expect(queues.body.failed).toBeGreaterThanOrEqual(1);
+    // The job reaches the failed set (the dead letter) right after the order is failed.
+    await waitFor(async () => (await http('GET', `${gw}/admin/queues`, { token: suite.adminToken })).body.failed >= 1, {
+      timeoutMs: 5_000, what: 'the job in the failed set',
+    });
+    const deadLetters = await http('GET', `${gw}/admin/queues/failed`, { token: suite.adminToken });
+    expect(deadLetters.body.failed).toEqual(expect.arrayContaining([expect.objectContaining({ orderId: 'dead-order-1', attempts: 4 })]));
 
     await setFaults(suite.providerUrl, {});
     const retry = await http('POST', `${gw}/admin/queues/failed/dead-order-1/retry`, { token: suite.adminToken });

@@ -41,11 +41,15 @@ export async function startRedisServer(opts: { dir?: string; port?: number; args
   await waitFor(() => answers(url), { timeoutMs: 10_000, what: `redis-server on ${port}` });
   return {
     url, port, dir, child,
+    // Also stops a server a test left SIGSTOPped (SIGCONT first), and one that ignores SIGTERM.
     stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

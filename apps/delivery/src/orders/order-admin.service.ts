@@ -55,6 +55,12 @@ export class OrderAdminService {
     if (!record.orderId || record.status !== 'failed') {
       return fail(ErrorCode.NotFound, `order ${req.orderId} is not in the dead-letter set`);
     }
+    // The worker fails the order just before its job reaches the failed set: until the job is
+    // there (or if it is still waiting), re-queueing now would leave the order with no live job.
+    const jobState = await this.queue.jobState(req.orderId);
+    if (jobState !== undefined && jobState !== 'failed' && jobState !== 'completed') {
+      return fail(ErrorCode.Conflict, `order ${req.orderId} is still being dead-lettered (job ${jobState}); try again in a moment`, { retryable: true });
+    }
     const held = await this.store.rereserve(req.orderId, record.userId, record.giftId, record.reservedDay);
     if (held === 'SOLD_OUT') return fail(ErrorCode.SoldOut, `gift ${record.giftId} has no inventory left for order ${req.orderId}`);
     if (held === 'NOT_FOUND') return fail(ErrorCode.NotFound, `order ${req.orderId} has no reservation to restore`);

@@ -63,6 +63,12 @@ export class DeliveryQueue {
     }
   }
 
+  /** State of an order's job, or undefined when it has none (never queued, or removed). */
+  async jobState(orderId: string): Promise<string | undefined> {
+    const job = await this.queue.getJob(orderId);
+    return job ? job.getState() : undefined;
+  }
+
   /** Re-queues a dead-lettered order. False when it is not in the failed set. */
   async retryFailed(orderId: string): Promise<boolean> {
     const job = await this.queue.getJob(orderId);
