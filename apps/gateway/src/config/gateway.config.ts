@@ -1,4 +1,5 @@
 import { deepFreeze, EnvReader, readCommonConfig, type CommonConfig } from '@app/platform';
+import type { EjectionOptions } from '@app/routing';
 import { parseDnsTarget } from '../upstream/dns.discovery.js';
 
 /** An allowed browser origin: `scheme://host[:port]`, where the port may be `*` (any port). */
@@ -48,33 +49,24 @@ export type GatewayConfig = Readonly<
   }
 >;
 
-/** How the gateway chooses instances (`ROUTING_*`); see libs/routing for the rules. */
-export type RoutingConfig = Readonly<{
-  /** `success-rate` (default) or `round-robin` (for comparison). */
-  mode: 'success-rate' | 'round-robin';
-  /** Length of the per-instance window, in ms. Default 10000. */
-  windowMs: number;
-  /** Buckets of the window. Default 10. */
-  windowBuckets: number;
-  /** Success rate (0–1) below which an instance is ejected. Default 0.5. */
-  ejectBelowRate: number;
-  /** Calls in the window before the rate is judged. Default 10. */
-  minRequests: number;
-  /** Consecutive failures that eject. Default 5. */
-  consecutiveFailures: number;
-  /** Largest share (0–1) of instances out at once, from `ROUTING_MAX_EJECTION_PERCENT` (default 50). */
-  maxEjectionShare: number;
-  /** First ejection time, in ms. Default 5000. */
-  baseEjectionMs: number;
-  /** Cap on one ejection, in ms. Default 300000. */
-  maxEjectionMs: number;
-  /** Consecutive good probes that readmit. Default 3. */
-  readmitAfterSuccesses: number;
-  /** `active` (ping probes, default) or `trickle` (one user request at a time). */
-  probeMode: 'active' | 'trickle';
-  /** Time between active probe sweeps, in ms. Default 500. */
-  probeIntervalMs: number;
-}>;
+/**
+ * How the gateway chooses instances (`ROUTING_*`): the ejection thresholds of libs/routing
+ * (`ROUTING_MAX_EJECTION_PERCENT` gives `maxEjectionShare`), plus the gateway's own settings.
+ */
+export type RoutingConfig = Readonly<
+  EjectionOptions & {
+    /** `success-rate` (default) or `round-robin` (for comparison). */
+    mode: 'success-rate' | 'round-robin';
+    /** Length of the per-instance window, in ms. Default 10000. */
+    windowMs: number;
+    /** Buckets of the window. Default 10. */
+    windowBuckets: number;
+    /** `active` (ping probes, default) or `trickle` (one user request at a time). */
+    probeMode: 'active' | 'trickle';
+    /** Time between active probe sweeps, in ms. Default 500. */
+    probeIntervalMs: number;
+  }
+>;
 
 /** A per-route override from `ROUTE_POLICIES` (`route=class[:timeoutMs]`). */
 export type RouteOverride = Readonly<{ timeoutClass: 'fast' | 'slow'; timeoutMs?: number }>;
