@@ -5,10 +5,8 @@ import {
   type DeliveryMode,
   type GiftRecord,
   type OrderStatus,
-  type OrderView,
   parseGiftRecord,
   RedisKeys,
-  toOrderView,
 } from '@app/contracts';
 import { BIND_ORDER, RELEASE, RERESERVE, RESERVE, TRANSITION } from './claim.scripts.js';
 
@@ -127,10 +125,6 @@ export class ClaimStore {
   /** Adds the order to its user's index (idempotent). */
   async indexForUser(userId: string, orderId: string, createdAtMs: number): Promise<void> {
     await this.redis.zadd(this.keys.userOrders(userId), 'NX', createdAtMs, orderId);
-  }
-
-  async order(orderId: string): Promise<OrderView | undefined> {
-    return toOrderView(await this.redis.hgetall(this.keys.order(orderId)));
   }
 
   async gift(giftId: string): Promise<GiftRecord | undefined> {
