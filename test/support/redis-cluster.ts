@@ -27,11 +27,23 @@ export interface LocalRedisCluster {
   cli(port: number, ...args: string[]): Promise<string>;
   /** The port of the master that serves `key`'s slot now (CLUSTER KEYSLOT + CLUSTER SHARDS). */
   masterOf(key: string): Promise<{ port: number; slot: number }>;
+  /** The slot ranges the master on `port` serves now. */
+  slotsOf(port: number): Promise<Array<[number, number]>>;
   /** Ports of the masters that serve at least one slot now, seen from a live node. */
   masters(): Promise<number[]>;
+  /**
+   * Waits until every replica of the master on `port` has received everything the master had
+   * written when this was called (replication is asynchronous: a write acknowledged just before a
+   * master dies may not have reached its replica yet).
+   */
+  waitReplicated(port: number, timeoutMs?: number): Promise<void>;
   /** SIGKILL one node (no shutdown, no AOF flush beyond `appendfsync everysec`). */
   kill(port: number): Promise<void>;
-  /** Waits until every live node reports `cluster_state:ok` and all 16384 slots are served by live masters. */
+  /**
+   * Waits until every live node reports `cluster_state:ok`, all 16384 slots are served by live
+   * masters and every live replica has finished syncing from its master (`master_link_status:up`):
+   * a replica promoted before its first sync would take over with no data.
+   */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes their directories; safe to call twice. */
   stop(): Promise<void>;
@@ -50,7 +62,7 @@ export interface LocalRedisClusterOptions {
  * Starts `masters × (1 + replicasPerMaster)` `redis-server --cluster-enabled yes --appendonly yes`
  * processes on free ports (client and bus port both picked free), each in its own temp dir, joins
  * them with `redis-cli --cluster create --cluster-replicas N --cluster-yes` and waits for
- * `cluster_state:ok` on every node. Replicas of a master are always on other processes.
+ * `cluster_state:ok` on every node and every replica synced ({@link LocalRedisCluster.waitHealthy}). Replicas of a master are always on other processes.
  */
 export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Promise<LocalRedisCluster> {
   const masters = opts.masters ?? 3;
@@ -97,6 +109,8 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
           '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
           '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
           '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+          // A replica's first sync starts at once (Redis waits 5 s by default for more replicas to join).
+          '--repl-diskless-sync-delay', '0',
           // A replica may take over however long it was cut off: a test kills masters on purpose.
           '--cluster-replica-validity-factor', '0',
         ],
@@ -129,11 +143,22 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     nodes,
     cli,
     masters: async () => (await shards()).filter((s) => s.slots.length && s.masterHealthy).map((s) => s.masterPort),
+    slotsOf: async (port) => (await shards()).find((s) => s.masterPort === port)?.slots ?? [],
     masterOf: async (key) => {
       const slot = Number(await cli(live()[0].port, 'CLUSTER', 'KEYSLOT', key));
       const shard = (await shards()).find((s) => s.masterHealthy && s.slots.some(([a, b]) => slot >= a && slot <= b));
       if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
       return { port: shard.masterPort, slot };
+    },
+    waitReplicated: async (port, timeoutMs = 10_000) => {
+      const written = Number(/master_repl_offset:(\d+)/.exec(await cli(port, 'INFO', 'replication'))?.[1]);
+      await waitFor(
+        async () => {
+          const replicas = [...(await cli(port, 'INFO', 'replication')).matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)];
+          return replicas.length > 0 && replicas.every(([, state, offset]) => state === 'online' && Number(offset) >= written);
+        },
+        { timeoutMs, intervalMs: 50, what: `replicas of ${port} to reach offset ${written}` },
+      );
     },
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port);
@@ -145,7 +170,11 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     waitHealthy: async (timeoutMs = 30_000) => {
       await waitFor(
         async () => {
-          for (const n of live()) if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+          for (const n of live()) {
+            if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+            const replication = await cli(n.port, 'INFO', 'replication');
+            if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
+          }
           const served = (await shards())
             .filter((s) => s.masterHealthy && live().some((n) => n.port === s.masterPort))
             .reduce((sum, s) => sum + s.slots.reduce((k, [a, b]) => k + b - a + 1, 0), 0);
@@ -163,6 +192,19 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     throw err;
   }
   return cluster;
+}
+
+/** The cluster slot of a key (CRC16/XMODEM of the key or of its first non-empty `{hash tag}`, mod 16384). */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
 }
 
 interface Shard {

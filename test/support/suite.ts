@@ -15,6 +15,8 @@ export interface SuiteOptions {
   providerEnv?: Record<string, string>;
   /** Use this Redis instead of the shared test one. */
   redisUrl?: string;
+  /** Key prefix (default: a unique `e2e-…`); a cluster test picks one to place global keys on a chosen node. */
+  prefix?: string;
 }
 
 /** A whole Rampart deployment as real processes on loopback, isolated by a unique Redis prefix. */
@@ -40,7 +42,7 @@ export interface Suite {
 export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
   let redis: TestRedis | undefined;
   const redisUrl = opts.redisUrl ?? (redis = await useTestRedis()).url;
-  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const prefix = opts.prefix ?? `e2e-${randomUUID().slice(0, 8)}`;
   const adminToken = randomBytes(24).toString('hex');
   const jwtSecret = randomBytes(32).toString('hex');
   const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...opts.env };

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
 
@@ -23,7 +24,45 @@ export interface CreateRedisOptions {
  * and pipeline stays within one hash slot, and no app scans keys.
  */
 export function createRedis(url: string, name: string, opts: CreateRedisOptions = {}): Redis {
-  return connect(parseRedisUrl(url), name, opts);
+  const redis = connect(parseRedisUrl(url), name, opts);
+  logConnectionChanges(redis, name);
+  return redis;
+}
+
+const NODE_ERROR_LOG_INTERVAL_MS = 5_000;
+
+const nodeAddress = (node: Redis) => `${node.options.host}:${node.options.port}`;
+
+/**
+ * Logs a connection's state changes, not every retry: `redis.down` with the first error after it
+ * was ready, `redis.up` when it is ready again; on a cluster also each node that fails, joins or
+ * leaves the client's pool (debug: what happens during a failover). Handling `error` also keeps ioredis
+ * from printing its own "Unhandled error event" line for each reconnect attempt.
+ */
+function logConnectionChanges(redis: Redis, name: string): void {
+  const logger = new Logger('redis');
+  let isUp = false;
+  redis.on('ready', () => {
+    if (!isUp) logger.log({ event: 'redis.up', connection: name });
+    isUp = true;
+  });
+  redis.on('error', (err: Error) => {
+    if (isUp) logger.warn({ event: 'redis.down', connection: name, error: err.message });
+    isUp = false;
+  });
+  if (redis instanceof Cluster) {
+    const cluster = redis as Cluster;
+    // While a node is down every retry fails; one line per node every few seconds is enough.
+    const lastErrorLogged = new Map<string, number>();
+    cluster.on('node error', (err: Error, address: string) => {
+      const now = Date.now();
+      if (now - (lastErrorLogged.get(address) ?? 0) < NODE_ERROR_LOG_INTERVAL_MS) return;
+      lastErrorLogged.set(address, now);
+      logger.warn({ event: 'redis.node_error', connection: name, node: address, error: err.message });
+    });
+    cluster.on('+node', (node: Redis) => logger.debug({ event: 'redis.node_added', connection: name, node: nodeAddress(node) }));
+    cluster.on('-node', (node: Redis) => logger.debug({ event: 'redis.node_removed', connection: name, node: nodeAddress(node) }));
+  }
 }
 
 const RETRY = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
