@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis, FlagCache } from '@app/platform';
@@ -23,6 +24,8 @@ describe('Redis Cluster and Sentinel connections (createRedis)', () => {
   };
 
   beforeAll(async () => {
+    // The factory logs connection changes through Nest's logger; here they would only be noise.
+    Logger.overrideLogger(['error']);
     cluster = await startRedisCluster({ masters: 3 });
   });
   afterAll(async () => {
