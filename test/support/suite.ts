@@ -80,7 +80,7 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
         }, { label: `gateway-${i + 1}` });
       }),
     );
-    return {
+    const suite: Suite = {
       redisUrl, prefix, adminToken, jwtSecret, gateways, queries, deliveries, provider, gatewayUrls,
       providerUrl: `http://127.0.0.1:${providerPort}`, queryTcpPorts, deliveryTcpPorts,
       token: (userId, o = {}) =>
@@ -92,11 +92,14 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
           .sign(new TextEncoder().encode(o.secret ?? jwtSecret)),
       logs: () => apps.map((a) => tail(a, 30)).join('\n'),
       stop: async () => {
-        await Promise.all(apps.map((a) => a.stop()));
+        // Also an instance a test started in place of one (e.g. a restart after SIGKILL).
+        const running = new Set([...apps, ...suite.gateways, ...suite.queries, ...suite.deliveries, suite.provider]);
+        await Promise.all([...running].map((a) => a.stop()));
         await deletePrefix(redisUrl, prefix);
         await redis?.stop();
       },
     };
+    return suite;
   } catch (err) {
     await Promise.all(apps.map((a) => a.stop(1_000)));
     await redis?.stop();
