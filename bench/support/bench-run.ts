@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { deletePrefix } from '../../test/support/redis.js';
 import { startSuite, type Suite, type SuiteOptions } from '../../test/support/suite.js';
 
 /** What a bench body gets from {@link runBench}. */
@@ -20,6 +19,7 @@ export interface BenchContext {
  */
 export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: BenchContext) => Promise<void>): void {
   const steps: Array<() => Promise<unknown> | unknown> = [];
+  const suites: Suite[] = [];
   const startedMs = Date.now();
   let cleaning: Promise<void> | undefined;
   const cleanUp = (): Promise<void> =>
@@ -40,13 +40,10 @@ export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: 
     step: (message) => console.error(`[${name} +${((Date.now() - startedMs) / 1000).toFixed(0)}s] ${message}`),
     startSuite: async (suiteOpts = {}) => {
       // Our own prefix (not the suite's e2e-*), so leftovers of a bench are recognisable.
-      const prefix = `bench-${name}-${randomUUID().slice(0, 8)}`;
-      const suite = await startSuite({ ...suiteOpts, env: { ...suiteOpts.env, REDIS_PREFIX: prefix } });
-      ctx.defer(async () => {
-        await suite.stop();
-        await deletePrefix(suite.redisUrl, prefix);
-      });
-      return Object.assign(suite, { prefix });
+      const suite = await startSuite({ prefix: `bench-${name}-${randomUUID().slice(0, 8)}`, ...suiteOpts });
+      suites.push(suite);
+      ctx.defer(() => suite.stop());
+      return suite;
     },
   };
   const deadline = setTimeout(() => {
@@ -60,6 +57,7 @@ export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: 
     () => exit(0),
     (err: unknown) => {
       console.error(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      for (const suite of suites) console.error(suite.logs());
       exit(1);
     },
   );

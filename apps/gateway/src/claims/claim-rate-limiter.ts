@@ -33,13 +33,21 @@ type RateLimitRedis = Redis & { claimRateLimit(counterKey: string, limit: number
  */
 export class ClaimRateLimiter {
   private readonly logger = new Logger(ClaimRateLimiter.name);
-  private isDefined = false;
+  private readonly redis: RateLimitRedis;
 
+  /**
+   * Defines the script on the connection at once, before any request: with auto-pipelining, a
+   * script defined while a batch made earlier is still waiting would be added to that batch, which
+   * does not know it (ioredis then throws in a callback and the process dies).
+   */
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RedisKeys,
     readonly limitPerS: number,
-  ) {}
+  ) {
+    if (limitPerS > 0) redis.defineCommand('claimRateLimit', { numberOfKeys: 1, lua: SCRIPT });
+    this.redis = redis as RateLimitRedis;
+  }
 
   /** Throws 429 RATE_LIMITED when `userId` is over the limit with a new key. */
   async check(userId: string, orderId: string): Promise<void> {
@@ -49,7 +57,7 @@ export class ClaimRateLimiter {
       // A repeat of a key already seen is answered from its order: not counted. (Its own step: the
       // order's key lives in another hash slot than the user's counter.)
       if ((await this.redis.exists(this.keys.order(orderId))) === 1) return;
-      result = await this.define().claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS, orderId);
+      result = await this.redis.claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS, orderId);
     } catch (err) {
       this.logger.warn({ event: 'rate-limit.unavailable', error: (err as Error).message });
       return;
@@ -58,13 +66,5 @@ export class ClaimRateLimiter {
     throw new AppError(ErrorCode.RateLimited, `more than ${this.limitPerS} new claims per second; try again later`, {
       retryAfterS: Math.max(1, Math.ceil(result[1] / 1000)),
     });
-  }
-
-  private define(): RateLimitRedis {
-    if (!this.isDefined) {
-      this.redis.defineCommand('claimRateLimit', { numberOfKeys: 1, lua: SCRIPT });
-      this.isDefined = true;
-    }
-    return this.redis as RateLimitRedis;
   }
 }
