@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { waitReplicasCaughtUp } from './replication.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
@@ -150,16 +151,7 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
       if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
       return { port: shard.masterPort, slot };
     },
-    waitReplicated: async (port, timeoutMs = 10_000) => {
-      const written = Number(/master_repl_offset:(\d+)/.exec(await cli(port, 'INFO', 'replication'))?.[1]);
-      await waitFor(
-        async () => {
-          const replicas = [...(await cli(port, 'INFO', 'replication')).matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)];
-          return replicas.length > 0 && replicas.every(([, state, offset]) => state === 'online' && Number(offset) >= written);
-        },
-        { timeoutMs, intervalMs: 50, what: `replicas of ${port} to reach offset ${written}` },
-      );
-    },
+    waitReplicated: (port, timeoutMs) => waitReplicasCaughtUp(cli, port, timeoutMs),
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port);
       if (!node || !node.isRunning()) return;

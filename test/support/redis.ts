@@ -55,7 +55,7 @@ export async function startRedisServer(opts: { dir?: string; port?: number; args
   };
 }
 
-/** Deletes every key of a test's prefix (on a cluster, on every master; keys one by one, as they span slots). */
+/** Deletes every key of a test's prefix (on a cluster, on every master; keys one by one, as they span slots; through Sentinel, on the master it names). */
 export async function deletePrefix(url: string, prefix: string): Promise<void> {
   const endpoint = parseRedisUrl(url);
   if (endpoint.kind === 'cluster') {
@@ -73,7 +73,10 @@ export async function deletePrefix(url: string, prefix: string): Promise<void> {
     }
     return;
   }
-  const client = new Redis(url);
+  const client =
+    endpoint.kind === 'sentinel'
+      ? new Redis({ sentinels: endpoint.sentinels, name: endpoint.masterName, db: endpoint.db, maxRetriesPerRequest: 1 })
+      : new Redis(url);
   try {
     await deleteOn(client, prefix, (keys) => client.unlink(...keys));
   } finally {
