@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RedisKeys } from '@app/contracts';
 import { keySlot, startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster.js';
 import { startSuite, type Suite } from '../support/suite.js';
-import { claimsAcrossMasterFailure, saveSuiteLogs } from './failover-support.js';
+import { claimsAcrossMasterFailure, failoverSuiteOptions, saveSuiteLogs } from './failover-support.js';
 
 jest.setTimeout(180_000);
 
@@ -34,15 +34,7 @@ describe('Redis Cluster failover during async claims (3 masters + 3 replicas)', 
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2_000 });
     giftMaster = await cluster.masterOf(new RedisKeys('any').gift(GIFT_ID));
-    suite = await startSuite({
-      redisUrl: cluster.url,
-      prefix: prefixWithGlobalKeysIn(await cluster.slotsOf(giftMaster.port)),
-      gateways: 2,
-      deliveries: 2,
-      deliveryEnv: { QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500', QUEUE_LOCK_MS: '5000' },
-      // Claims during the failover may take the whole retry window of the cluster client.
-      gatewayEnv: { TIMEOUT_SLOW_MS: '8000', CLAIM_RATE_LIMIT_PER_S: '0' },
-    });
+    suite = await startSuite(failoverSuiteOptions(cluster.url, prefixWithGlobalKeysIn(await cluster.slotsOf(giftMaster.port))));
   });
   afterEach(() => {
     if (failed && suite) saveSuiteLogs(suite, 'cluster-failover');

@@ -4,8 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
-import { demoActivity, type Suite } from '../support/suite.js';
+import { demoActivity, type Suite, type SuiteOptions } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
+
+/**
+ * The deployment both failover tests run: two gateways and two delivery instances, quick queue
+ * retries and sweeps, and a slow-class timeout long enough for a claim to ride out the Redis
+ * client's retry window during the failover (rate limit off: the test repeats claims on purpose).
+ */
+export function failoverSuiteOptions(redisUrl: string, prefix?: string): SuiteOptions {
+  return {
+    redisUrl,
+    prefix,
+    gateways: 2,
+    deliveries: 2,
+    deliveryEnv: { QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500', QUEUE_LOCK_MS: '5000' },
+    gatewayEnv: { TIMEOUT_SLOW_MS: '8000', CLAIM_RATE_LIMIT_PER_S: '0' },
+  };
+}
 
 /** How a Redis master is taken down and how the test knows its replica took over. */
 export interface MasterFailure {

@@ -1,6 +1,6 @@
 import { startSentinelGroup, type LocalSentinelGroup } from '../support/redis-sentinel.js';
 import { startSuite, type Suite } from '../support/suite.js';
-import { claimsAcrossMasterFailure, saveSuiteLogs } from './failover-support.js';
+import { claimsAcrossMasterFailure, failoverSuiteOptions, saveSuiteLogs } from './failover-support.js';
 
 jest.setTimeout(180_000);
 
@@ -14,13 +14,7 @@ describe('Redis Sentinel failover during async claims (master + replica, 3 Senti
 
   beforeAll(async () => {
     group = await startSentinelGroup({ replicas: 1, sentinels: 3, downAfterMs: 1_000 });
-    suite = await startSuite({
-      redisUrl: group.url,
-      gateways: 2,
-      deliveries: 2,
-      deliveryEnv: { QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500', QUEUE_LOCK_MS: '5000' },
-      gatewayEnv: { TIMEOUT_SLOW_MS: '8000', CLAIM_RATE_LIMIT_PER_S: '0' },
-    });
+    suite = await startSuite(failoverSuiteOptions(group.url));
   });
   afterEach(() => {
     if (failed && suite) saveSuiteLogs(suite, 'sentinel-failover');
