@@ -38,6 +38,7 @@ export function useTestApp() {
       on: () => redis,
       subscribe: async () => 1,
       hgetall: async () => ({}),
+      defineCommand: () => undefined,
     } as unknown as Redis;
     const upstreams: Record<string, Upstream> = { query, delivery };
     const module = GatewayModule.register(config, { redis: () => redis, upstream: (service) => upstreams[service] });
