@@ -38,6 +38,12 @@ export interface LocalRedisCluster {
    * master dies may not have reached its replica yet).
    */
   waitReplicated(port: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Moves every slot of the master on `fromPort` to the master on `toPort`, keys included, while
+   * the cluster serves (`redis-cli --cluster reshard`: per slot IMPORTING/MIGRATING, MIGRATE, then
+   * SETSLOT NODE): what an operator does to drain a master or rebalance after adding one.
+   */
+  moveAllSlots(fromPort: number, toPort: number): Promise<void>;
   /** SIGKILL one node (no shutdown, no AOF flush beyond `appendfsync everysec`). */
   kill(port: number): Promise<void>;
   /**
@@ -152,6 +158,14 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
       return { port: shard.masterPort, slot };
     },
     waitReplicated: (port, timeoutMs) => waitReplicasCaughtUp(cli, port, timeoutMs),
+    moveAllSlots: async (fromPort, toPort) => {
+      const count = (await cluster.slotsOf(fromPort)).reduce((n, [a, b]) => n + b - a + 1, 0);
+      const [from, to] = await Promise.all([cli(fromPort, 'CLUSTER', 'MYID'), cli(toPort, 'CLUSTER', 'MYID')]);
+      await run('redis-cli', [
+        '--cluster', 'reshard', `127.0.0.1:${fromPort}`, '--cluster-from', from, '--cluster-to', to,
+        '--cluster-slots', String(count), '--cluster-yes',
+      ], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    },
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port);
       if (!node || !node.isRunning()) return;

@@ -40,7 +40,9 @@ export class ClaimReporter {
         for (const r of batch) {
           pipeline.xadd(stream, 'MAXLEN', '~', STREAM_MAX, '*', 'orderId', r.orderId, 'giftId', r.giftId, 'status', r.status, 'latencyMs', r.latencyMs, 'at', r.at);
         }
-        await pipeline.exec();
+        // exec() resolves with one [error, reply] per command; a failed XADD is a lost report too.
+        const failed = (await pipeline.exec())?.find(([err]) => err);
+        if (failed) throw failed[0];
       },
     });
   }

@@ -2,8 +2,13 @@ import { type CallHandler, type ExecutionContext, Injectable, Logger, type NestI
 import { catchError, type Observable, of } from 'rxjs';
 import { ErrorCode, fail } from '@app/contracts';
 
-/** ioredis errors that mean "Redis is not reachable now" rather than a bug. */
-const UNAVAILABLE = /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN/;
+/**
+ * ioredis errors that mean "Redis is not reachable now" rather than a bug: the server is down,
+ * restarting or failing over, or a cluster is moving slots (a redirection the client could not
+ * follow in time).
+ */
+const UNAVAILABLE =
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|\b(MOVED|ASK) \d+ |Too many Cluster redirections/;
 
 /**
  * The last line of every TCP handler: an exception thrown by a handler becomes a `Reply` error

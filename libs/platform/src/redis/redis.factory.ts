@@ -134,7 +134,11 @@ export function clusterOptions(endpoint: Extract<RedisEndpoint, { kind: 'cluster
     slotsRefreshTimeout: 2_000,
     slotsRefreshInterval: 5_000,
     clusterRetryStrategy: RETRY,
-    enableAutoPipelining: !opts.isBlocking,
+    // No auto-pipelining on a cluster: ioredis batches commands of different slots per node and
+    // handles a MOVED/ASK for the batch as a whole, so while slots migrate (resharding, adding a
+    // master) callers would get the raw redirections (ioredis issue #2075, open). Each command on
+    // its own follows MOVED and ASK correctly.
+    enableAutoPipelining: false,
   };
 }
 
