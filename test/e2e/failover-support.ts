@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serviceShedFlag } from '@app/contracts';
 import { http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
 import { demoActivity, type Suite, type SuiteOptions } from '../support/suite.js';
@@ -46,8 +47,8 @@ export interface FailoverSummary {
  * answered and replicated, the master is SIGKILLed while the claims go on. Once the replica took
  * over, a client repeats what failed with the same key (after a pause: the gateway may answer 503
  * with Retry-After while its breaker lets the delivery service recover). Then every claim must have
- * got a 2xx and ended `delivered` exactly once, nothing else delivered, and the gift's count must
- * match the deliveries.
+ * got a 2xx and ended `delivered` exactly once, nothing else delivered, the gift's count must
+ * match the deliveries, and a flag set through one gateway must reach the other within a second.
  *
  * (Replication is asynchronous: a write acknowledged in the last moment before a master dies can be
  * lost with it, Redis's documented limit, see the README. The test checks that everything the
@@ -129,6 +130,16 @@ export async function claimsAcrossMasterFailure(suite: Suite, giftId: string, fa
   // The gift counts one reservation per delivered order: none lost, none doubled.
   const gift = await http('GET', `${gw}/api/gifts/${giftId}`, { token: await tokenOf(0) });
   expect(gift.body.remaining).toBe(10_000 - total);
+
+  // Flags still reach every gateway: their subscriptions followed the failover. Set through one
+  // gateway, the other must shed reads within a second, and serve again after.
+  const setShed = (enabled: boolean) =>
+    http('PUT', `${gw}/admin/flags/${serviceShedFlag('query')}`, { token: suite.adminToken, body: { enabled, reason: 'failover e2e' } });
+  const readStatus = async () => (await http('GET', `${gw2}/api/gifts/${giftId}`, { token: await tokenOf(0) })).status;
+  expect((await setShed(true)).status).toBe(200);
+  await waitFor(async () => (await readStatus()) === 503, { timeoutMs: 1_000, intervalMs: 20, what: 'the other gateway to shed reads' });
+  expect((await setShed(false)).status).toBe(200);
+  await waitFor(async () => (await readStatus()) === 200, { timeoutMs: 1_000, intervalMs: 20, what: 'the other gateway to serve reads again' });
   return { claims: total, failedThenRepeated, recoveredAfterMs, slowestClaimMs: Math.round(slowestMs) };
 }
 
