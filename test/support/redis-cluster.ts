@@ -69,7 +69,8 @@ export interface LocalRedisClusterOptions {
  * Starts `masters × (1 + replicasPerMaster)` `redis-server --cluster-enabled yes --appendonly yes`
  * processes on free ports (client and bus port both picked free), each in its own temp dir, joins
  * them with `redis-cli --cluster create --cluster-replicas N --cluster-yes` and waits for
- * `cluster_state:ok` on every node and every replica synced ({@link LocalRedisCluster.waitHealthy}). Replicas of a master are always on other processes.
+ * `cluster_state:ok` on every node and every replica synced ({@link LocalRedisCluster.waitHealthy}).
+ * Replicas of a master are always on other processes.
  */
 export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Promise<LocalRedisCluster> {
   const masters = opts.masters ?? 3;
