@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
-import { waitReplicasCaughtUp } from './replication.js';
+import { isRunning, redisCli, sigkill, waitReplicasCaughtUp } from './redis-nodes.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
@@ -94,16 +94,11 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     stopped = true;
     await Promise.all(
       nodes.map(async (n) => {
-        if (n.child.exitCode === null && n.child.signalCode === null) {
-          const exited = new Promise((r) => n.child.once('exit', r));
-          n.child.kill('SIGKILL');
-          await exited;
-        }
+        await sigkill(n.child);
         rmSync(n.dir, { recursive: true, force: true });
       }),
     );
   };
-  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 })).stdout.trim();
   const live = () => nodes.filter((n) => n.isRunning());
 
   try {
@@ -124,10 +119,10 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
         ],
         { stdio: 'ignore' },
       );
-      const node: ClusterNodeProcess = { port, dir, child, isRunning: () => child.exitCode === null && child.signalCode === null };
+      const node: ClusterNodeProcess = { port, dir, child, isRunning: () => isRunning(child) };
       nodes.push(node);
     }
-    await Promise.all(nodes.map((n) => waitFor(async () => (await cli(n.port, 'PING')) === 'PONG', { timeoutMs: 10_000, what: `cluster node ${n.port}` })));
+    await Promise.all(nodes.map((n) => waitFor(async () => (await redisCli(n.port, 'PING')) === 'PONG', { timeoutMs: 10_000, what: `cluster node ${n.port}` })));
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
   } catch (err) {
     await stop();
@@ -149,19 +144,19 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
   const cluster: LocalRedisCluster = {
     url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
     nodes,
-    cli,
+    cli: redisCli,
     masters: async () => (await shards()).filter((s) => s.slots.length && s.masterHealthy).map((s) => s.masterPort),
     slotsOf: async (port) => (await shards()).find((s) => s.masterPort === port)?.slots ?? [],
     masterOf: async (key) => {
-      const slot = Number(await cli(live()[0].port, 'CLUSTER', 'KEYSLOT', key));
+      const slot = Number(await redisCli(live()[0].port, 'CLUSTER', 'KEYSLOT', key));
       const shard = (await shards()).find((s) => s.masterHealthy && s.slots.some(([a, b]) => slot >= a && slot <= b));
       if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
       return { port: shard.masterPort, slot };
     },
-    waitReplicated: (port, timeoutMs) => waitReplicasCaughtUp(cli, port, timeoutMs),
+    waitReplicated: waitReplicasCaughtUp,
     moveAllSlots: async (fromPort, toPort) => {
       const count = (await cluster.slotsOf(fromPort)).reduce((n, [a, b]) => n + b - a + 1, 0);
-      const [from, to] = await Promise.all([cli(fromPort, 'CLUSTER', 'MYID'), cli(toPort, 'CLUSTER', 'MYID')]);
+      const [from, to] = await Promise.all([redisCli(fromPort, 'CLUSTER', 'MYID'), redisCli(toPort, 'CLUSTER', 'MYID')]);
       await run('redis-cli', [
         '--cluster', 'reshard', `127.0.0.1:${fromPort}`, '--cluster-from', from, '--cluster-to', to,
         '--cluster-slots', String(count), '--cluster-yes',
@@ -169,17 +164,14 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     },
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port);
-      if (!node || !node.isRunning()) return;
-      const exited = new Promise((r) => node.child.once('exit', r));
-      node.child.kill('SIGKILL');
-      await exited;
+      if (node) await sigkill(node.child);
     },
     waitHealthy: async (timeoutMs = 30_000) => {
       await waitFor(
         async () => {
           for (const n of live()) {
-            if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
-            const replication = await cli(n.port, 'INFO', 'replication');
+            if (!(await redisCli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+            const replication = await redisCli(n.port, 'INFO', 'replication');
             if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
           }
           const served = (await shards())

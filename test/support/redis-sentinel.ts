@@ -1,13 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from './ports.js';
-import { waitReplicasCaughtUp } from './replication.js';
+import { isRunning as childRunning, redisCli, sigkill, waitReplicasCaughtUp } from './redis-nodes.js';
 import { waitFor } from './wait-for.js';
-
-const run = promisify(execFile);
 
 /** A master, its replicas and the Sentinels watching them, as real processes on 127.0.0.1. */
 export interface LocalSentinelGroup {
@@ -61,8 +58,7 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
   const dirs: string[] = [];
   const data: Proc[] = [];
   const sentinels: Proc[] = [];
-  const isRunning = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
-  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 })).stdout.trim();
+  const isRunning = (p: Proc) => childRunning(p.child);
   const spawnRedis = (port: number, args: string[]): Proc => {
     const dir = mkdtempSync(join(tmpdir(), 'rampart-sentinel-'));
     dirs.push(dir);
@@ -73,26 +69,19 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(
-      [...sentinels, ...data].map(async (p) => {
-        if (!isRunning(p)) return;
-        const exited = new Promise((r) => p.child.once('exit', r));
-        p.child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all([...sentinels, ...data].map((p) => sigkill(p.child)));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
   const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const sentinelView = async (port: number) => {
-    const flat = (await cli(port, 'SENTINEL', 'MASTER', masterName)).split('\n');
+    const flat = (await redisCli(port, 'SENTINEL', 'MASTER', masterName)).split('\n');
     const view: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) view[flat[i]] = flat[i + 1];
     return view;
   };
   const namedMaster = async () => {
     for (const s of sentinels.filter(isRunning)) {
-      const [, port] = (await cli(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)).split('\n');
+      const [, port] = (await redisCli(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)).split('\n');
       if (port) return Number(port);
     }
     throw new Error('no Sentinel answers');
@@ -103,7 +92,7 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
     const masterPort = await freePort();
     data.push(spawnRedis(masterPort, replication));
     for (let i = 0; i < replicas; i++) data.push(spawnRedis(await freePort(), [...replication, '--replicaof', '127.0.0.1', String(masterPort)]));
-    await Promise.all(data.map((p) => waitFor(async () => (await cli(p.port, 'PING')) === 'PONG', { timeoutMs: 10_000, what: `redis-server on ${p.port}` })));
+    await Promise.all(data.map((p) => waitFor(async () => (await redisCli(p.port, 'PING')) === 'PONG', { timeoutMs: 10_000, what: `redis-server on ${p.port}` })));
     for (let i = 0; i < sentinelCount; i++) {
       const port = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'rampart-sentinel-'));
@@ -120,7 +109,7 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
     }
     await waitFor(
       async () => {
-        for (const p of data.slice(1)) if (infoField(await cli(p.port, 'INFO', 'replication'), 'master_link_status') !== 'up') return false;
+        for (const p of data.slice(1)) if (infoField(await redisCli(p.port, 'INFO', 'replication'), 'master_link_status') !== 'up') return false;
         for (const s of sentinels) {
           const view = await sentinelView(s.port);
           if (Number(view['num-slaves']) !== replicas || Number(view['num-other-sentinels']) !== sentinelCount - 1) return false;
@@ -140,13 +129,10 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
     dataPorts: data.map((p) => p.port),
     sentinelPorts: sentinels.map((s) => s.port),
     masterPort: namedMaster,
-    waitReplicated: (port, timeoutMs) => waitReplicasCaughtUp(cli, port, timeoutMs),
+    waitReplicated: waitReplicasCaughtUp,
     kill: async (port) => {
       const p = data.find((d) => d.port === port);
-      if (!p || !isRunning(p)) return;
-      const exited = new Promise((r) => p.child.once('exit', r));
-      p.child.kill('SIGKILL');
-      await exited;
+      if (p) await sigkill(p.child);
     },
     waitFailover: async (oldPort, timeoutMs = 30_000) =>
       (await waitFor(
@@ -154,7 +140,7 @@ export async function startSentinelGroup(opts: LocalSentinelGroupOptions = {}): 
           const port = await namedMaster();
           const promoted = data.find((d) => d.port === port);
           if (port === oldPort || !promoted || !isRunning(promoted)) return undefined;
-          return infoField(await cli(port, 'INFO', 'replication'), 'role') === 'master' ? port : undefined;
+          return infoField(await redisCli(port, 'INFO', 'replication'), 'role') === 'master' ? port : undefined;
         },
         { timeoutMs, intervalMs: 200, what: `the Sentinels to promote a replica of ${oldPort}` },
       ))!,

@@ -55,7 +55,10 @@ export async function startRedisServer(opts: { dir?: string; port?: number; args
   };
 }
 
-/** Deletes every key of a test's prefix (on a cluster, on every master; keys one by one, as they span slots; through Sentinel, on the master it names). */
+/**
+ * Deletes every key of a test's prefix (on a cluster, on every master, keys one by one as they span
+ * slots; through Sentinel, on the master it names).
+ */
 export async function deletePrefix(url: string, prefix: string): Promise<void> {
   const endpoint = parseRedisUrl(url);
   if (endpoint.kind === 'cluster') {
