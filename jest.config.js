@@ -14,7 +14,7 @@ const shared = {
     '^@app/(contracts|resilience|routing|platform)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc], '^.+\\.lua$': '<rootDir>/test/support/lua-transform.cjs' },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|jose|cockatiel)/)'],
 };
 export default {

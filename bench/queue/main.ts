@@ -197,7 +197,7 @@ function rampartDriver(suite: Suite, redis: Redis, queue: Queue, caller: HttpCal
       const counts: Record<string, number> = {};
       for (let i = 0; i < orderIds.length; i += 2_000) {
         const pipeline = redis.pipeline();
-        for (const id of orderIds.slice(i, i + 2_000)) pipeline.hget(keys.order(id), 'status');
+        for (const id of orderIds.slice(i, i + 2_000)) pipeline.hget(keys.orderState(GIFT_ID, id), 'status');
         for (const [err, status] of (await pipeline.exec()) ?? []) {
           const key = err ? 'error' : String(status ?? 'missing');
           counts[key] = (counts[key] ?? 0) + 1;

@@ -19,7 +19,7 @@ function prefixWithGlobalKeysIn(ranges: Array<[number, number]>): string {
   const inRanges = (key: string) => ranges.some(([a, b]) => keySlot(key) >= a && keySlot(key) <= b);
   for (let i = 0; i < 100_000; i++) {
     const keys = new RedisKeys(`fo-${randomUUID().slice(0, 8)}`);
-    const global = [keys.inflight(), keys.flags(), keys.activities(), keys.publishLock(), keys.registry('query'), keys.registry('delivery'), keys.queuePrefix()];
+    const global = [keys.gifts(), keys.flags(), keys.activities(), keys.publishLock(), keys.registry('query'), keys.registry('delivery'), keys.queuePrefix()];
     if (global.every(inRanges)) return keys.prefix;
   }
   throw new Error('no prefix found whose global keys share the slot ranges');

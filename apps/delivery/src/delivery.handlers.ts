@@ -22,6 +22,7 @@ import {
 import type { BreakerSnapshot } from '@app/resilience';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimService } from './claims/claim.service.js';
+import { IntakeGate } from './intake-gate.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
 import { GuardedProvider } from './provider/guarded-provider.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
@@ -42,6 +43,7 @@ export class DeliveryHandlers {
     private readonly orders: OrderAdminService,
     private readonly queue: DeliveryQueue,
     private readonly provider: GuardedProvider,
+    private readonly intake: IntakeGate,
   ) {}
 
   @MessagePattern(Patterns.Ping)
@@ -54,7 +56,7 @@ export class DeliveryHandlers {
     if (!req || !isId(req.giftId) || !isId(req.userId) || !isId(req.orderId)) {
       return fail(ErrorCode.BadRequest, 'claim needs giftId, userId and orderId of [A-Za-z0-9_-]{1,128}');
     }
-    return this.claims.claim({ meta: meta(req), giftId: req.giftId, userId: req.userId, orderId: req.orderId });
+    return this.intake.run(() => this.claims.claim({ meta: meta(req), giftId: req.giftId, userId: req.userId, orderId: req.orderId }));
   }
 
   @MessagePattern(Patterns.PublishActivity)
@@ -63,7 +65,7 @@ export class DeliveryHandlers {
     if (!req || !isId(req.activityId) || !config.success) {
       return fail(ErrorCode.BadRequest, 'publish needs an activityId and a valid configuration');
     }
-    return this.publisher.publish({ meta: meta(req), activityId: req.activityId, config: config.data, actor: actor(req) });
+    return this.intake.run(() => this.publisher.publish({ meta: meta(req), activityId: req.activityId, config: config.data, actor: actor(req) }));
   }
 
   @MessagePattern(Patterns.QueueCounts)
@@ -86,7 +88,7 @@ export class DeliveryHandlers {
   @MessagePattern(Patterns.RetryFailed)
   async retryFailed(@Payload() req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
     if (!req || !isId(req.orderId)) return fail(ErrorCode.BadRequest, 'retry needs an orderId');
-    return this.orders.retryFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req) });
+    return this.intake.run(() => this.orders.retryFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req) }));
   }
 
   @MessagePattern(Patterns.ResolveOrder)
@@ -94,6 +96,7 @@ export class DeliveryHandlers {
     if (!req || !isId(req.orderId) || typeof req.delivered !== 'boolean' || typeof req.reason !== 'string') {
       return fail(ErrorCode.BadRequest, 'resolve needs an orderId, delivered (boolean) and a reason');
     }
-    return this.orders.resolve({ meta: meta(req), orderId: req.orderId, delivered: req.delivered, reason: req.reason.slice(0, 500), actor: actor(req) });
+    const resolve = { meta: meta(req), orderId: req.orderId, delivered: req.delivered, reason: req.reason.slice(0, 500), actor: actor(req) };
+    return this.intake.run(() => this.orders.resolve(resolve));
   }
 }

@@ -6,18 +6,23 @@ import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, Metrics
 import { registerDeliveryMetrics } from './delivery.metrics.js';
 import { ActivityStore } from './activities/activity.store.js';
 import { PublishService } from './activities/publish.service.js';
+import { ClaimReporter } from './claims/claim.reporter.js';
 import { ClaimService } from './claims/claim.service.js';
-import { ClaimStore, DELIVERY_REDIS } from './claims/claim.store.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.js';
 import { DeliveryHandlers } from './delivery.handlers.js';
+import { DeliveryRuntime } from './delivery.runtime.js';
 import { OrderDeliverer } from './deliveries/order-deliverer.js';
+import { IntakeGate } from './intake-gate.js';
+import { DELIVERY_REDIS } from './lifecycle/delivery-redis.js';
+import { DurabilityFence } from './lifecycle/durability-fence.js';
+import { GiftTargets } from './lifecycle/gift-targets.js';
+import { OrderBindingStore } from './lifecycle/order-binding.store.js';
+import { OrderStore } from './lifecycle/order.store.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
-import { ClaimReporter } from './claims/claim.reporter.js';
 import { GuardedProvider } from './provider/guarded-provider.js';
 import { ProviderClient } from './provider/provider.client.js';
 import { DeliveryProcessor } from './queue/delivery.processor.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
-import { QueueLifecycle } from './queue/queue.lifecycle.js';
 
 const FLAGS_SUBSCRIBER = Symbol('FLAGS_SUBSCRIBER');
 const QUEUE_REDIS = Symbol('QUEUE_REDIS');
@@ -31,7 +36,7 @@ export class DeliveryModule implements OnApplicationShutdown {
     @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
     @Inject(REPORT_REDIS) private readonly reportRedis: Redis,
     private readonly reporter: ClaimReporter,
-    private readonly provider: GuardedProvider,
+    provider: GuardedProvider,
     metrics: Metrics,
     queue: DeliveryQueue,
     flags: FlagCache,
@@ -66,7 +71,18 @@ export class DeliveryModule implements OnApplicationShutdown {
           useFactory: (redis: Redis, queueRedis: Redis) => new ReadinessChecks({ redis: redisPing(redis), queue: redisPing(queueRedis) }),
           inject: [DELIVERY_REDIS, QUEUE_REDIS],
         },
-        { provide: ProviderClient, useFactory: () => new ProviderClient(config.providerTimeoutMs, config.providerConnectTimeoutMs) },
+        {
+          provide: ProviderClient,
+          useFactory: () =>
+            new ProviderClient({
+              timeoutMs: config.providerTimeoutMs,
+              connectTimeoutMs: config.providerConnectTimeoutMs,
+              totalDeadlineMs: config.providerTotalDeadlineMs,
+              maxBodyBytes: config.providerMaxBodyBytes,
+            }),
+        },
+        { provide: DurabilityFence, useFactory: (redis: Redis) => new DurabilityFence(redis, config.fenceReplicas), inject: [DELIVERY_REDIS] },
+        { provide: IntakeGate, useValue: new IntakeGate() },
         { provide: GuardedProvider, useFactory: (client: ProviderClient) => new GuardedProvider(client, config.provider), inject: [ProviderClient] },
         { provide: REPORT_REDIS, useFactory: () => createRedis(config.report.redisUrl, 'rampart-delivery-reports') },
         {
@@ -75,20 +91,22 @@ export class DeliveryModule implements OnApplicationShutdown {
           inject: [REPORT_REDIS, RedisKeys, FlagCache],
         },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
-        ClaimStore,
+        OrderBindingStore,
+        OrderStore,
+        GiftTargets,
         ClaimService,
         OrderDeliverer,
         OrderAdminService,
         DeliveryProcessor,
-        QueueLifecycle,
+        DeliveryRuntime,
         ActivityStore,
         PublishService,
       ],
     };
   }
 
+  /** Last: the runtime has drained work and closed the provider client and queue before this. */
   async onApplicationShutdown(): Promise<void> {
-    this.provider.dispose();
     await this.reporter.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.queueRedis), closeRedis(this.reportRedis)]);
     await closeRedis(this.redis);

@@ -52,7 +52,7 @@ export class QueryRepository {
 
   /** The order, only if it belongs to `userId`. */
   async order(orderId: string, userId: string): Promise<OrderView | undefined> {
-    const view = toOrderView(await this.redis.hgetall(this.keys.order(orderId)));
+    const view = await this.orderView(orderId);
     return view && view.userId === userId ? view : undefined;
   }
 
@@ -60,9 +60,13 @@ export class QueryRepository {
     const ids = await this.redis.zrevrange(this.keys.userOrders(userId), 0, limit - 1);
     // One command per order, not a pipeline: the orders live in different cluster slots, and an
     // ioredis Cluster pipeline must stay on one node. Auto-pipelining still batches them per node.
-    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.order(id))));
-    return hashes
-      .map((hash) => toOrderView(hash))
-      .filter((v): v is OrderView => !!v && v.userId === userId);
+    const views = await Promise.all(ids.map((id) => this.orderView(id)));
+    return views.filter((v): v is OrderView => !!v && v.userId === userId);
+  }
+
+  /** An order number's binding names its gift; the order's state lives in that gift's slot. */
+  private async orderView(orderId: string): Promise<OrderView | undefined> {
+    const giftId = await this.redis.hget(this.keys.orderBinding(orderId), 'giftId');
+    return giftId ? toOrderView(await this.redis.hgetall(this.keys.orderState(giftId, orderId))) : undefined;
   }
 }

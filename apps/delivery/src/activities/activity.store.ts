@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type ActivityConfig, type GiftConfig, RedisKeys } from '@app/contracts';
-import { DELIVERY_REDIS } from '../claims/claim.store.js';
+import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 
 /**
  * Stores one gift's configuration, keeping what was consumed (`reserved`).
@@ -77,6 +77,8 @@ export class ActivityStore {
   }
 
   async upsertGift(activityId: string, gift: GiftConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<string[]> {
+    // Listed first: the reconciler must know every gift that can hold open orders.
+    await this.redis.sadd(this.keys.gifts(), gift.giftId);
     return this.redis.rpUpsertGift(
       this.keys.gift(gift.giftId),
       activityId, gift.name, gift.inventory, gift.dailyLimit ?? 0, gift.perUserLimit, gift.delivery,

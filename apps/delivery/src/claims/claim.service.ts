@@ -13,28 +13,32 @@ import {
 } from '@app/contracts';
 import { FlagCache } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
-import { OrderDeliverer, type OrderRef } from '../deliveries/order-deliverer.js';
+import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
+import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
+import { OrderStore } from '../lifecycle/order.store.js';
+import type { LifecycleStatus } from '../lifecycle/order-transitions.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
 import { ClaimReporter } from './claim.reporter.js';
-import { ClaimStore, type ReservedGift, type ReserveResult } from './claim.store.js';
 
 const SETTLE_POLL_MS = 20;
 
 /**
- * The claim: bind the order number, reserve, deliver (or queue).
+ * The claim: bind the order number, start the order in its gift's slot (rules, reservation and
+ * status in one script), then deliver or queue.
  *
  * Input: gift, user, orderId (= Idempotency-Key). Output: `{ orderId, status }` or a refusal.
- * Idempotency: one orderId makes at most one reservation and at most one provider call at a time;
- * a repeat (sequential or concurrent) returns the same order, waiting briefly for a concurrent
- * first attempt to settle. While a request works on an order, the order is tracked as in flight:
- * if this process dies, the inflight sweeper of any delivery instance hands the order to the queue.
+ * Idempotency: one orderId makes at most one reservation; only the request that started the order
+ * holds its first attempt; a repeat (sequential or concurrent) returns the same order, waiting
+ * briefly for a running attempt to settle. If this process dies mid-attempt, the attempt's lease
+ * ends and any instance's reconciler recovers the order.
  */
 @Injectable()
 export class ClaimService {
   private readonly logger = new Logger(ClaimService.name);
 
   constructor(
-    private readonly store: ClaimStore,
+    private readonly bindings: OrderBindingStore,
+    private readonly orders: OrderStore,
     private readonly deliverer: OrderDeliverer,
     private readonly queue: DeliveryQueue,
     private readonly flags: FlagCache,
@@ -60,111 +64,62 @@ export class ClaimService {
   }
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
-    const { orderId, userId, giftId } = req;
-    // Marked in flight together with binding (one round trip): before anything is reserved, the
-    // order is recoverable if this process dies. A repeat that does not drive the order leaves a
-    // mark the sweeper drops (it checks the order's status first).
-    const [bound, isMarkedNow] = await Promise.all([
-      this.store.bind(orderId, userId, giftId, nowMs),
-      this.store.track(orderId, nowMs + this.config.inflightDeadlineMs),
-    ]);
+    const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
+    // Indexed together with binding (one round trip, idempotent): the index is written before the
+    // order can exist, so a failure here leaves nothing accepted. A reused key's entry in this
+    // user's index is harmless: reads keep only the user's own orders.
+    const [bound] = await Promise.all([this.bindings.bind(order, nowMs), this.bindings.indexForUser(order, nowMs)]);
     steps?.mark('bind');
-    const dropMark = async () => {
-      if (isMarkedNow) await this.store.untrack(orderId);
-    };
     if (bound.kind === 'reused') {
-      await dropMark();
-      return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${orderId} was already used for another gift or user`);
+      return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${order.orderId} was already used for another gift or user`);
     }
-    if (bound.kind === 'existing') {
-      if (bound.status === 'refused') {
-        await dropMark();
-        return refusalReply(bound.refusal ?? ErrorCode.NotFound, giftId);
-      }
-      if (bound.status !== 'new' && bound.status !== 'reserved') {
-        if (bound.status !== 'delivering') await dropMark();
-        return this.settledReply(orderId, bound.status);
-      }
-    }
-    // This request drives the order (it is new, or an earlier attempt stopped before delivering).
-    const order: OrderRef = { orderId, userId, giftId, requestId: req.meta.requestId };
-    const isAsync = (gift: ReservedGift) => gift.delivery === 'async' || this.flags.isEnabled(Flags.DeliveryForceAsync);
-    // A sync order goes straight from `new` to `delivering`: one compare-and-set instead of two.
-    const reservation = await this.reserveOrder(order, bound.createdAtMs, nowMs, (gift) => (isAsync(gift) ? 'queued' : 'delivering'));
-    steps?.mark('reserve');
-    if (reservation.kind !== 'reserved') {
-      await this.store.untrack(orderId);
-      return reservation.kind === 'refused' ? refusalReply(reservation.code, giftId) : this.settledReply(orderId, 'failed');
-    }
-    const { gift, started } = reservation;
-    if (isAsync(gift)) return ok({ orderId, status: await this.handToQueue(order, started.status) });
-    // Only the request that moved the order to `delivering` calls the provider; a twin waits for it.
-    if (!started.moved) return this.settledReply(orderId, started.status as OrderStatus);
-    const result = await this.deliverer.attempt(order, gift, { finalAttempt: false });
-    steps?.mark('provider');
-    if (result.status === 'queued') return ok({ orderId, status: await this.handToQueue(order, 'queued') });
-    await this.store.untrack(orderId);
-    steps?.mark('settle');
-    return ok({ orderId, status: result.status });
-  }
-
-  /**
-   * Checks the rules and reserves for an order bound as `new` (idempotent: an order reserved
-   * before gets its reservation back), then moves it from `new`/`reserved` to `next(gift)` and
-   * indexes it for its user; or to `refused`. Also used by the queue worker to finish a claim
-   * whose request died (with `next` = `reserved`).
-   */
-  async reserveOrder(
-    order: OrderRef,
-    createdAtMs: number,
-    nowMs: number,
-    next: (gift: ReservedGift) => 'reserved' | 'queued' | 'delivering',
-  ): Promise<Exclude<ReserveResult, { kind: 'reserved' }> | { kind: 'reserved'; gift: ReservedGift; started: { moved: boolean; status: string } }> {
-    const { orderId, userId, giftId } = order;
-    const reservation = await this.store.reserve(orderId, userId, giftId, {
+    const started = await this.orders.start(order, {
       nowMs,
       day: utcDay(nowMs),
+      createdAtMs: bound.createdAtMs,
       uncertainLimit: this.config.uncertainLimit,
-      paused: this.flags.isEnabled(giftPausedFlag(giftId)),
+      paused: this.flags.isEnabled(giftPausedFlag(order.giftId)),
+      forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync),
     });
-    if (reservation.kind === 'refused') {
-      await this.store.transition(orderId, ['new'], 'refused', { nowMs, fields: { refusal: reservation.code } });
-      return reservation;
+    steps?.mark('start');
+    if (started.kind === 'refused') return refusalReply(started.code, order.giftId);
+    if (started.kind === 'existing') {
+      // A repeat: a queued order gets its job made sure of (it may have been lost in a failover).
+      if (started.status === 'queued') await this.handToQueue(order);
+      return this.settledReply(order, started.status);
     }
-    if (reservation.kind === 'released') return reservation;
-    const { gift } = reservation;
-    const to = next(gift);
-    const [started] = await Promise.all([
-      this.store.transition(orderId, ['new', 'reserved'], to, {
-        nowMs,
-        attemptsDelta: to === 'delivering' ? 1 : 0,
-        fields: { activityId: gift.activityId, reservedDay: gift.day },
-      }),
-      this.store.indexForUser(userId, orderId, createdAtMs),
-    ]);
-    return { kind: 'reserved', gift, started };
-  }
-
-  /** Puts the (already `queued`) order on the queue, then stops tracking it as in flight. */
-  private async handToQueue(order: OrderRef, status: string): Promise<OrderStatus> {
-    await this.queue.enqueue(order.orderId, order.requestId);
-    await this.store.untrack(order.orderId);
-    return status as OrderStatus;
+    if (started.status === 'queued') return this.handToQueue(order);
+    const result = await this.deliverer.attempt(order, started.epoch, started.target, { actor: 'claim', finalAttempt: false });
+    steps?.mark('provider');
+    if (result.lost) return this.settledReply(order, result.status);
+    if (result.status === 'queued') return this.handToQueue(order);
+    return ok({ orderId: order.orderId, status: result.status as OrderStatus });
   }
 
   /**
-   * The reply for a repeat: the order's status, after waiting (bounded) while a concurrent first
-   * attempt is still between reservation and a provider answer.
+   * The order is `queued`: makes sure it has a job. If the queue cannot be reached now, the order is
+   * still accepted: the reconciler gives it a job within RECONCILE_QUEUED_AFTER_MS.
    */
-  private async settledReply(orderId: string, status: OrderStatus | 'new'): Promise<Reply<ClaimGiftReply>> {
-    let current: string = status;
+  private async handToQueue(order: AttemptOrder): Promise<Reply<ClaimGiftReply>> {
+    await this.queue.ensureJob(order, order.requestId).catch((err: unknown) =>
+      this.logger.warn({ event: 'enqueue.failed', orderId: order.orderId, requestId: order.requestId, error: (err as Error).message }),
+    );
+    return ok({ orderId: order.orderId, status: 'queued' });
+  }
+
+  /**
+   * The reply for a repeat: the order's status, after waiting (bounded) while an attempt of it is
+   * running.
+   */
+  private async settledReply(order: OrderRef, status: LifecycleStatus): Promise<Reply<ClaimGiftReply>> {
+    let current = status;
     const deadline = Date.now() + this.config.claimSettleWaitMs;
-    while ((current === 'new' || current === 'reserved' || current === 'delivering') && Date.now() < deadline) {
+    while (current === 'delivering' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-      current = (await this.store.orderRecord(orderId)).status ?? current;
+      current = (await this.orders.state(order.giftId, order.orderId))?.status ?? current;
     }
-    // An order still `new` is shown as `reserved`: the claim was accepted and is being processed.
-    return ok({ orderId, status: (current === 'new' ? 'reserved' : current) as OrderStatus });
+    if (current === 'refused') return fail(ErrorCode.Conflict, `order ${order.orderId} was refused`);
+    return ok({ orderId: order.orderId, status: current });
   }
 }
 

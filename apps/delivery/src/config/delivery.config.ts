@@ -15,12 +15,30 @@ export type DeliveryConfig = Readonly<
     /** How long a repeated claim waits for the concurrent first one to settle, in ms. Default 2500. */
     claimSettleWaitMs: number;
     /**
-     * Time after which an order a request was working on counts as abandoned (its process died)
-     * and is handed to the queue, in ms. Default: provider timeout + 5000.
+     * Lease of a running delivery attempt, in ms: renewed every third of it while the attempt runs,
+     * so it ends only when the attempt's process died or stalled; then the reconciler recovers the
+     * order (Redis time, the same clock for every instance). Default 6000.
      */
-    inflightDeadlineMs: number;
-    /** How often each instance looks for abandoned orders, in ms. Default 2000. */
+    attemptLeaseMs: number;
+    /** How often a queued order is checked for a live job (and re-queued if it has none), in ms. Default 30000. */
+    reconcileQueuedAfterMs: number;
+    /** How often each instance looks for orders nobody owns, in ms. Default 2000. */
     sweepIntervalMs: number;
+    /** Longest a provider call may take in all (headers and body, after any bulkhead wait), in ms. Default: provider timeout + 1000. */
+    providerTotalDeadlineMs: number;
+    /** Largest provider answer body read, in bytes; a longer one counts as a failed answer. Default 65536. */
+    providerMaxBodyBytes: number;
+    /** How long a refused claim's record is kept (a repeat gets the same refusal meanwhile), in s. Default 86400. */
+    refusalRetentionS: number;
+    /**
+     * Replicas that must hold an attempt's send record before a provider without order numbers is
+     * called (Redis WAIT): 'auto' counts the master's connected replicas; 0 turns the fence off.
+     */
+    fenceReplicas: number | 'auto';
+    /** Time the replicas have to acknowledge, in ms; past it the call is not sent (the order is queued). Default 500. */
+    fenceTimeoutMs: number;
+    /** Longest a SIGTERM waits for in-flight claims and jobs before closing clients, in ms. Default 20000. */
+    shutdownDrainMs: number;
     /** Tries per queued delivery before it is dead-lettered. Default 12. */
     queueAttempts: number;
     /** First retry delay, doubled per retry, in ms. Default 2000. */
@@ -89,10 +107,21 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     flushTimeoutMs: reader.int('REPORT_FLUSH_TIMEOUT_MS', { min: 1, max: 10_000, fallback: 20 }),
     maxBuffered: reader.int('REPORT_BUFFER_MAX', { min: 1, max: 1_000_000, fallback: 10_000 }),
   };
-  const inflightDeadlineMs = reader.int('INFLIGHT_DEADLINE_MS', { min: 100, max: 600_000, fallback: partial.providerTimeoutMs + 5_000 });
-  if (inflightDeadlineMs <= partial.providerTimeoutMs) {
-    reader.problems.push(`INFLIGHT_DEADLINE_MS must be above PROVIDER_TIMEOUT_MS (${partial.providerTimeoutMs})`);
-  }
+  const lifecycle = {
+    attemptLeaseMs: reader.int('ATTEMPT_LEASE_MS', { min: 300, max: 600_000, fallback: 6_000 }),
+    reconcileQueuedAfterMs: reader.int('RECONCILE_QUEUED_AFTER_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
+    providerTotalDeadlineMs: reader.int('PROVIDER_TOTAL_DEADLINE_MS', { min: 10, max: 120_000, fallback: partial.providerTimeoutMs + 1_000 }),
+    providerMaxBodyBytes: reader.int('PROVIDER_MAX_BODY_BYTES', { min: 256, max: 16_777_216, fallback: 65_536 }),
+    refusalRetentionS: reader.int('REFUSAL_RETENTION_SECONDS', { min: 1, max: 365 * 86_400, fallback: 86_400 }),
+    fenceReplicas: readFenceReplicas(reader, env),
+    fenceTimeoutMs: reader.int('REDIS_WAIT_TIMEOUT_MS', { min: 1, max: 60_000, fallback: 500 }),
+    shutdownDrainMs: reader.int('SHUTDOWN_DRAIN_MS', { min: 0, max: 600_000, fallback: 20_000 }),
+  };
   reader.finish('delivery');
-  return deepFreeze({ ...partial, inflightDeadlineMs, report });
+  return deepFreeze({ ...partial, ...lifecycle, report });
+}
+
+function readFenceReplicas(reader: EnvReader, env: NodeJS.ProcessEnv): number | 'auto' {
+  if ((env.REDIS_WAIT_REPLICAS ?? 'auto') === 'auto') return 'auto';
+  return reader.int('REDIS_WAIT_REPLICAS', { min: 0, max: 16, fallback: 0 });
 }

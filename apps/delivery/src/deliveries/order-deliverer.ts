@@ -1,92 +1,131 @@
-import { Injectable, Logger } from '@nestjs/common';
-import type { Counter } from 'prom-client';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Counter, Histogram } from 'prom-client';
 import { Metrics } from '@app/platform';
-import { ClaimStore } from '../claims/claim.store.js';
+import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
+import { DurabilityFence } from '../lifecycle/durability-fence.js';
+import type { OrderRef } from '../lifecycle/order-binding.store.js';
+import { OrderStore, type ProviderTarget } from '../lifecycle/order.store.js';
+import type { LifecycleStatus } from '../lifecycle/order-transitions.js';
 import { GuardedProvider } from '../provider/guarded-provider.js';
+import type { ProviderOutcome } from '../provider/provider.client.js';
 
-/** The order an attempt is for. */
-export interface OrderRef {
-  orderId: string;
-  userId: string;
-  giftId: string;
+/** An order being worked on, with the request that started the work (for logs). */
+export interface AttemptOrder extends OrderRef {
   requestId: string;
 }
 
-/** Where the gift goes and how its provider behaves. */
-export interface ProviderTarget {
-  providerUrl: string;
-  orderNumbers: boolean;
-  /** UTC day of the reservation (to release it). */
-  day: string;
+export interface AttemptResult {
+  /** The order's status after the attempt (or, when `lost`, as another actor left it). */
+  status: LifecycleStatus;
+  /** The attempt lost the order to a newer one (or a recovery) and changed nothing. */
+  lost: boolean;
+  reason?: string;
 }
 
-export type AttemptResult =
-  | { status: 'delivered' }
-  | { status: 'failed'; reason: string }
-  | { status: 'uncertain'; reason: string }
-  /** Not delivered, safe to send again: the caller hands the order to the queue (or retries it). */
-  | { status: 'queued'; reason: string };
-
 /**
- * One provider call for an order its caller has moved to `delivering`, and the order's next status.
+ * One fenced provider attempt of an order its caller took (status `delivering`, epoch `epoch`):
+ * the lease is renewed while it runs, the send is recorded (and, for a provider without order
+ * numbers, made durable on a replica) just before the request goes out, and the result is committed
+ * only if the order is still at this epoch. So a worker that stalled past its lease can neither call
+ * the provider nor overwrite what a newer attempt did.
  *
  * - 2xx: `delivered`. 4xx: `failed`, reservation released.
- * - No connection, or 5xx: nothing was delivered; `queued` (or `failed` on the final attempt).
+ * - Not sent, or 5xx: nothing was delivered; `queued` (or `failed` on the final attempt).
  * - Sent but no answer: with order numbers a re-send is the same delivery, so `queued`; without
  *   them it may have been delivered: `uncertain`, never re-sent automatically, counted per user.
  */
 @Injectable()
 export class OrderDeliverer {
   private readonly logger = new Logger(OrderDeliverer.name);
-  private readonly attempts: Counter<'outcome'>;
+  private readonly outcomes: Counter<'outcome'>;
+  private readonly fenceSeconds: Histogram<'result'>;
 
   constructor(
-    private readonly store: ClaimStore,
+    private readonly orders: OrderStore,
     private readonly provider: GuardedProvider,
+    private readonly fence: DurabilityFence,
+    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     metrics: Metrics,
   ) {
-    this.attempts = metrics.counter('rampart_deliveries_total', 'Delivery attempts by the status they left the order in', ['outcome']);
+    this.outcomes = metrics.counter('rampart_deliveries_total', 'Delivery attempts by the status they left the order in', ['outcome']);
+    this.fenceSeconds = metrics.histogram(
+      'rampart_durability_fence_seconds',
+      'Time to record an attempt\'s send on a replica (Redis WAIT) before calling a provider without order numbers',
+      ['result'],
+    );
   }
 
-  async attempt(order: OrderRef, target: ProviderTarget, opts: { finalAttempt: boolean }): Promise<AttemptResult> {
-    const result = await this.attemptOnce(order, target, opts);
-    this.attempts.inc({ outcome: result.status });
-    return result;
-  }
-
-  private async attemptOnce(order: OrderRef, target: ProviderTarget, opts: { finalAttempt: boolean }): Promise<AttemptResult> {
-    const { orderId, userId, giftId } = order;
-    const outcome = await this.provider.deliver(target.providerUrl, { orderId, userId, giftId, quantity: 1 });
-    switch (outcome.kind) {
-      case 'delivered':
-        await this.store.transition(orderId, ['delivering'], 'delivered', { nowMs: Date.now(), fields: { providerRef: outcome.providerRef ?? '' } });
-        return { status: 'delivered' };
-      case 'refused':
-        await this.fail(order, target, outcome.reason);
-        return { status: 'failed', reason: outcome.reason };
-      case 'unknown':
-        if (!target.orderNumbers) {
-          const moved = await this.store.transition(orderId, ['delivering'], 'uncertain', { nowMs: Date.now(), error: outcome.reason });
-          if (moved.moved) await this.store.countUncertain(giftId, userId);
-          this.logger.warn({ event: 'order.uncertain', orderId, requestId: order.requestId, reason: outcome.reason });
-          return { status: 'uncertain', reason: outcome.reason };
-        }
-      // falls through: with order numbers an unanswered request is safe to send again
-      case 'not-sent':
-      case 'failed':
-        if (opts.finalAttempt) {
-          await this.fail(order, target, `gave up: ${outcome.reason}`);
-          return { status: 'failed', reason: outcome.reason };
-        }
-        await this.store.transition(orderId, ['delivering'], 'queued', { nowMs: Date.now(), error: outcome.reason });
-        return { status: 'queued', reason: outcome.reason };
+  async attempt(order: AttemptOrder, epoch: number, target: ProviderTarget, opts: { actor: 'claim' | 'worker'; finalAttempt: boolean }): Promise<AttemptResult> {
+    const renewal = setInterval(() => {
+      this.orders.hold(order, epoch, { markSent: false }).catch(() => undefined);
+    }, Math.max(100, Math.floor(this.config.attemptLeaseMs / 3)));
+    try {
+      const { orderId, userId, giftId } = order;
+      const outcome = await this.provider.deliver(target.providerUrl, { orderId, userId, giftId, quantity: 1 }, () => this.recordSend(order, epoch, target));
+      const result = await this.commit(order, epoch, target, outcome, opts);
+      this.outcomes.inc({ outcome: result.lost ? 'lost' : result.status });
+      return result;
+    } finally {
+      clearInterval(renewal);
     }
   }
 
-  /** Marks the order failed and gives its unit back (the contract: a failed order has released). */
-  async fail(order: OrderRef, target: Pick<ProviderTarget, 'day'>, reason: string, from: string[] = ['delivering']): Promise<void> {
-    const moved = await this.store.transition(order.orderId, from, 'failed', { nowMs: Date.now(), error: reason });
-    if (moved.moved || moved.status === 'failed') await this.store.release(order.orderId, order.userId, order.giftId, target.day);
-    this.logger.warn({ event: 'order.failed', orderId: order.orderId, requestId: order.requestId, reason });
+  /** The pre-call check: still this attempt's order, send recorded (durably when it must be). */
+  private async recordSend(order: OrderRef, epoch: number, target: ProviderTarget): Promise<boolean> {
+    const replicas = target.orderNumbers ? 0 : this.fence.replicas();
+    if (!replicas) return this.orders.hold(order, epoch, { markSent: true });
+    const stop = this.fenceSeconds.startTimer();
+    try {
+      const owns = await this.orders.hold(order, epoch, { markSent: true, replicas, fenceTimeoutMs: this.config.fenceTimeoutMs });
+      stop({ result: 'ok' });
+      return owns;
+    } catch (err) {
+      stop({ result: 'failed' });
+      throw err;
+    }
+  }
+
+  private async commit(
+    order: AttemptOrder,
+    epoch: number,
+    target: ProviderTarget,
+    outcome: ProviderOutcome,
+    opts: { actor: 'claim' | 'worker'; finalAttempt: boolean },
+  ): Promise<AttemptResult> {
+    const { actor } = opts;
+    switch (outcome.kind) {
+      case 'delivered': {
+        const fields = { providerRef: outcome.providerRef ?? '', error: '' };
+        let moved = await this.orders.move(order, 'delivering', 'delivered', actor, { epoch, fields });
+        // A recovery may have moved the order on while this call ran; the confirmation still holds
+        // at this epoch (nothing newer was attempted).
+        if (!moved.moved && 'status' in moved && moved.epoch === epoch && (moved.status === 'queued' || moved.status === 'uncertain')) {
+          moved = await this.orders.move(order, moved.status, 'delivered', actor, { epoch, fields, reason: 'late confirmation' });
+        }
+        return this.result(order, moved, 'delivered');
+      }
+      case 'refused':
+        this.logger.warn({ event: 'order.failed', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
+        return this.result(order, await this.orders.move(order, 'delivering', 'failed', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'failed', outcome.reason);
+      case 'unknown':
+        if (!target.orderNumbers) {
+          this.logger.warn({ event: 'order.uncertain', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
+          return this.result(order, await this.orders.move(order, 'delivering', 'uncertain', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'uncertain', outcome.reason);
+        }
+      // falls through: with order numbers an unanswered request is safe to send again
+      case 'not-sent':
+      case 'failed': {
+        const to = opts.finalAttempt ? 'failed' : 'queued';
+        const reason = opts.finalAttempt ? `gave up: ${outcome.reason}` : outcome.reason;
+        return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields: { error: reason } }), to, outcome.reason);
+      }
+    }
+  }
+
+  private result(order: AttemptOrder, moved: Awaited<ReturnType<OrderStore['move']>>, to: LifecycleStatus, reason?: string): AttemptResult {
+    if (moved.moved) return { status: to, lost: false, ...(reason ? { reason } : {}) };
+    const status = 'status' in moved && moved.status ? moved.status : to;
+    this.logger.warn({ event: 'attempt.lost', orderId: order.orderId, requestId: order.requestId, wanted: to, status });
+    return { status, lost: true };
   }
 }

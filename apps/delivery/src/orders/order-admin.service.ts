@@ -9,64 +9,65 @@ import {
   type RetryFailedRequest,
 } from '@app/contracts';
 import { AuditLog } from '@app/platform';
-import { ClaimStore } from '../claims/claim.store.js';
-import { OrderDeliverer } from '../deliveries/order-deliverer.js';
+import { OrderBindingStore } from '../lifecycle/order-binding.store.js';
+import { OrderStore, type OrderState } from '../lifecycle/order.store.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
 
-/** Operator actions on orders: settle an uncertain one, re-queue a dead-lettered one. Audited. */
+/**
+ * Operator actions on orders: settle an uncertain one, re-queue a dead-lettered one. Audited. Each
+ * is one lifecycle move from the status the operator's request found, so of concurrent actions on
+ * one order exactly one succeeds and the others get 409.
+ */
 @Injectable()
 export class OrderAdminService {
   private readonly logger = new Logger(OrderAdminService.name);
 
   constructor(
-    private readonly store: ClaimStore,
-    private readonly deliverer: OrderDeliverer,
+    private readonly bindings: OrderBindingStore,
+    private readonly orders: OrderStore,
     private readonly queue: DeliveryQueue,
     private readonly audit: AuditLog,
   ) {}
 
   /**
    * `uncertain` -> `delivered` (the provider confirmed it) or `failed` (it did not deliver: the
-   * reservation is released). Either way the user's uncertain count drops by one.
+   * reservation is released). Either way the user's uncertain count drops by one, in the same step.
    */
   async resolve(req: ResolveOrderRequest): Promise<Reply<OrderStatusReply>> {
-    const record = await this.store.orderRecord(req.orderId);
-    if (!record.orderId || record.refusal || record.status === 'new') return fail(ErrorCode.NotFound, `order ${req.orderId} does not exist`);
-    if (record.status !== 'uncertain') {
-      return fail(ErrorCode.Conflict, `order ${req.orderId} is ${record.status}, not uncertain`);
-    }
-    const order = { orderId: req.orderId, userId: record.userId, giftId: record.giftId, requestId: req.meta.requestId };
-    if (req.delivered) {
-      const moved = await this.store.transition(req.orderId, ['uncertain'], 'delivered', { nowMs: Date.now(), fields: { resolvedBy: req.actor } });
-      if (!moved.moved) return fail(ErrorCode.Conflict, `order ${req.orderId} is ${moved.status}, not uncertain`);
-    } else {
-      await this.deliverer.fail(order, { day: record.reservedDay }, `resolved by operator: ${req.reason}`, ['uncertain']);
-    }
-    await this.store.uncountUncertain(record.giftId, record.userId);
+    const state = await this.find(req.orderId);
+    if (!state) return fail(ErrorCode.NotFound, `order ${req.orderId} does not exist`);
+    if (state.status !== 'uncertain') return fail(ErrorCode.Conflict, `order ${req.orderId} is ${state.status}, not uncertain`);
+    const to = req.delivered ? 'delivered' : 'failed';
+    const reason = `resolved by ${req.actor}: ${req.reason}`;
+    const moved = await this.orders.move(state, 'uncertain', to, 'operator', { reason, fields: { resolvedBy: req.actor, ...(req.delivered ? { error: '' } : { error: reason }) } });
+    if (!moved.moved) return fail(ErrorCode.Conflict, `order ${req.orderId} is ${'status' in moved ? moved.status : state.status}, not uncertain`);
     await this.audit.record({ actor: req.actor, action: req.delivered ? 'order.resolve.delivered' : 'order.resolve.failed', target: req.orderId, reason: req.reason });
-    const status = req.delivered ? 'delivered' : 'failed';
-    this.logger.log({ event: 'order.resolved', orderId: req.orderId, status, requestId: req.meta.requestId });
-    return ok({ orderId: req.orderId, status });
+    this.logger.log({ event: 'order.resolved', orderId: req.orderId, status: to, requestId: req.meta.requestId });
+    return ok({ orderId: req.orderId, status: to });
   }
 
-  /** Re-queues a dead-lettered order: its reservation is taken back first (409 SOLD_OUT if gone). */
+  /**
+   * Re-queues a failed (dead-lettered) order: its reservation is taken back in the same step
+   * (409 SOLD_OUT if no unit is left), then its job runs again.
+   */
   async retryFailed(req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
-    const record = await this.store.orderRecord(req.orderId);
-    if (!record.orderId || record.status !== 'failed') {
-      return fail(ErrorCode.NotFound, `order ${req.orderId} is not in the dead-letter set`);
-    }
-    // The worker fails the order just before its job reaches the failed set: until the job is
-    // there (or if it is still waiting), re-queueing now would leave the order with no live job.
-    const jobState = await this.queue.jobState(req.orderId);
-    if (jobState !== undefined && jobState !== 'failed' && jobState !== 'completed') {
-      return fail(ErrorCode.Conflict, `order ${req.orderId} is still being dead-lettered (job ${jobState}); try again in a moment`, { retryable: true });
-    }
-    const held = await this.store.rereserve(req.orderId, record.userId, record.giftId, record.reservedDay);
-    if (held === 'SOLD_OUT') return fail(ErrorCode.SoldOut, `gift ${record.giftId} has no inventory left for order ${req.orderId}`);
-    if (held === 'NOT_FOUND') return fail(ErrorCode.NotFound, `order ${req.orderId} has no reservation to restore`);
-    await this.store.transition(req.orderId, ['failed'], 'queued', { nowMs: Date.now(), error: '' });
-    if (!(await this.queue.retryFailed(req.orderId))) await this.queue.enqueueAgain(req.orderId, req.meta.requestId);
+    const state = await this.find(req.orderId);
+    if (!state) return fail(ErrorCode.NotFound, `order ${req.orderId} does not exist`);
+    if (state.status !== 'failed') return fail(ErrorCode.Conflict, `order ${req.orderId} is ${state.status}, not failed`);
+    const moved = await this.orders.move(state, 'failed', 'queued', 'operator', { reason: `re-queued by ${req.actor}`, fields: { error: '' } });
+    if (!moved.moved && 'soldOut' in moved) return fail(ErrorCode.SoldOut, `gift ${state.giftId} has no inventory left for order ${req.orderId}`);
+    if (!moved.moved) return fail(ErrorCode.Conflict, `order ${req.orderId} is ${moved.status}, not failed`);
+    // The order is queued and watched: if the job cannot be re-run now, the reconciler does it.
+    await this.queue.ensureJob(state, req.meta.requestId).catch((err: unknown) =>
+      this.logger.warn({ event: 'enqueue.failed', orderId: req.orderId, error: (err as Error).message }),
+    );
     await this.audit.record({ actor: req.actor, action: 'queue.retry', target: req.orderId, reason: 'dead letter re-queued' });
     return ok({ orderId: req.orderId, status: 'queued' });
+  }
+
+  private async find(orderId: string): Promise<OrderState | undefined> {
+    const ref = await this.bindings.binding(orderId);
+    const state = ref && (await this.orders.state(ref.giftId, orderId));
+    return state && state.status !== 'refused' ? state : undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { BreakerRegistry, BulkheadPolicy, compose, isBulkheadFull, isCircuitOpen, type BreakerSnapshot, type Policy } from '@app/resilience';
-import type { DeliveryRequestBody, ProviderClient, ProviderOutcome } from './provider.client.js';
+import type { BeforeSend, DeliveryRequestBody, ProviderClient, ProviderOutcome } from './provider.client.js';
 
 /** Limits of the calls to one provider. */
 export interface ProviderGuardOptions {
@@ -50,10 +50,11 @@ export class GuardedProvider {
     this.breakers.onStateChange((change) => this.logger.warn({ event: `breaker.${change.to}`, breaker: change.name, from: change.from }));
   }
 
-  async deliver(providerUrl: string, body: DeliveryRequestBody): Promise<ProviderOutcome> {
+  /** `beforeSend` runs inside the bulkhead slot, just before the request goes out. */
+  async deliver(providerUrl: string, body: DeliveryRequestBody, beforeSend?: BeforeSend): Promise<ProviderOutcome> {
     try {
       return await this.policyFor(providerUrl).execute(async () => {
-        const outcome = await this.client.deliver(providerUrl, body);
+        const outcome = await this.client.deliver(providerUrl, body, beforeSend);
         if (FAILURES.has(outcome.kind)) throw new ProviderFailure(outcome);
         return outcome;
       });

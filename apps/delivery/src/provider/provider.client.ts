@@ -1,4 +1,3 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, errors, request } from 'undici';
 
 /** What a provider call tells about the delivery (contract section 5). */
@@ -23,36 +22,58 @@ export interface DeliveryRequestBody {
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/** Limits of provider calls. */
+export interface ProviderClientOptions {
+  /** Time for the answer's headers once the request is sent, and between body chunks, in ms. */
+  timeoutMs: number;
+  /** Time for the connection to open, in ms. */
+  connectTimeoutMs: number;
+  /** Time for the whole call, body included, in ms (a trickled body cannot hold an attempt). */
+  totalDeadlineMs: number;
+  /** Largest answer body read, in bytes. */
+  maxBodyBytes: number;
+}
+
+/**
+ * Called just before a delivery request goes out; false (or a throw) means it must not be sent:
+ * the attempt lost its order, or its send record is not durable.
+ */
+export type BeforeSend = () => Promise<boolean>;
+
 /**
  * HTTP client of gift providers (undici, one keep-alive pool per origin). Never throws: every
  * result, including transport failures, is classified into a ProviderOutcome at this one place.
+ * Closed by the delivery app's shutdown after in-flight work drained; a call asked for after that
+ * is `not-sent`, never a guess.
  */
-@Injectable()
-export class ProviderClient implements OnModuleDestroy {
+export class ProviderClient {
   private readonly agent: Agent;
+  private isClosing = false;
 
-  /**
-   * @param timeoutMs time for the whole answer once the request is sent.
-   * @param connectTimeoutMs time for the connection to open.
-   */
-  constructor(
-    private readonly timeoutMs: number,
-    connectTimeoutMs: number,
-  ) {
-    this.agent = new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 128 });
+  constructor(private readonly options: ProviderClientOptions) {
+    this.agent = new Agent({ connect: { timeout: options.connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 128 });
   }
 
-  async deliver(providerUrl: string, body: DeliveryRequestBody): Promise<ProviderOutcome> {
+  async deliver(providerUrl: string, body: DeliveryRequestBody, beforeSend?: BeforeSend): Promise<ProviderOutcome> {
+    if (this.isClosing) return { kind: 'not-sent', reason: 'provider client is closing' };
+    try {
+      if (beforeSend && !(await beforeSend())) return { kind: 'not-sent', reason: 'the attempt no longer owns the order' };
+    } catch (err) {
+      return { kind: 'not-sent', reason: `not sent: ${(err as Error).message}` };
+    }
     try {
       const res = await request(new URL('/deliveries', providerUrl), {
         method: 'POST',
         dispatcher: this.agent,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        signal: AbortSignal.timeout(this.options.totalDeadlineMs),
       });
-      const text = await res.body.text();
+      // The status decides the outcome; the body only carries the reference, so a body that is too
+      // long or too slow costs the reference, never the delivery.
+      const text = await readCapped(res.body, this.options.maxBodyBytes).catch(() => '');
       if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'delivered', providerRef: parseRef(text) };
       if (res.statusCode >= 400 && res.statusCode < 500) return { kind: 'refused', reason: `provider answered ${res.statusCode}` };
       return { kind: 'failed', reason: `provider answered ${res.statusCode}` };
@@ -70,8 +91,9 @@ export class ProviderClient implements OnModuleDestroy {
       const res = await request(new URL(`/deliveries/${encodeURIComponent(orderId)}`, providerUrl), {
         method: 'GET',
         dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        signal: AbortSignal.timeout(this.options.totalDeadlineMs),
       });
       await res.body.dump();
       if (res.statusCode === 200) return 'delivered';
@@ -81,9 +103,27 @@ export class ProviderClient implements OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Refuses new calls, lets running ones finish, closes the pools. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.isClosing) return;
+    this.isClosing = true;
     await this.agent.close();
   }
+}
+
+/** Reads a body as text, up to `maxBytes` (then the rest is dropped and the read fails). */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new Error(`provider answer longer than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function classifyTransportError(err: unknown): ProviderOutcome {

@@ -1,30 +1,33 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { ClaimService } from '../claims/claim.service.js';
-import { ClaimStore } from '../claims/claim.store.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
-import { OrderDeliverer, type OrderRef } from '../deliveries/order-deliverer.js';
+import { OrderDeliverer } from '../deliveries/order-deliverer.js';
+import { GiftTargets } from '../lifecycle/gift-targets.js';
+import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
+import { OrderStore } from '../lifecycle/order.store.js';
+import { SETTLED_STATUSES } from '../lifecycle/order-transitions.js';
 import { ProviderClient } from '../provider/provider.client.js';
 import type { DeliveryJobData } from './delivery.queue.js';
 
-const SETTLED = new Set(['delivered', 'failed', 'uncertain', 'refused']);
-
 /**
- * Processes one delivery job: moves its order forward from whatever status it is in.
+ * Processes one delivery job: takes a new attempt of its order and delivers.
  *
- * Input: `{ orderId }` (jobId = orderId). Output: the order's status when the job ends.
- * Idempotency: the job re-reads the order first; a settled order is left alone, a reservation
- * is never made twice (ledger), and BullMQ's lock keeps one worker per job.
- * Retryable: a transient provider failure throws, so `attempts`/backoff apply; a refusal or the
- * final attempt throws UnrecoverableError (dead letter) after the order is failed and released.
+ * Input: `{ orderId, giftId, userId }`. Output: the order's status when the job ends.
+ * Idempotency: the job reads the order first; a settled order is left alone; an attempt still
+ * leased to another process is left to it; an attempt whose lease ended is taken over only if it was
+ * never sent or the provider has order numbers (else the order is `uncertain`). With order numbers,
+ * an order sent before is looked up at the provider before it is sent again.
+ * Retryable: a transient failure leaves the order `queued` and throws, so `attempts`/backoff apply;
+ * a refusal or the final attempt fails the order (released) and throws UnrecoverableError.
  */
 @Injectable()
 export class DeliveryProcessor {
   private readonly logger = new Logger(DeliveryProcessor.name);
 
   constructor(
-    private readonly claims: ClaimService,
-    private readonly store: ClaimStore,
+    private readonly bindings: OrderBindingStore,
+    private readonly orders: OrderStore,
+    private readonly targets: GiftTargets,
     private readonly deliverer: OrderDeliverer,
     private readonly provider: ProviderClient,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
@@ -32,52 +35,35 @@ export class DeliveryProcessor {
 
   async process(job: Job<DeliveryJobData>): Promise<string> {
     const { orderId, requestId } = job.data;
-    const record = await this.store.orderRecord(orderId);
-    if (!record.orderId) return 'missing';
-    const order: OrderRef = { orderId, userId: record.userId, giftId: record.giftId, requestId };
-    let status = record.status;
-    let day = record.reservedDay;
-    if (status === 'new') {
-      // The claim request died between binding and reserving: finish the claim here.
-      const createdAtMs = Number(record.createdAtMs);
-      const reservation = await this.claims.reserveOrder(order, createdAtMs, createdAtMs, () => 'reserved');
-      if (reservation.kind !== 'reserved') return this.settle(orderId, reservation.kind);
-      status = 'reserved';
-      day = reservation.gift.day;
+    const ref: OrderRef | undefined = job.data.giftId && job.data.userId ? { orderId, giftId: job.data.giftId, userId: job.data.userId } : await this.bindings.binding(orderId);
+    const state = ref && (await this.orders.state(ref.giftId, orderId));
+    if (!ref || !state) return 'missing';
+    if (SETTLED_STATUSES.has(state.status) || (state.status !== 'queued' && state.status !== 'delivering')) return state.status;
+    const target = await this.targets.of(ref.giftId);
+    if (!target) throw new UnrecoverableError(`gift ${ref.giftId} of order ${orderId} no longer exists`);
+
+    if (target.orderNumbers && state.sentEpoch > 0 && (await this.provider.lookup(target.providerUrl, orderId)) === 'delivered') {
+      // An earlier attempt delivered without us hearing of it.
+      const moved = await this.orders.move(ref, state.status, 'delivered', 'worker', { epoch: state.epoch, reason: 'provider lookup', fields: { error: '' } });
+      if (moved.moved) return 'delivered';
     }
-    if (SETTLED.has(status)) return this.settle(orderId, status);
-
-    const gift = await this.store.gift(order.giftId);
-    if (!gift) throw new UnrecoverableError(`gift ${order.giftId} of order ${orderId} no longer exists`);
-    const target = { providerUrl: gift.providerUrl, orderNumbers: gift.orderNumbers, day };
-
-    if (gift.orderNumbers && Number(record.attempts ?? 0) > 0) {
-      // A previous attempt may have delivered without us hearing of it: ask before re-sending.
-      if ((await this.provider.lookup(gift.providerUrl, orderId)) === 'delivered') {
-        await this.store.transition(orderId, ['reserved', 'queued', 'delivering'], 'delivered', { nowMs: Date.now(), fields: { reconciled: '1' } });
-        return this.settle(orderId, 'delivered');
-      }
-    } else if (status === 'delivering') {
-      // An attempt was cut off (its process died) and this provider cannot be asked or re-sent to.
-      const moved = await this.store.transition(orderId, ['delivering'], 'uncertain', { nowMs: Date.now(), error: 'delivery attempt interrupted' });
-      if (moved.moved) await this.store.countUncertain(order.giftId, order.userId);
-      return this.settle(orderId, 'uncertain');
+    const taken = await this.orders.take(ref, state.status, state.epoch, 'worker', { sentTakeover: target.orderNumbers });
+    if (!taken.taken) {
+      if (taken.why !== 'sent') return taken.status; // moved on, or another process's attempt is running
+      const moved = await this.orders.move(ref, 'delivering', 'uncertain', 'worker', {
+        epoch: taken.epoch,
+        leaseEnded: true,
+        reason: 'attempt interrupted after it was sent',
+        fields: { error: 'delivery attempt interrupted after it was sent' },
+      });
+      return moved.moved ? 'uncertain' : taken.status;
     }
-
-    const started = await this.store.transition(orderId, ['reserved', 'queued', 'delivering'], 'delivering', { nowMs: Date.now(), attemptsDelta: 1 });
-    if (!started.moved) return this.settle(orderId, started.status);
-    const ageMs = Date.now() - Number(record.createdAtMs);
+    const ageMs = Date.now() - state.createdAtMs;
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs;
-    const result = await this.deliverer.attempt(order, target, { finalAttempt });
-    await this.store.untrack(orderId);
-    if (result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
-    if (result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);
+    const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
+    if (!result.lost && result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
+    if (!result.lost && result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);
     this.logger.debug({ event: `order.${result.status}`, orderId, jobId: job.id, attempt: job.attemptsMade + 1, requestId });
     return result.status;
-  }
-
-  private async settle(orderId: string, status: string): Promise<string> {
-    await this.store.untrack(orderId);
-    return status;
   }
 }

@@ -10,8 +10,18 @@ export const BACKOFF_TYPE = 'rampart';
 
 export interface DeliveryJobData {
   orderId: string;
+  /** The order's gift and user (jobs queued before they were carried lack them). */
+  giftId?: string;
+  userId?: string;
   requestId: string;
 }
+
+/**
+ * The job id of an order. BullMQ refuses ids that look like integers ("Custom Id cannot be
+ * integers") or hold ':', and order numbers are often numeric: the fixed prefix makes every valid
+ * order number (`[A-Za-z0-9_-]{1,128}`) a valid, distinct job id.
+ */
+export const jobIdOf = (orderId: string): string => `order-${orderId}`;
 
 export interface QueueCounts {
   waiting: number;
@@ -22,7 +32,7 @@ export interface QueueCounts {
 }
 
 /**
- * The delivery queue: one job per order, jobId = orderId, so enqueueing an order twice is a no-op.
+ * The delivery queue: one job per order (`jobIdOf`), so enqueueing an order twice is a no-op.
  * Failed jobs stay in the failed set (the dead letter) until an operator re-queues them.
  */
 export class DeliveryQueue {
@@ -44,37 +54,25 @@ export class DeliveryQueue {
     });
   }
 
-  /** Puts an order on the queue (a repeat is a no-op: jobId = orderId). */
-  async enqueue(orderId: string, requestId: string): Promise<void> {
-    await this.queue.add('deliver', { orderId, requestId }, { jobId: orderId });
-  }
-
   /**
-   * Puts an order on the queue that may have had a job before (a recovered or re-queued order):
-   * if that job already ran to the end (completed or failed), it is run again, since the order
-   * was handed back to the queue after it and the job must look at it anew.
+   * Makes sure a queued order has a job that will run: adds one (a no-op while it has one), and
+   * runs a job that already ended (completed or failed) again, since the order was handed back to
+   * the queue after it. Used by the claim, the reconciler and operators alike.
    */
-  async enqueueAgain(orderId: string, requestId: string): Promise<void> {
-    const job = await this.queue.add('deliver', { orderId, requestId }, { jobId: orderId });
+  async ensureJob(order: { orderId: string; giftId: string; userId: string }, requestId: string): Promise<void> {
+    const data: DeliveryJobData = { orderId: order.orderId, giftId: order.giftId, userId: order.userId, requestId };
+    const job = await this.queue.add('deliver', data, { jobId: jobIdOf(order.orderId) });
     const state = await job.getState();
     if (state === 'completed' || state === 'failed') {
       await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
-      this.logger.log({ event: 'job.requeued', jobId: orderId, from: state, requestId });
+      this.logger.log({ event: 'job.requeued', jobId: job.id, from: state, requestId });
     }
   }
 
   /** State of an order's job, or undefined when it has none (never queued, or removed). */
   async jobState(orderId: string): Promise<string | undefined> {
-    const job = await this.queue.getJob(orderId);
+    const job = await this.queue.getJob(jobIdOf(orderId));
     return job ? job.getState() : undefined;
-  }
-
-  /** Re-queues a dead-lettered order. False when it is not in the failed set. */
-  async retryFailed(orderId: string): Promise<boolean> {
-    const job = await this.queue.getJob(orderId);
-    if (!job || (await job.getState()) !== 'failed') return false;
-    await job.retry('failed', { resetAttemptsMade: true });
-    return true;
   }
 
   /** The newest dead-lettered jobs. */

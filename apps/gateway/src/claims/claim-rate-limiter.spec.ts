@@ -37,7 +37,7 @@ describe('ClaimRateLimiter', () => {
   });
 
   it('does not count a repeat of a key whose order exists', async () => {
-    const existing = new Set([keys.order('seen')]);
+    const existing = new Set([keys.orderBinding('seen')]);
     const { redis, counters } = fakeRedis(existing);
     const limiter = new ClaimRateLimiter(redis, keys, 1);
     for (let i = 0; i < 10; i++) await expect(limiter.check('u1', 'seen')).resolves.toBeUndefined();

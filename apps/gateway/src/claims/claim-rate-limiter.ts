@@ -56,7 +56,7 @@ export class ClaimRateLimiter {
     try {
       // A repeat of a key already seen is answered from its order: not counted. (Its own step: the
       // order's key lives in another hash slot than the user's counter.)
-      if ((await this.redis.exists(this.keys.order(orderId))) === 1) return;
+      if ((await this.redis.exists(this.keys.orderBinding(orderId))) === 1) return;
       result = await this.redis.claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS, orderId);
     } catch (err) {
       this.logger.warn({ event: 'rate-limit.unavailable', error: (err as Error).message });

@@ -18,7 +18,9 @@ const MAX_STREAM_MS = 10 * 60_000;
 /**
  * `GET /api/orders/{orderId}/events`: server-sent events, one per status change, starting with the
  * current status and ending after a terminal one (`delivered`, `failed`). Subscribes first, then
- * reads the order, so no change between the read and the subscription is missed.
+ * reads the order, so no change between the read and the subscription is missed. Every change
+ * carries the order's version (`<version>|<status>`): an announcement no newer than what was sent
+ * (one that arrived before the read) is dropped, so the stream never goes backwards.
  */
 @Controller('api/orders')
 @UseGuards(UserAuthGuard)
@@ -37,8 +39,8 @@ export class OrderEventsController {
     await read(); // 404 (as the error shape) before any stream starts
 
     const pending: string[] = [];
-    let deliver: (status: string) => void = (status) => pending.push(status);
-    const stop = await this.hub.listen(this.keys.orderEvents(orderId), (status) => deliver(status));
+    let deliver: (message: string) => void = (message) => pending.push(message);
+    const stop = await this.hub.listen(this.keys.orderEvents(orderId), (message) => deliver(message));
     const current = await read().catch(async (err: unknown) => {
       await stop();
       throw err;
@@ -53,7 +55,8 @@ export class OrderEventsController {
       'x-request-id': requestId,
       'x-accel-buffering': 'no',
     });
-    let last: string | undefined;
+    let lastStatus: string | undefined;
+    let lastVersion = -1;
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -63,16 +66,22 @@ export class OrderEventsController {
       void stop();
       raw.end();
     };
-    deliver = (status: string) => {
-      if (ended || status === last) return;
-      last = status;
+    const send = (version: number, status: string) => {
+      if (ended || version <= lastVersion) return;
+      lastVersion = version;
+      if (status === lastStatus) return;
+      lastStatus = status;
       raw.write(`event: status\ndata: ${JSON.stringify({ orderId, status })}\n\n`);
       if (isTerminalStatus(status as OrderStatus)) end();
     };
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const limit = setTimeout(end, MAX_STREAM_MS);
     raw.on('close', end);
-    deliver(current.status);
-    for (const status of pending) deliver(status);
+    deliver = (message: string) => {
+      const [version, status] = message.split('|');
+      if (status) send(Number(version), status);
+    };
+    send(current.version, current.status);
+    for (const message of pending) deliver(message);
   }
 }

@@ -34,6 +34,8 @@ export interface OrderView {
   userId: string;
   status: OrderStatus;
   attempts: number;
+  /** One more per status change: a client (and the event stream) can order what it saw. */
+  version: number;
   createdAt: string;
   updatedAt: string;
   error?: string;

@@ -2,14 +2,16 @@
  * The Redis key layout, shared by every app. Each atomic script touches keys of one Redis Cluster
  * hash slot, so keys are grouped by the hash tag in braces:
  *
- * - `{g:<giftId>}` a gift and everything a claim must check and change atomically: its config and
- *   reserved count, per-day counts, per-user counts, and the reservation ledger (orderId -> state).
- * - `{o:<orderId>}` one order: the idempotency record and the order's state, bound to user and gift.
+ * - `{g:<giftId>}` a gift and everything a claim or a status change must check and change
+ *   atomically: its config and reserved count, per-day counts, per-user counts, the reservation
+ *   ledger (orderId -> state), each order's state and history, and the gift's open orders.
+ * - `{o:<orderId>}` one order number's binding to (user, gift): the idempotency record.
  * - `{u:<userId>}` a user's order index.
  * - `{a:<activityId>}` an activity's config.
  *
- * A claim therefore runs three single-slot steps (bind order, reserve in gift, index for user), each
- * idempotent by orderId, so a crash between steps is repaired by the next repeat of the request.
+ * A claim therefore runs two single-slot steps (bind the order number and index it for its user,
+ * then start the order in its gift's slot), each idempotent by orderId; every later status change is
+ * one script in the gift's slot that also does its side effects on the gift's counters.
  */
 export class RedisKeys {
   /** @param prefix namespace of this deployment (env `REDIS_PREFIX`, default `rp`). */
@@ -30,7 +32,32 @@ export class RedisKeys {
   giftLedger(giftId: string): string {
     return `${this.prefix}:{g:${giftId}}:ledger`;
   }
-  order(orderId: string): string {
+  /** The gift's keys all start with this (scripts derive the per-day keys from it). */
+  giftSlot(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}`;
+  }
+  /** One order's state (status, attempt epoch, counts, times): see the delivery app's lifecycle. */
+  orderState(giftId: string, orderId: string): string {
+    return `${this.prefix}:{g:${giftId}}:order:${orderId}`;
+  }
+  /** List of an order's status changes, oldest first: `<atMs>|<status>|<actor>|<reason>`. */
+  orderHistory(giftId: string, orderId: string): string {
+    return `${this.prefix}:{g:${giftId}}:history:${orderId}`;
+  }
+  /**
+   * Sorted set of the gift's open orders (`queued`, `delivering`), scored by the Redis time (ms)
+   * at which somebody must look at the order again: the end of a running attempt's lease, or the
+   * next check that a queued order still has a job. The reconciler reads it.
+   */
+  giftOpenOrders(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:open`;
+  }
+  /** Set of every published gift id (the reconciler walks their open orders). */
+  gifts(): string {
+    return `${this.prefix}:gifts`;
+  }
+  /** An order number's binding: `orderId`, `userId`, `giftId`, `createdAtMs`. */
+  orderBinding(orderId: string): string {
     return `${this.prefix}:{o:${orderId}}:order`;
   }
   userOrders(userId: string): string {
@@ -55,16 +82,9 @@ export class RedisKeys {
   flagsChannel(): string {
     return `${this.prefix}:flags:changed`;
   }
-  /** Pub/sub channel of one order's status changes (the message is the new status). */
+  /** Pub/sub channel of one order's status changes (the message is `<version>|<status>`). */
   orderEvents(orderId: string): string {
     return `${this.prefix}:order-events:${orderId}`;
-  }
-  /**
-   * Sorted set of orders being delivered synchronously, scored by the time after which the
-   * attempt must have ended; a sweeper hands orders whose deliverer died to the queue.
-   */
-  inflight(): string {
-    return `${this.prefix}:inflight`;
   }
   /** BullMQ prefix: one hash tag, so every queue key shares a cluster slot. */
   queuePrefix(): string {

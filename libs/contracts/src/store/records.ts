@@ -52,11 +52,11 @@ export function toGiftView(giftId: string, gift: GiftRecord, reservedToday: numb
 }
 
 /**
- * An order hash as stored. Not an order yet while `status` is `new` (bound, not reserved) or when
- * `refusal` is set (the claim was refused and no reservation made).
+ * An order's state hash as stored in its gift's slot (`RedisKeys.orderState`). Not an order when
+ * the claim was refused (`status` `refused`: no reservation was made).
  */
 export function toOrderView(hash: Record<string, string>): OrderView | undefined {
-  if (!hash.orderId || hash.refusal || hash.status === 'new') return undefined;
+  if (!hash.orderId || !hash.status || hash.refusal || hash.status === 'refused') return undefined;
   return {
     orderId: hash.orderId,
     giftId: hash.giftId,
@@ -64,6 +64,7 @@ export function toOrderView(hash: Record<string, string>): OrderView | undefined
     userId: hash.userId,
     status: hash.status as OrderStatus,
     attempts: Number(hash.attempts ?? 0),
+    version: Number(hash.version ?? 0),
     createdAt: new Date(Number(hash.createdAtMs)).toISOString(),
     updatedAt: new Date(Number(hash.updatedAtMs)).toISOString(),
     ...(hash.error ? { error: hash.error } : {}),

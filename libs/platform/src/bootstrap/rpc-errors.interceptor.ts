@@ -4,11 +4,12 @@ import { ErrorCode, fail } from '@app/contracts';
 
 /**
  * ioredis errors that mean "Redis is not reachable now" rather than a bug: the server is down,
- * restarting or failing over, or a cluster is moving slots (a redirection the client could not
- * follow in time).
+ * restarting or failing over, a cluster is moving slots (a redirection the client could not
+ * follow in time), or it is full (`OOM command not allowed`: with `maxmemory-policy noeviction` a
+ * full Redis refuses writes, and a claim must then be refused as retryable, never fail as 500).
  */
 const UNAVAILABLE =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|\b(MOVED|ASK) \d+ |Too many Cluster redirections/;
+  /OOM command not allowed|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|\b(MOVED|ASK) \d+ |Too many Cluster redirections/;
 
 /**
  * The last line of every TCP handler: an exception thrown by a handler becomes a `Reply` error

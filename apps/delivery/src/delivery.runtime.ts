@@ -1,0 +1,78 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@app/contracts';
+import { closeRedis, createRedis, FlagCache } from '@app/platform';
+import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.js';
+import { IntakeGate } from './intake-gate.js';
+import { DurabilityFence } from './lifecycle/durability-fence.js';
+import { GiftTargets } from './lifecycle/gift-targets.js';
+import { OrderStore } from './lifecycle/order.store.js';
+import { GuardedProvider } from './provider/guarded-provider.js';
+import { ProviderClient } from './provider/provider.client.js';
+import { DeliveryProcessor } from './queue/delivery.processor.js';
+import { DeliveryQueue } from './queue/delivery.queue.js';
+import { createDeliveryWorker } from './queue/delivery.worker.js';
+import { OrderReconciler } from './queue/order.reconciler.js';
+
+/**
+ * What runs in the background of a delivery instance (flags, durability fence, queue worker,
+ * reconciler), and the order of a graceful stop, which is Nest's first shutdown hook:
+ *
+ * 1. stop intake: TCP messages are refused (retryable), the worker fetches no more jobs, the
+ *    reconciler stops;
+ * 2. drain: admitted messages and active jobs finish, bounded by SHUTDOWN_DRAIN_MS (keep it under
+ *    the orchestrator's grace period);
+ * 3. close the provider client (nothing is in flight any more, so no call is cut off), the queue;
+ *
+ * Redis connections close last, in the module's `onApplicationShutdown`.
+ */
+@Injectable()
+export class DeliveryRuntime implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryRuntime.name);
+  private worker?: Worker;
+  private reconciler?: OrderReconciler;
+  private workerConnection?: Redis;
+
+  constructor(
+    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
+    private readonly keys: RedisKeys,
+    private readonly flags: FlagCache,
+    private readonly fence: DurabilityFence,
+    private readonly queue: DeliveryQueue,
+    private readonly orders: OrderStore,
+    private readonly targets: GiftTargets,
+    private readonly processor: DeliveryProcessor,
+    private readonly intake: IntakeGate,
+    private readonly client: ProviderClient,
+    private readonly provider: GuardedProvider,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.flags.start();
+    await this.fence.start();
+    // Blocking commands need their own connection that never gives up on a request.
+    this.workerConnection = createRedis(this.config.redisUrl, 'rampart-delivery-worker', { isBlocking: true });
+    this.worker = createDeliveryWorker(this.workerConnection, this.keys.queuePrefix(), this.processor, this.config);
+    this.reconciler = new OrderReconciler(this.orders, this.targets, this.queue, this.config.sweepIntervalMs);
+    this.reconciler.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.intake.close();
+    const stopped = Promise.all([this.intake.drained(), this.worker?.close(), this.reconciler?.stop()]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownDrainMs)));
+    if ((await Promise.race([stopped, timedOut])) === 'timeout') {
+      this.logger.warn({ event: 'drain.timeout', afterMs: this.config.shutdownDrainMs });
+      await this.worker?.close(true);
+    }
+    clearTimeout(timer);
+    await this.client.close();
+    this.provider.dispose();
+    await this.queue.close();
+    this.flags.stop();
+    this.fence.stop();
+    if (this.workerConnection) await closeRedis(this.workerConnection);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import bindOrder from './lua/bind-order.lua';
+import holdAttempt from './lua/hold-attempt.lua';
+import moveOrder from './lua/move-order.lua';
+import prelude from './lua/prelude.lua';
+import startClaim from './lua/start-claim.lua';
+import takeAttempt from './lua/take-attempt.lua';
+
+type Arg = string | number;
+
+/** The lifecycle's Redis commands (each a Lua script of `./lua`, one hash slot each). */
+export interface LifecycleCommands {
+  rpBindOrder(binding: string, ...argv: Arg[]): Promise<string[]>;
+  rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, ...argv: Arg[]): Promise<string[]>;
+  rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
+  rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
+  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+}
+
+const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
+  rpBindOrder: { numberOfKeys: 1, lua: bindOrder },
+  rpStartClaim: { numberOfKeys: 7, lua: startClaim },
+  rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
+  rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
+  rpMoveOrder: { numberOfKeys: 6, lua: moveOrder },
+};
+
+/**
+ * Defines the lifecycle scripts on a connection, once (ioredis sends EVALSHA and loads a script on
+ * NOSCRIPT, e.g. after a Redis restart). Each script gets the shared prelude.
+ */
+export function withLifecycleCommands(redis: Redis): Redis & LifecycleCommands {
+  const defined = redis as Redis & LifecycleCommands;
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    if (typeof (defined as unknown as Record<string, unknown>)[name] === 'function') continue;
+    redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: `${prelude}\n${script.lua}` });
+  }
+  return defined;
+}

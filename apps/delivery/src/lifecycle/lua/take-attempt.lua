@@ -1,0 +1,27 @@
+--[[
+  Takes a new delivery attempt of an order (queued -> delivering, or delivering -> delivering to take
+  over an attempt whose lease ended): advances the attempt epoch and leases the order to the taker.
+  Only the status and epoch the caller read are accepted. An attempt whose lease ended is taken over
+  only if its provider call was never sent, or if the provider has order numbers (a re-send is the
+  same delivery).
+
+  KEYS[1] order state  KEYS[2] order history  KEYS[3] gift's open orders
+  ARGV[1] orderId  ARGV[2] from status  ARGV[3] epoch read  ARGV[4] actor  ARGV[5] leaseMs
+  ARGV[6] events channel  ARGV[7] '1' when a sent attempt may be taken over (order numbers)
+
+  Returns {1, newEpoch} when taken; {0, status, epoch, why} when not, why one of 'moved' (another
+  status or epoch), 'leased' (the attempt's lease is still running), 'sent' (it may have delivered).
+]]
+local s = redis.call('HMGET', KEYS[1], 'status', 'epoch', 'sentEpoch')
+if s[1] ~= ARGV[2] or s[2] ~= ARGV[3] then return {0, s[1] or '', s[2] or '0', 'moved'} end
+local at = server_ms()
+if s[1] == 'delivering' then
+  local leaseEnd = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or '0')
+  if leaseEnd > at then return {0, s[1], s[2], 'leased'} end
+  if s[3] == s[2] and ARGV[7] ~= '1' then return {0, s[1], s[2], 'sent'} end
+end
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+record_status(KEYS[1], KEYS[2], 'delivering', ARGV[4], 'attempt ' .. epoch, at, ARGV[6])
+redis.call('ZADD', KEYS[3], at + tonumber(ARGV[5]), ARGV[1])
+return {1, tostring(epoch)}

@@ -1,0 +1,226 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { type ClaimRefusal, RedisKeys } from '@app/contracts';
+import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
+import { DELIVERY_REDIS } from './delivery-redis.js';
+import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
+import type { OrderRef } from './order-binding.store.js';
+import { type Actor, type LifecycleStatus, transitionFor } from './order-transitions.js';
+
+/** An order's state as stored in its gift's slot. */
+export interface OrderState extends OrderRef {
+  activityId: string;
+  status: LifecycleStatus;
+  /** One more per status change: lets readers order announcements. */
+  version: number;
+  /** Number of the latest attempt (0 before any). */
+  epoch: number;
+  /** The latest epoch whose provider call was about to be sent (0 if none). */
+  sentEpoch: number;
+  attempts: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  reservedDay: string;
+  error?: string;
+  providerRef?: string;
+  refusal?: ClaimRefusal;
+}
+
+/** Where an order's gift is delivered. */
+export interface ProviderTarget {
+  providerUrl: string;
+  orderNumbers: boolean;
+}
+
+export type StartResult =
+  | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget }
+  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' };
+
+export type TakeResult = { taken: true; epoch: number } | { taken: false; status: LifecycleStatus; epoch: number; why: 'moved' | 'leased' | 'sent' };
+
+export type MoveResult = { moved: true; version: number } | { moved: false; status: LifecycleStatus | ''; epoch: number } | { moved: false; soldOut: true };
+
+export interface HistoryEntry {
+  status: LifecycleStatus;
+  atMs: number;
+  actor: Actor;
+  reason?: string;
+}
+
+/**
+ * The order lifecycle's storage: every status change of an order is one script in its gift's slot
+ * that checks the exact status (and attempt epoch) its caller read and does the side effects the
+ * transition table names. The only class that writes an order's status.
+ */
+@Injectable()
+export class OrderStore {
+  private readonly redis: Redis & LifecycleCommands;
+
+  constructor(
+    @Inject(DELIVERY_REDIS) redis: Redis,
+    private readonly keys: RedisKeys,
+    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
+  ) {
+    this.redis = withLifecycleCommands(redis);
+  }
+
+  /**
+   * none -> queued | delivering | refused: checks the claim rules, reserves and creates the order;
+   * or returns the state the order already has (a repeat). `forceAsync` is read once by the caller.
+   */
+  async start(
+    order: OrderRef,
+    opts: { nowMs: number; day: string; createdAtMs: number; uncertainLimit: number; paused: boolean; forceAsync: boolean },
+  ): Promise<StartResult> {
+    const k = this.keys;
+    const { orderId, userId, giftId } = order;
+    const [kind, status, epoch, refusal, providerUrl, orderNumbers] = await this.redis.rpStartClaim(
+      k.gift(giftId), k.giftDay(giftId, opts.day), k.giftUser(giftId, userId), k.giftLedger(giftId),
+      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
+      orderId, userId, giftId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0', opts.forceAsync ? '1' : '0',
+      opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
+    );
+    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' };
+    return {
+      kind: kind as 'started' | 'existing',
+      status: status as LifecycleStatus,
+      epoch: Number(epoch),
+      target: { providerUrl, orderNumbers: orderNumbers === '1' },
+    };
+  }
+
+  /** queued | delivering -> delivering with a new epoch, leased to the caller. See take-attempt.lua. */
+  async take(order: OrderRef, from: 'queued' | 'delivering', epoch: number, actor: Actor, opts: { sentTakeover: boolean }): Promise<TakeResult> {
+    transitionFor(from, 'delivering', actor);
+    const k = this.keys;
+    const [taken, a, b, why] = await this.redis.rpTakeAttempt(
+      k.orderState(order.giftId, order.orderId), k.orderHistory(order.giftId, order.orderId), k.giftOpenOrders(order.giftId),
+      order.orderId, from, epoch, actor, this.config.attemptLeaseMs, k.orderEvents(order.orderId), opts.sentTakeover ? '1' : '0',
+    );
+    if (taken === 1) return { taken: true, epoch: Number(a) };
+    return { taken: false, status: a as LifecycleStatus, epoch: Number(b), why: why as 'moved' | 'leased' | 'sent' };
+  }
+
+  /**
+   * Renews a running attempt's lease, and records its send when `markSent`; with `replicas` > 0 the
+   * write must also reach that many replicas within `fenceTimeoutMs` (Redis WAIT) before the call
+   * may go out. True while the attempt owns the order (and the fence held).
+   */
+  async hold(order: OrderRef, epoch: number, opts: { markSent: boolean; replicas?: number; fenceTimeoutMs?: number }): Promise<boolean> {
+    const args = [this.keys.orderState(order.giftId, order.orderId), this.keys.giftOpenOrders(order.giftId), order.orderId, epoch, this.config.attemptLeaseMs, opts.markSent ? '1' : '0'] as const;
+    if (!opts.replicas) return (await this.redis.rpHoldAttempt(...args)) === 1;
+    // One pipeline: on a cluster it goes to the gift's master, whose replicas WAIT counts.
+    const pipeline = this.redis.pipeline() as unknown as FencePipeline;
+    pipeline.rpHoldAttempt(...args);
+    pipeline.wait(opts.replicas, opts.fenceTimeoutMs ?? 500);
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const owns = replies[0]?.[1] === 1;
+    const acked = Number(replies[1]?.[1] ?? 0);
+    if (owns && acked < opts.replicas) throw new DurabilityFenceError(acked, opts.replicas);
+    return owns;
+  }
+
+  /**
+   * Moves the order from the status its caller read (`from`, and `epoch` when given) to `to`, with
+   * the side effects of the transition table. Throws IllegalTransitionError for a move the table
+   * does not have.
+   */
+  async move(
+    order: OrderRef,
+    from: LifecycleStatus,
+    to: LifecycleStatus,
+    actor: Actor,
+    opts: { epoch?: number; reason?: string; fields?: Record<string, string>; leaseEnded?: boolean } = {},
+  ): Promise<MoveResult> {
+    const row = transitionFor(from, to, actor);
+    const k = this.keys;
+    const { orderId, giftId } = order;
+    const extra = Object.entries(opts.fields ?? {}).flat();
+    const [code, a, b] = await this.redis.rpMoveOrder(
+      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
+      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId),
+      orderId, from, to, opts.epoch ?? '', row.effects.join(','), actor, (opts.reason ?? '').slice(0, 300),
+      this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0', ...extra,
+    );
+    if (code === 1) return { moved: true, version: Number(a) };
+    if (code === -1) return { moved: false, soldOut: true };
+    return { moved: false, status: a as LifecycleStatus | '', epoch: Number(b ?? 0) };
+  }
+
+  async state(giftId: string, orderId: string): Promise<OrderState | undefined> {
+    return parseOrderState(await this.redis.hgetall(this.keys.orderState(giftId, orderId)));
+  }
+
+  async history(giftId: string, orderId: string): Promise<HistoryEntry[]> {
+    const raw = await this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1);
+    return raw.map(parseHistoryEntry);
+  }
+
+  /** Open orders of a gift due for a look (lease ended, or queued-check time reached), oldest first. */
+  async dueOpenOrders(giftId: string, nowMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.giftOpenOrders(giftId), '-inf', nowMs, 'LIMIT', 0, limit);
+  }
+
+  /** Looks at a queued order again after `reconcileQueuedAfterMs` (only while it is listed as open). */
+  async rewatch(giftId: string, orderId: string, nowMs: number): Promise<void> {
+    await this.redis.zadd(this.keys.giftOpenOrders(giftId), 'XX', nowMs + this.config.reconcileQueuedAfterMs, orderId);
+  }
+
+  /** Drops an order that is no longer open from the gift's open list. */
+  async unlist(giftId: string, orderId: string): Promise<void> {
+    await this.redis.zrem(this.keys.giftOpenOrders(giftId), orderId);
+  }
+
+  /** Every published gift. */
+  async giftIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.gifts());
+  }
+
+  /** Redis server time in ms: the clock of leases, shared by every instance. */
+  async serverTimeMs(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+}
+
+interface FencePipeline {
+  rpHoldAttempt(...args: readonly unknown[]): unknown;
+  wait(replicas: number, timeoutMs: number): unknown;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+/** The replicas did not acknowledge the send record in time: the call must not go out. */
+export class DurabilityFenceError extends Error {
+  constructor(acked: number, wanted: number) {
+    super(`durability fence: ${acked} of ${wanted} replicas acknowledged the attempt in time`);
+    this.name = 'DurabilityFenceError';
+  }
+}
+
+export function parseOrderState(hash: Record<string, string>): OrderState | undefined {
+  if (!hash.orderId || !hash.status) return undefined;
+  return {
+    orderId: hash.orderId,
+    userId: hash.userId,
+    giftId: hash.giftId,
+    activityId: hash.activityId ?? '',
+    status: hash.status as LifecycleStatus,
+    version: Number(hash.version ?? 0),
+    epoch: Number(hash.epoch ?? 0),
+    sentEpoch: Number(hash.sentEpoch ?? 0),
+    attempts: Number(hash.attempts ?? 0),
+    createdAtMs: Number(hash.createdAtMs ?? 0),
+    updatedAtMs: Number(hash.updatedAtMs ?? 0),
+    reservedDay: hash.reservedDay ?? '',
+    ...(hash.error ? { error: hash.error } : {}),
+    ...(hash.providerRef ? { providerRef: hash.providerRef } : {}),
+    ...(hash.refusal ? { refusal: hash.refusal as ClaimRefusal } : {}),
+  };
+}
+
+function parseHistoryEntry(raw: string): HistoryEntry {
+  const [atMs, status, actor, ...reason] = raw.split('|');
+  const text = reason.join('|');
+  return { atMs: Number(atMs), status: status as LifecycleStatus, actor: actor as Actor, ...(text ? { reason: text } : {}) };
+}
