@@ -130,7 +130,9 @@ describe('asynchronous delivery and provider faults', () => {
     expect(retry.status).toBe(200);
     await waitForOrderStatus(gw, token, 'dead-order-1', ['delivered']);
     expect((await http('GET', `${gw}/api/gifts/dead-g1`, { token })).body.remaining).toBe(2);
-    expectError(await http('POST', `${gw}/admin/queues/failed/dead-order-1/retry`, { token: suite.adminToken }), 404, 'NOT_FOUND');
+    // No longer failed: a second retry conflicts with the order's status; an unknown order is 404.
+    expectError(await http('POST', `${gw}/admin/queues/failed/dead-order-1/retry`, { token: suite.adminToken }), 409, 'CONFLICT');
+    expectError(await http('POST', `${gw}/admin/queues/failed/no-such-order/retry`, { token: suite.adminToken }), 404, 'NOT_FOUND');
   });
 
   it('lets an operator resolve an uncertain order, releasing it when not delivered', async () => {

@@ -15,7 +15,7 @@ import { FlagCache } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
-import { OrderStore } from '../lifecycle/order.store.js';
+import { OrderStore, type StartResult } from '../lifecycle/order.store.js';
 import type { LifecycleStatus } from '../lifecycle/order-transitions.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
 import { ClaimReporter } from './claim.reporter.js';
@@ -65,10 +65,7 @@ export class ClaimService {
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
     const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
-    // Indexed together with binding (one round trip, idempotent): the index is written before the
-    // order can exist, so a failure here leaves nothing accepted. A reused key's entry in this
-    // user's index is harmless: reads keep only the user's own orders.
-    const [bound] = await Promise.all([this.bindings.bind(order, nowMs), this.bindings.indexForUser(order, nowMs)]);
+    const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
     if (bound.kind === 'reused') {
       return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${order.orderId} was already used for another gift or user`);
@@ -81,8 +78,20 @@ export class ClaimService {
       paused: this.flags.isEnabled(giftPausedFlag(order.giftId)),
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync),
     });
-    steps?.mark('start');
+    steps?.mark('reserve');
     if (started.kind === 'refused') return refusalReply(started.code, order.giftId);
+    // The user's index is written alongside the delivery, never before the order exists (a refused
+    // claim is no order). If it fails, the claim answers 503 whatever the delivery did, and the
+    // client's repeat writes it (idempotent) and reads the order's status.
+    const indexed = this.bindings.indexForUser(order, bound.createdAtMs).then(() => undefined, (err: unknown) => err);
+    const reply = await this.drive(order, started);
+    steps?.mark('deliver');
+    const indexError = await indexed;
+    if (indexError) throw indexError;
+    return reply;
+  }
+
+  private async drive(order: AttemptOrder, started: Exclude<StartResult, { kind: 'refused' }>): Promise<Reply<ClaimGiftReply>> {
     if (started.kind === 'existing') {
       // A repeat: a queued order gets its job made sure of (it may have been lost in a failover).
       if (started.status === 'queued') await this.handToQueue(order);
@@ -90,7 +99,6 @@ export class ClaimService {
     }
     if (started.status === 'queued') return this.handToQueue(order);
     const result = await this.deliverer.attempt(order, started.epoch, started.target, { actor: 'claim', finalAttempt: false });
-    steps?.mark('provider');
     if (result.lost) return this.settledReply(order, result.status);
     if (result.status === 'queued') return this.handToQueue(order);
     return ok({ orderId: order.orderId, status: result.status as OrderStatus });
