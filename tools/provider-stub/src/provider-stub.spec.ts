@@ -53,7 +53,7 @@ describe('provider stub', () => {
     const a = await post('o1');
     const b = await post('o1');
     expect(b.body.providerRef).toBe(a.body.providerRef);
-    expect(await stats()).toEqual({ calls: 2, effectiveDeliveries: 1, byOrder: { o1: { calls: 2, deliveries: 1 } }, byOrderTruncated: false });
+    expect(await stats()).toEqual({ calls: 2, effectiveDeliveries: 1, byOrder: { o1: { calls: 2, deliveries: 1 } }, byOrderTruncated: false, failuresByOrder: {} });
   });
 
   it('delivers twice without order numbers', async () => {
@@ -157,7 +157,7 @@ describe('provider stub', () => {
     const port = await start({ faults: { mode: 'none', latencyMs: 0, errorRate: 1, rejectRate: 0 } });
     expect((await post('o1')).status).toBe(503);
     expect((await call(port, 'GET', '/deliveries/o1')).status).toBe(503);
-    expect(await stats()).toMatchObject({ calls: 1, effectiveDeliveries: 0 });
+    expect(await stats()).toMatchObject({ calls: 1, effectiveDeliveries: 0, failuresByOrder: { o1: 1 } });
   });
 
   it('latencyMs delays the answer', async () => {

@@ -8,7 +8,8 @@
  *   GET  /deliveries/{orderId} -> 200 {status:"delivered",providerRef} | 404 {error:"not found"}
  * Control API (never faulted, never delayed):
  *   GET|PUT|DELETE /_faults  current faults | replace them ({latencyMs?,errorRate?,rejectRate?,mode?}) | reset
- *   GET|DELETE     /_stats   {calls,effectiveDeliveries,byOrder,byOrderTruncated} | zero the counters
+ *   GET|DELETE     /_stats   {calls,effectiveDeliveries,byOrder,byOrderTruncated,failuresByOrder} | zero the counters
+ *                             (failuresByOrder: POSTs answered 503 per orderId)
  *
  * Faults on POST /deliveries, in the order they are decided (every valid POST counts as a call first):
  *   reset               destroy the socket without answering; nothing delivered
@@ -100,7 +101,10 @@ export async function startProviderStub(options: ProviderStubOptions = {}): Prom
     }
     if (f.mode !== 'answer-after-delay' && f.mode !== 'trickle') await sleep(f.latencyMs);
     if (f.mode === 'reject' || draw(f.rejectRate)) return send(res, 422, { error: 'refused' });
-    if (draw(f.errorRate)) return send(res, 503, { error: 'unavailable' });
+    if (draw(f.errorRate)) {
+      ledger.recordFailure(orderId);
+      return send(res, 503, { error: 'unavailable' });
+    }
     const providerRef = ledger.deliver(orderId);
     if (f.mode === 'trickle') return trickle(res, 200, { status: 'delivered', providerRef }, f.latencyMs || DEFAULT_TRICKLE_BYTE_MS);
     if (f.mode === 'answer-after-delay') await sleep(f.latencyMs);
