@@ -21,6 +21,7 @@ export async function readOrder(state: RunState, rec: KeyRecord, gateway: number
   } else if (res.status === 404) {
     state.trace.status(rec.key, 'absent (404)');
   } else if (res.status !== 0 && res.status !== 503) {
+    if (res.status < 500) state.unreadable.add(rec.key);
     state.trace.status(rec.key, `unreadable (${res.status} ${res.body?.error?.code ?? ''})`);
   }
   return res;
@@ -33,7 +34,7 @@ export async function readOrder(state: RunState, rec: KeyRecord, gateway: number
 export async function runPoller(state: RunState, prng: Prng, stopped: () => boolean, perPass = 30): Promise<void> {
   let cursor = 0;
   while (!stopped()) {
-    const open = [...state.keys.values()].filter((k) => mayHaveOrder(k) && !['delivered', 'failed'].includes(state.lastStatus.get(k.key) ?? ''));
+    const open = [...state.keys.values()].filter((k) => mayHaveOrder(k) && !state.unreadable.has(k.key) && !['delivered', 'failed'].includes(state.lastStatus.get(k.key) ?? ''));
     const batch = open.length <= perPass ? open : Array.from({ length: perPass }, (_, i) => open[(cursor + i) % open.length]);
     cursor += perPass;
     for (let i = 0; i < batch.length && !stopped(); i += 4) {

@@ -32,18 +32,21 @@ export function formatReport(
     return lines.join('\n');
   }
   lines.push(`FAILED: ${violations.length} violations: ${count(violations, (v) => v.invariant)}`);
-  const byInvariant = new Map<string, Violation[]>();
-  for (const v of violations) byInvariant.set(v.invariant, [...(byInvariant.get(v.invariant) ?? []), v]);
+  const bySignature = new Map<string, Violation[]>();
+  for (const v of violations) bySignature.set(`${v.invariant}|${v.signature}`, [...(bySignature.get(`${v.invariant}|${v.signature}`) ?? []), v]);
+  lines.push('distinct failures:');
+  for (const [sig, list] of bySignature) lines.push(`  ${sig.replace('|', '. ')} ×${list.length}`);
   const traced = new Set<string>();
-  for (const [inv, list] of byInvariant) {
-    lines.push(`\n== ${inv}. ${INVARIANTS[inv]}: ${list.length} violation(s)`);
-    for (const v of list.slice(0, 8)) lines.push(`  - ${v.message}`);
-    if (list.length > 8) lines.push(`  ... ${list.length - 8} more`);
-    // A minimal trace: the first two offending orders of each invariant.
-    for (const id of list.flatMap((v) => v.orderIds).filter((id) => !traced.has(id)).slice(0, 2)) {
+  for (const [sig, list] of bySignature) {
+    const inv = sig.split('|')[0];
+    lines.push(`\n== ${sig.replace('|', '. ')}: ${list.length} violation(s) of "${INVARIANTS[inv]}"`);
+    for (const v of list.slice(0, 4)) lines.push(`  - ${v.message}`);
+    if (list.length > 4) lines.push(`  ... ${list.length - 4} more`);
+    // A minimal trace: the first offending order of each distinct failure.
+    for (const id of list.flatMap((v) => v.orderIds).filter((id) => !traced.has(id)).slice(0, 1)) {
       traced.add(id);
       lines.push(`  trace of ${short(id)}:`);
-      for (const l of state.trace.forOrder(id)) lines.push(`    ${l}`);
+      for (const l of state.trace.forOrder(id, 40)) lines.push(`    ${l}`);
       const logs = evidence(id);
       if (logs.length) {
         lines.push('    app log lines naming it:');

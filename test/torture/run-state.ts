@@ -67,6 +67,9 @@ export class RunState {
   readonly lastStatus = new Map<string, string>();
   readonly tokens = new Map<string, string>();
   flagFlips = 0;
+  /** Keys whose read answered a 4xx other than 404 (not polled again; read from the owner's list at the end). */
+  readonly unreadable = new Set<string>();
+  private readonly lastQuiet = new Map<string, string>();
   /** UTC day the schedule started in. */
   readonly startDay = new Date().toISOString().slice(0, 10);
 
@@ -114,7 +117,9 @@ export class RunState {
       const retryAfter = res.headers.get('retry-after') ?? undefined;
       const code = body?.error?.code;
       this.exchanges.push({ t, method, path, status: res.status, code, retryAfter, ms: Date.now() - started, orderId: opts.orderId });
-      if (opts.orderId && (!opts.quiet || (res.status !== 200 && res.status !== 404))) {
+      const quietSame = opts.quiet && this.lastQuiet.get(opts.orderId ?? '') === `${res.status} ${code}`;
+      if (opts.quiet && opts.orderId) this.lastQuiet.set(opts.orderId, `${res.status} ${code}`);
+      if (opts.orderId && (!opts.quiet || (res.status !== 200 && res.status !== 404 && !quietSame))) {
         const what = code ? `${code}${res.status >= 500 ? ` "${String(body?.error?.message ?? '').slice(0, 160)}" requestId ${body?.error?.requestId}` : ''}` : body?.status ?? text.slice(0, 80);
         this.trace.add('answer', `← ${res.status} ${what}${retryAfter ? ` Retry-After ${retryAfter}` : ''} (${label}, ${Date.now() - started} ms)`, opts.orderId);
       }

@@ -127,7 +127,7 @@ async function progress(state: RunState, totalMs: number, log: (m: string) => vo
 async function quiesce(state: RunState, prng: Prng, maxMs: number): Promise<{ ms: number; open: number }> {
   const start = Date.now();
   for (;;) {
-    const pending = [...state.keys.values()].filter((k) => mayHaveOrder(k) && !['delivered', 'failed', 'uncertain'].includes(state.lastStatus.get(k.key) ?? ''));
+    const pending = [...state.keys.values()].filter((k) => mayHaveOrder(k) && !state.unreadable.has(k.key) && !['delivered', 'failed', 'uncertain'].includes(state.lastStatus.get(k.key) ?? ''));
     let open = 0;
     for (let i = 0; i < pending.length; i += 6) {
       const answers = await Promise.all(pending.slice(i, i + 6).map((k) => readOrder(state, k, state.gateway(prng))));
