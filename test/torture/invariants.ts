@@ -31,6 +31,8 @@ export interface Violation {
   signature: string;
   message: string;
   orderIds: string[];
+  /** When it happened (trace ms), for violations not tied to an order. */
+  at?: number;
 }
 
 export const INVARIANTS: Record<string, string> = {
@@ -116,7 +118,11 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
   }
   for (const [k, entry] of perUser) {
     const [giftId, userId] = k.split('|');
-    if (entry.held.length > giftById(giftId).perUserLimit) v('e', `over perUserLimit (${giftId})`, `user ${userId} holds ${entry.held.length} non-failed orders of ${giftId}, perUserLimit ${giftById(giftId).perUserLimit}`, ...entry.held);
+    if (entry.held.length > giftById(giftId).perUserLimit) {
+      const held = [...entry.held].sort((a, b) => Number(state.requeued.has(b)) - Number(state.requeued.has(a)));
+      const detail = held.map((k) => `${short(k)} ${data.orders.get(k)?.kind === 'order' ? (data.orders.get(k) as { view: { status: string } }).view.status : '?'}${state.requeued.has(k) ? ' (re-queued by an operator after it failed)' : ''}`);
+      v('e', `over perUserLimit (${giftId})${held.some((k) => state.requeued.has(k)) ? ' after an operator re-queue' : ''}`, `user ${userId} holds ${held.length} non-failed orders of ${giftId}, perUserLimit ${giftById(giftId).perUserLimit}: ${detail.join('; ')}`, ...held);
+    }
   }
   for (const [k, count] of data.uncertainCounts) {
     const expected = perUser.get(k)?.uncertain ?? 0;
@@ -140,7 +146,7 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
   for (const [sig, list] of groups) {
     const sample = list.slice(0, 4).map((e) => `${e.status} ${e.code ?? ''} ${e.method} ${e.path.length > 70 ? `${e.path.slice(0, 50)}…` : e.path} at ${(e.t / 1000).toFixed(1)}s`);
     const ids = [...new Set(list.flatMap((e) => (e.orderId ? [e.orderId] : [])))];
-    v('g', sig, `${list.length}× ${sig}, e.g. ${sample.join('; ')}`, ...ids.slice(0, 3));
+    out.push({ invariant: 'g', signature: sig, message: `${list.length}× ${sig}, e.g. ${sample.join('; ')}`, orderIds: ids.slice(0, 3), at: list[0].t });
   }
 
   // h. keys

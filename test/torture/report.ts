@@ -1,7 +1,7 @@
 import { INVARIANTS, type FinalData, type Violation } from './invariants.js';
 import type { RunState } from './run-state.js';
 import { describeSchedule, type Schedule } from './schedule.js';
-import { short } from './trace.js';
+import { format, short } from './trace.js';
 
 const count = <T>(items: T[], key: (item: T) => string): string => {
   const counts = new Map<string, number>();
@@ -42,6 +42,11 @@ export function formatReport(
     lines.push(`\n== ${sig.replace('|', '. ')}: ${list.length} violation(s) of "${INVARIANTS[inv]}"`);
     for (const v of list.slice(0, 4)) lines.push(`  - ${v.message}`);
     if (list.length > 4) lines.push(`  ... ${list.length - 4} more`);
+    const at = list[0].at;
+    if (at !== undefined && !list.some((v) => v.orderIds.length)) {
+      lines.push(`  faults, processes and flags around ${(at / 1000).toFixed(1)} s:`);
+      for (const e of state.trace.events.filter((e) => !e.orderId && e.t >= at - 4_000 && e.t <= at + 1_000)) lines.push(`    ${format(e)}`);
+    }
     // A minimal trace: the first offending order of each distinct failure.
     for (const id of list.flatMap((v) => v.orderIds).filter((id) => !traced.has(id)).slice(0, 1)) {
       traced.add(id);
