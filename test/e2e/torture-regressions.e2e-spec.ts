@@ -1,6 +1,8 @@
 import { http } from '../support/http.js';
-import { providerStats, waitForOrderStatus } from '../support/orders.js';
+import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
+import { startRedisServer } from '../support/redis.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(90_000);
 
@@ -12,8 +14,9 @@ describe('torture regressions', () => {
 
   beforeAll(async () => {
     suite = await startSuite({
-      deliveries: 1,
-      deliveryEnv: { PROVIDER_TIMEOUT_MS: '800', QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500' },
+      deliveries: 2,
+      gateways: 2,
+      deliveryEnv: { PROVIDER_TIMEOUT_MS: '800', QUEUE_ATTEMPTS: '2', QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500' },
     });
     gw = suite.gatewayUrls[0];
     const res = await http('PUT', `${gw}/admin/activities/torture-reg`, {
@@ -21,6 +24,8 @@ describe('torture regressions', () => {
       body: demoActivity(suite.providerUrl, [
         { giftId: 'reg-sync', perUserLimit: 10 },
         { giftId: 'reg-async', perUserLimit: 10, delivery: 'async' },
+        { giftId: 'reg-dead', perUserLimit: 10, delivery: 'async' },
+        { giftId: 'reg-limit', perUserLimit: 1, delivery: 'async' },
       ]),
     });
     expect(res.status).toBeLessThan(300);
@@ -28,6 +33,20 @@ describe('torture regressions', () => {
   afterAll(async () => {
     await suite?.stop();
   });
+  afterEach(async () => {
+    await setFaults(suite.providerUrl, {});
+  });
+
+  /** Claims an async gift while the provider answers 503 to everything, and waits until the order is dead-lettered. */
+  const deadLetter = async (giftId: string, token: string, key: string) => {
+    await setFaults(suite.providerUrl, { errorRate: 1 });
+    expect((await claim(giftId, token, key)).status).toBe(202);
+    await waitForOrderStatus(gw, token, key, ['failed'], 20_000);
+    await waitFor(async () => (await http('GET', `${gw}/admin/queues/failed?limit=200`, { token: suite.adminToken })).body?.failed?.some((f: { orderId: string }) => f.orderId === key), {
+      timeoutMs: 10_000, what: `${key} in the dead-letter set`,
+    });
+    await setFaults(suite.providerUrl, {});
+  };
 
   const claim = (giftId: string, token: string, key: string) =>
     http('POST', `${gw}/api/gifts/${giftId}/claims`, { token, headers: { 'idempotency-key': key }, body: {} });
@@ -71,9 +90,84 @@ describe('torture regressions', () => {
     expect(resolve.status).toBe(409);
   });
 
+  // torture seed 2 (`--minutes 1 --keys uuid`), invariant op: two operators re-queued the same
+  // dead letter at once through the two gateways (`POST /admin/queues/failed/{id}/retry`); both got
+  // 200 `queued`. Of concurrent re-queues exactly one may succeed; the other must be 409 or 404.
+  it('of concurrent re-queues of one dead letter exactly one succeeds', async () => {
+    const token = await suite.token('reg-dead-user');
+    const keys = ['reg-dead-order-1', 'reg-dead-order-2', 'reg-dead-order-3'];
+    for (const key of keys) await deadLetter('reg-dead', token, key);
+    const outcomes: Record<string, number[]> = {};
+    await Promise.all(
+      keys.map(async (key) => {
+        // Two operators per gateway, all at once (the race needs two delivery instances to act together).
+        const answers = await Promise.all(
+          [...suite.gatewayUrls, ...suite.gatewayUrls].map((url, i) =>
+            http('POST', `${url}/admin/queues/failed/${key}/retry`, { token: suite.adminToken, headers: { 'x-actor': `op-${i}` } }),
+          ),
+        );
+        outcomes[key] = answers.map((a) => a.status).sort();
+      }),
+    );
+    for (const key of keys) {
+      expect({ key, ok: outcomes[key].filter((s) => s === 200).length, others: outcomes[key].filter((s) => s !== 200 && s !== 404 && s !== 409) }).toEqual({ key, ok: 1, others: [] });
+    }
+    for (const key of keys) await waitForOrderStatus(gw, token, key, ['delivered'], 15_000);
+    const stats = await providerStats(suite.providerUrl);
+    for (const key of keys) expect(stats.byOrder[key]).toMatchObject({ deliveries: 1 });
+  });
+
+  // torture seed 2 (`--minutes 1 --keys uuid`), invariant e: user tu5 held 4 non-failed orders of
+  // async-on (perUserLimit 3). One had failed (dead-lettered, its reservation released), the user
+  // then claimed up to the limit again, and an operator's re-queue of the dead letter answered 200
+  // and delivered it: the re-queue re-reserves without checking perUserLimit.
+  it('re-queuing a dead letter does not take the user past perUserLimit', async () => {
+    const token = await suite.token('reg-limit-user');
+    await deadLetter('reg-limit', token, 'reg-limit-order-1');
+    expect((await claim('reg-limit', token, 'reg-limit-order-2')).status).toBe(202);
+    await waitForOrderStatus(gw, token, 'reg-limit-order-2', ['delivered'], 15_000);
+    await http('POST', `${gw}/admin/queues/failed/reg-limit-order-1/retry`, { token: suite.adminToken });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const mine = (await http('GET', `${gw}/api/me/orders`, { token })).body.orders as Array<{ giftId: string; status: string }>;
+    expect(mine.filter((o) => o.giftId === 'reg-limit' && o.status !== 'failed')).toHaveLength(1);
+  });
+
   const setForceAsync = async (enabled: boolean) => {
     const res = await http('PUT', `${gw}/admin/flags/delivery.forceAsync`, { token: suite.adminToken, body: { enabled, reason: 'torture regression' } });
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1_200)); // every instance applies a flag within 1 s
   };
+});
+
+// torture seed 2 (`--minutes 1 --keys uuid`), invariant g: `PUT /admin/flags/gift.daily.paused`
+// sent 0.1 s after Redis was killed answered 500 INTERNAL; with Redis unreachable the contract's
+// answer is 503 SERVICE_UNAVAILABLE with Retry-After.
+describe('torture regressions: Redis down', () => {
+  let suite: Suite;
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    suite = await startSuite({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await suite?.stop().catch(() => undefined);
+    await redis?.stop();
+  });
+
+  it('a flag change while Redis is down is 503 with Retry-After, not 500', async () => {
+    const gw = suite.gatewayUrls[0];
+    redis.child.kill('SIGKILL');
+    await new Promise((r) => redis.child.once('exit', r));
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      answers.push(await http('PUT', `${gw}/admin/flags/delivery.forceAsync`, { token: suite.adminToken, body: { enabled: true, reason: 'regression' }, timeoutMs: 10_000 }));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    for (const res of answers) {
+      expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+    redis = await startRedisServer({ port: redis.port, dir: redis.dir });
+  });
 });
