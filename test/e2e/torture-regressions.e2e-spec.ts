@@ -1,6 +1,9 @@
 import { http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
+import { Redis } from 'ioredis';
+import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
+import { spawnApp, type RunningApp } from '../support/spawn-app.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -11,8 +14,13 @@ jest.setTimeout(90_000);
 describe('torture regressions', () => {
   let suite: Suite;
   let gw: string;
+  let noOrderNumbers: RunningApp;
+  let noOrderNumbersUrl: string;
 
   beforeAll(async () => {
+    const port = await freePort();
+    noOrderNumbers = await spawnApp('provider-stub', { PORT: String(port), ORDER_NUMBERS: 'false' }, { label: 'provider-no-order-numbers' });
+    noOrderNumbersUrl = `http://127.0.0.1:${port}`;
     suite = await startSuite({
       deliveries: 2,
       gateways: 2,
@@ -26,15 +34,18 @@ describe('torture regressions', () => {
         { giftId: 'reg-async', perUserLimit: 10, delivery: 'async' },
         { giftId: 'reg-dead', perUserLimit: 10, delivery: 'async' },
         { giftId: 'reg-limit', perUserLimit: 1, delivery: 'async' },
+        { giftId: 'reg-unc', perUserLimit: 10, provider: { url: noOrderNumbersUrl, orderNumbers: false } },
       ]),
     });
     expect(res.status).toBeLessThan(300);
   });
   afterAll(async () => {
+    await noOrderNumbers?.stop();
     await suite?.stop();
   });
   afterEach(async () => {
     await setFaults(suite.providerUrl, {});
+    await setFaults(noOrderNumbersUrl, {});
   });
 
   /** Claims an async gift while the provider answers 503 to everything, and waits until the order is dead-lettered. */
@@ -130,6 +141,31 @@ describe('torture regressions', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     const mine = (await http('GET', `${gw}/api/me/orders`, { token })).body.orders as Array<{ giftId: string; status: string }>;
     expect(mine.filter((o) => o.giftId === 'reg-limit' && o.status !== 'failed')).toHaveLength(1);
+  });
+
+  // torture seed 1 (`--minutes 1`), invariants op and f: two operators resolved the same uncertain
+  // order (delivered=false) at once through the two gateways; both got 200 `failed`, and the
+  // user's Redis `uncertain` count for the gift ended at -1 (decremented twice), so they may hold
+  // one uncertain order more than UNCERTAIN_LIMIT from then on.
+  it('of concurrent resolves of one uncertain order exactly one succeeds, and the uncertain count is released once', async () => {
+    const token = await suite.token('reg-unc-user');
+    await setFaults(noOrderNumbersUrl, { mode: 'hang' });
+    const res = await claim('reg-unc', token, 'reg-unc-order-1');
+    expect({ status: res.status, orderStatus: res.body?.status }).toEqual({ status: 202, orderStatus: 'uncertain' });
+    await setFaults(noOrderNumbersUrl, {});
+    const answers = await Promise.all(
+      [...suite.gatewayUrls, ...suite.gatewayUrls].map((url, i) =>
+        http('POST', `${url}/admin/orders/reg-unc-order-1/resolve`, { token: suite.adminToken, headers: { 'x-actor': `op-${i}` }, body: { delivered: false, reason: `operator ${i}` } }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    const redis = new Redis(suite.redisUrl);
+    try {
+      const uncertain = Number((await redis.hget(`${suite.prefix}:{g:reg-unc}:user:reg-unc-user`, 'uncertain')) ?? 0);
+      expect({ statuses, uncertain }).toEqual({ statuses: [200, 409, 409, 409], uncertain: 0 });
+    } finally {
+      redis.disconnect();
+    }
   });
 
   const setForceAsync = async (enabled: boolean) => {

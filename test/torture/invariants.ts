@@ -128,7 +128,8 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
     const expected = perUser.get(k)?.uncertain ?? 0;
     if (count !== expected) {
       const [giftId, userId] = k.split('|');
-      const theirs = orders.filter((o) => o.giftId === giftId && o.userId === userId).map((o) => o.key);
+      const resolved = new Set(state.operatorGroups.filter((g) => g.action === 'resolve').map((g) => g.orderId));
+      const theirs = orders.filter((o) => o.giftId === giftId && o.userId === userId).map((o) => o.key).sort((a, b) => Number(resolved.has(b)) - Number(resolved.has(a)));
       v('f', `uncertain count (${giftId})`, `Redis uncertain count of user ${userId} for ${giftId} is ${count}, they have ${expected} uncertain orders`, ...theirs);
     }
   }
