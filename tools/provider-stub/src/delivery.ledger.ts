@@ -11,6 +11,8 @@ export type StubStats = {
   effectiveDeliveries: number;
   /** Detail per orderId, for at most `maxTrackedOrders` orders. */
   byOrder: Record<string, OrderStats>;
+  /** Calls answered 503 per orderId (nothing delivered: safe to send again even without order numbers); same cap as `byOrder`. */
+  failuresByOrder: Record<string, number>;
   /** True once `byOrder` was full and later orders were left out of it (they still count above). */
   byOrderTruncated: boolean;
 };
@@ -30,6 +32,7 @@ export class DeliveryLedger {
   private effectiveDeliveries = 0;
   private byOrder = new Map<string, OrderStats>();
   private byOrderTruncated = false;
+  private failuresByOrder = new Map<string, number>();
 
   constructor(
     private readonly orderNumbers: boolean,
@@ -41,6 +44,11 @@ export class DeliveryLedger {
     this.calls += 1;
     const entry = this.entry(orderId);
     if (entry) entry.calls += 1;
+  }
+
+  /** Counts one call for `orderId` answered 503 (transient, nothing delivered). */
+  recordFailure(orderId: string): void {
+    if (this.entry(orderId)) this.failuresByOrder.set(orderId, (this.failuresByOrder.get(orderId) ?? 0) + 1);
   }
 
   /** Delivers (or, with order numbers, finds the earlier delivery) and returns its providerRef. */
@@ -66,6 +74,7 @@ export class DeliveryLedger {
       effectiveDeliveries: this.effectiveDeliveries,
       byOrder: Object.fromEntries(this.byOrder),
       byOrderTruncated: this.byOrderTruncated,
+      failuresByOrder: Object.fromEntries(this.failuresByOrder),
     };
   }
 
@@ -75,6 +84,7 @@ export class DeliveryLedger {
     this.effectiveDeliveries = 0;
     this.byOrder = new Map();
     this.byOrderTruncated = false;
+    this.failuresByOrder = new Map();
   }
 
   private entry(orderId: string): OrderStats | undefined {

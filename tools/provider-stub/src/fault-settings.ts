@@ -4,14 +4,17 @@
  */
 
 /** How the stub misbehaves on `POST /deliveries` (see the header of provider-stub.ts). */
-export const FAULT_MODES = ['none', 'hang', 'answer-after-delay', 'reset', 'hang-first', 'reject'] as const;
+export const FAULT_MODES = ['none', 'hang', 'answer-after-delay', 'reset', 'hang-first', 'reject', 'trickle'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
+
+/** Gap between two body bytes in mode `trickle` when `latencyMs` is 0, in ms. */
+export const DEFAULT_TRICKLE_BYTE_MS = 50;
 
 /** Longest latency the stub accepts, in ms (10 minutes). */
 export const MAX_LATENCY_MS = 600_000;
 
 export type FaultSettings = Readonly<{
-  /** Delay before every answer, in ms. Default 0. */
+  /** Delay before every answer, in ms (mode `trickle`: the gap between two bytes of the body). Default 0. */
   latencyMs: number;
   /** Probability (0–1) of a 503 before delivering. Default 0. */
   errorRate: number;

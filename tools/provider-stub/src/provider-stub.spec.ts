@@ -53,7 +53,7 @@ describe('provider stub', () => {
     const a = await post('o1');
     const b = await post('o1');
     expect(b.body.providerRef).toBe(a.body.providerRef);
-    expect(await stats()).toEqual({ calls: 2, effectiveDeliveries: 1, byOrder: { o1: { calls: 2, deliveries: 1 } }, byOrderTruncated: false });
+    expect(await stats()).toEqual({ calls: 2, effectiveDeliveries: 1, byOrder: { o1: { calls: 2, deliveries: 1 } }, byOrderTruncated: false, failuresByOrder: {} });
   });
 
   it('delivers twice without order numbers', async () => {
@@ -110,6 +110,40 @@ describe('provider stub', () => {
     expect(await stats()).toMatchObject({ calls: 3, effectiveDeliveries: 1 });
   });
 
+  it('trickle: delivers, sends the headers at once and the body a byte every latencyMs', async () => {
+    const port = await start();
+    await setFaults({ mode: 'trickle', latencyMs: 20 });
+    const started = Date.now();
+    let headersAfterMs = -1;
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/deliveries', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        headersAfterMs = Date.now() - started;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(delivery('o1')));
+    });
+    const totalMs = Date.now() - started;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ status: 'delivered', providerRef: expect.stringMatching(/^stub-/) });
+    expect(headersAfterMs).toBeLessThan(200);
+    expect(totalMs).toBeGreaterThanOrEqual((answer.text.length - 1) * 20 - 20);
+    expect(await stats()).toMatchObject({ calls: 1, effectiveDeliveries: 1 });
+    // A client with a total deadline gives up long before the body is complete (an idle timeout
+    // would not: a byte comes every 20 ms); the delivery stands.
+    const deadline = fetch(`http://127.0.0.1:${port}/deliveries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(delivery('o2')),
+      signal: AbortSignal.timeout(300),
+    }).then((res) => res.text());
+    await expect(deadline).rejects.toThrow();
+    expect(await stats()).toMatchObject({ calls: 2, effectiveDeliveries: 2, byOrder: { o2: { calls: 1, deliveries: 1 } } });
+    expect((await call(port, 'GET', '/deliveries/o2')).status).toBe(200); // lookups are not trickled
+  });
+
   it('reject: a permanent 422 refusal', async () => {
     await start();
     await setFaults({ mode: 'reject' });
@@ -123,7 +157,7 @@ describe('provider stub', () => {
     const port = await start({ faults: { mode: 'none', latencyMs: 0, errorRate: 1, rejectRate: 0 } });
     expect((await post('o1')).status).toBe(503);
     expect((await call(port, 'GET', '/deliveries/o1')).status).toBe(503);
-    expect(await stats()).toMatchObject({ calls: 1, effectiveDeliveries: 0 });
+    expect(await stats()).toMatchObject({ calls: 1, effectiveDeliveries: 0, failuresByOrder: { o1: 1 } });
   });
 
   it('latencyMs delays the answer', async () => {

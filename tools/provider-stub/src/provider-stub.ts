@@ -8,7 +8,8 @@
  *   GET  /deliveries/{orderId} -> 200 {status:"delivered",providerRef} | 404 {error:"not found"}
  * Control API (never faulted, never delayed):
  *   GET|PUT|DELETE /_faults  current faults | replace them ({latencyMs?,errorRate?,rejectRate?,mode?}) | reset
- *   GET|DELETE     /_stats   {calls,effectiveDeliveries,byOrder,byOrderTruncated} | zero the counters
+ *   GET|DELETE     /_stats   {calls,effectiveDeliveries,byOrder,byOrderTruncated,failuresByOrder} | zero the counters
+ *                             (failuresByOrder: POSTs answered 503 per orderId)
  *
  * Faults on POST /deliveries, in the order they are decided (every valid POST counts as a call first):
  *   reset               destroy the socket without answering; nothing delivered
@@ -17,11 +18,14 @@
  *                       later ones behave as `none`
  *   answer-after-delay  reject/error draws, then deliver at once, then answer after `latencyMs`
  *                       (a provider that times out but delivered anyway)
+ *   trickle             reject/error draws, then deliver at once, send the 200's headers at once and
+ *                       then its body one byte every `latencyMs` (50 ms when 0): a client that only
+ *                       bounds the gap between bytes waits for ever, one with a total deadline gives up
  *   none / reject       wait `latencyMs`, then: 422 if mode is `reject` or a `rejectRate` draw hits,
  *                       503 if an `errorRate` draw hits, else deliver and answer 200. The delivery is
  *                       made even if the client gave up meanwhile, as a real slow provider would.
  * GET /deliveries/{orderId} honours reset, hang, errorRate and latencyMs (a sick provider is sick for
- * lookups too), but not reject or hang-first, so a caller can always check what was delivered.
+ * lookups too), but not reject, hang-first or trickle, so a caller can always check what was delivered.
  *
  * Idempotency: with `orderNumbers` a repeated orderId returns the first providerRef and is not a new
  * delivery; without, every delivered POST is a new delivery.
@@ -29,7 +33,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeliveryLedger, DEFAULT_MAX_TRACKED_ORDERS } from './delivery.ledger.js';
-import { NO_FAULTS, parseFaultSettings, type FaultSettings } from './fault-settings.js';
+import { DEFAULT_TRICKLE_BYTE_MS, NO_FAULTS, parseFaultSettings, type FaultSettings } from './fault-settings.js';
 import { parseDeliveryRequest } from './delivery-request.js';
 
 export type ProviderStubOptions = {
@@ -95,10 +99,14 @@ export async function startProviderStub(options: ProviderStubOptions = {}): Prom
       hungOnce.add(orderId);
       return;
     }
-    if (f.mode !== 'answer-after-delay') await sleep(f.latencyMs);
+    if (f.mode !== 'answer-after-delay' && f.mode !== 'trickle') await sleep(f.latencyMs);
     if (f.mode === 'reject' || draw(f.rejectRate)) return send(res, 422, { error: 'refused' });
-    if (draw(f.errorRate)) return send(res, 503, { error: 'unavailable' });
+    if (draw(f.errorRate)) {
+      ledger.recordFailure(orderId);
+      return send(res, 503, { error: 'unavailable' });
+    }
     const providerRef = ledger.deliver(orderId);
+    if (f.mode === 'trickle') return trickle(res, 200, { status: 'delivered', providerRef }, f.latencyMs || DEFAULT_TRICKLE_BYTE_MS);
     if (f.mode === 'answer-after-delay') await sleep(f.latencyMs);
     send(res, 200, { status: 'delivered', providerRef });
   }
@@ -107,11 +115,25 @@ export async function startProviderStub(options: ProviderStubOptions = {}): Prom
     const f = faults;
     if (f.mode === 'reset') return void req.socket.destroy();
     if (f.mode === 'hang') return;
-    await sleep(f.latencyMs);
+    if (f.mode !== 'trickle') await sleep(f.latencyMs);
     if (draw(f.errorRate)) return send(res, 503, { error: 'unavailable' });
     const providerRef = ledger.lookup(orderId);
     if (providerRef === undefined) return send(res, 404, { error: 'not found' });
     send(res, 200, { status: 'delivered', providerRef });
+  }
+
+  /** Sends the headers at once, then the body one byte every `byteMs` (stops if the client left). */
+  async function trickle(res: ServerResponse, status: number, body: unknown, byteMs: number): Promise<void> {
+    if (res.headersSent || res.destroyed) return;
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': bytes.length });
+    res.flushHeaders();
+    for (let i = 0; i < bytes.length; i++) {
+      if (i > 0) await sleep(byteMs);
+      if (res.destroyed) return;
+      res.write(bytes.subarray(i, i + 1));
+    }
+    res.end();
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,0 +1,52 @@
+import { http } from '../support/http.js';
+import type { Deployment } from './deployment.js';
+
+export const ACTIVITY_ID = 'torture';
+
+/** One gift of the torture activity. `orderNumbers` says which provider stub delivers it. */
+export interface TortureGift {
+  giftId: string;
+  delivery: 'sync' | 'async';
+  orderNumbers: boolean;
+  inventory: number;
+  dailyLimit?: number;
+  perUserLimit: number;
+  /** Share of claims aimed at it. */
+  weight: number;
+}
+
+/** Sync and async gifts on each provider, a scarce one that sells out, one with a small daily limit. */
+export const GIFTS: readonly TortureGift[] = [
+  { giftId: 'sync-on', delivery: 'sync', orderNumbers: true, inventory: 5000, perUserLimit: 3, weight: 20 },
+  { giftId: 'async-on', delivery: 'async', orderNumbers: true, inventory: 5000, perUserLimit: 3, weight: 20 },
+  { giftId: 'sync-off', delivery: 'sync', orderNumbers: false, inventory: 5000, perUserLimit: 3, weight: 20 },
+  { giftId: 'async-off', delivery: 'async', orderNumbers: false, inventory: 5000, perUserLimit: 2, weight: 15 },
+  { giftId: 'scarce', delivery: 'sync', orderNumbers: true, inventory: 12, perUserLimit: 1, weight: 10 },
+  { giftId: 'daily', delivery: 'async', orderNumbers: true, inventory: 5000, dailyLimit: 20, perUserLimit: 2, weight: 15 },
+];
+
+export function giftById(giftId: string): TortureGift {
+  const gift = GIFTS.find((g) => g.giftId === giftId);
+  if (!gift) throw new Error(`unknown gift ${giftId}`);
+  return gift;
+}
+
+/** Publishes the activity (open for a day) through the first gateway. */
+export async function publishActivity(d: Deployment): Promise<void> {
+  const body = {
+    name: 'Torture',
+    startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+    endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+    gifts: GIFTS.map((g) => ({
+      giftId: g.giftId,
+      name: g.giftId,
+      inventory: g.inventory,
+      ...(g.dailyLimit ? { dailyLimit: g.dailyLimit } : {}),
+      perUserLimit: g.perUserLimit,
+      delivery: g.delivery,
+      provider: { url: g.orderNumbers ? d.providerOn : d.providerOff, orderNumbers: g.orderNumbers },
+    })),
+  };
+  const res = await http('PUT', `${d.gatewayUrls[0]}/admin/activities/${ACTIVITY_ID}`, { token: d.adminToken, body });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`publishing the activity failed: ${res.status} ${res.text}`);
+}
