@@ -190,16 +190,21 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     const gw = suite.gatewayUrls[0];
     expect((await http('PUT', `${gw}/admin/activities/a-oom`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'oom-g1' }]) })).status).toBe(201);
     const filler = new Redis(redis.url);
-    const blob = 'x'.repeat(256 * 1024);
-    for (let i = 0; i < 100; i++) {
-      const ok = await filler.set(`filler:${i}`, blob).then(() => true, () => false);
-      if (!ok) break;
+    // Large values first, then small ones: a refused large SET frees its query buffer, leaving room
+    // for small writes, so fill until even 512 bytes are refused.
+    const fillers: string[] = [];
+    for (const size of [256 * 1024, 512]) {
+      for (let i = 0; i < 20_000; i++) {
+        const key = `filler:${size}:${i}`;
+        if (!(await filler.set(key, 'x'.repeat(size)).then(() => true, () => false))) break;
+        fillers.push(key);
+      }
     }
     const token = await suite.token('oom-user');
     const res = await http('POST', `${gw}/api/gifts/oom-g1/claims`, { token, headers: { 'idempotency-key': 'oom-1' }, body: {} });
     expectError(res, 503, 'SERVICE_UNAVAILABLE');
     expect(res.headers.get('retry-after')).toBeTruthy();
-    await filler.del(...Array.from({ length: 100 }, (_, i) => `filler:${i}`));
+    await filler.del(...fillers);
     filler.disconnect();
     // Room again: the same key is claimed as a new order (nothing was accepted before).
     const again = await http('POST', `${gw}/api/gifts/oom-g1/claims`, { token, headers: { 'idempotency-key': 'oom-1' }, body: {} });
