@@ -2,6 +2,7 @@ export * from './config/env-reader.js';
 export * from './config/common.config.js';
 export * from './redis/redis.factory.js';
 export * from './redis/redis-url.js';
+export * from './redis/storage-errors.js';
 export * from './logging/json.logger.js';
 export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';

@@ -218,11 +218,16 @@ describe('order lifecycle scripts', () => {
       expect(await counts()).toMatchObject({ uncertain: '0' });
     });
 
-    it('re-queueing a failed order takes a unit back, or is refused SOLD_OUT with nothing changed', async () => {
+    it('re-queueing a failed order takes a unit back under the claim rules, or is refused with nothing changed', async () => {
       await start('o1');
       await store.move(ref('o1'), 'delivering', 'failed', 'worker', { epoch: 1 });
+      await gift('g1', { perUserLimit: 1, inventory: 2 });
+      await start('o3'); // the user claimed again up to the limit
+      expect(await store.move(ref('o1'), 'failed', 'queued', 'operator')).toEqual({ moved: false, refused: 'USER_LIMIT_REACHED' });
+      await store.move(ref('o3'), 'delivering', 'failed', 'worker', { epoch: 1 });
+      await gift('g1', { perUserLimit: 5, inventory: 1 });
       await start('o2', 'u2'); // takes the only unit
-      expect(await store.move(ref('o1'), 'failed', 'queued', 'operator')).toEqual({ moved: false, soldOut: true });
+      expect(await store.move(ref('o1'), 'failed', 'queued', 'operator')).toEqual({ moved: false, refused: 'SOLD_OUT' });
       expect((await store.state('g1', 'o1'))?.status).toBe('failed');
       await store.move(ref('o2', 'u2'), 'delivering', 'failed', 'worker', { epoch: 1 });
       expect(await store.move(ref('o1'), 'failed', 'queued', 'operator')).toMatchObject({ moved: true });

@@ -38,7 +38,11 @@ export type StartResult =
 
 export type TakeResult = { taken: true; epoch: number } | { taken: false; status: LifecycleStatus; epoch: number; why: 'moved' | 'leased' | 'sent' };
 
-export type MoveResult = { moved: true; version: number } | { moved: false; status: LifecycleStatus | ''; epoch: number } | { moved: false; soldOut: true };
+export type MoveResult =
+  | { moved: true; version: number }
+  | { moved: false; status: LifecycleStatus | ''; epoch: number }
+  /** A re-reservation the claim rules refuse. */
+  | { moved: false; refused: 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };
 
 export interface HistoryEntry {
   status: LifecycleStatus;
@@ -144,7 +148,7 @@ export class OrderStore {
       this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0', ...extra,
     );
     if (code === 1) return { moved: true, version: Number(a) };
-    if (code === -1) return { moved: false, soldOut: true };
+    if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };
     return { moved: false, status: a as LifecycleStatus | '', epoch: Number(b ?? 0) };
   }
 

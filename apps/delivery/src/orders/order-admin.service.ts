@@ -47,15 +47,17 @@ export class OrderAdminService {
   }
 
   /**
-   * Re-queues a failed (dead-lettered) order: its reservation is taken back in the same step
-   * (409 SOLD_OUT if no unit is left), then its job runs again.
+   * Re-queues a failed (dead-lettered) order: its reservation is taken back in the same step, under
+   * the claim rules (409 USER_LIMIT_REACHED, SOLD_OUT or DAILY_LIMIT_REACHED), then its job runs again.
    */
   async retryFailed(req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
     const state = await this.find(req.orderId);
     if (!state) return fail(ErrorCode.NotFound, `order ${req.orderId} does not exist`);
     if (state.status !== 'failed') return fail(ErrorCode.Conflict, `order ${req.orderId} is ${state.status}, not failed`);
     const moved = await this.orders.move(state, 'failed', 'queued', 'operator', { reason: `re-queued by ${req.actor}`, fields: { error: '' } });
-    if (!moved.moved && 'soldOut' in moved) return fail(ErrorCode.SoldOut, `gift ${state.giftId} has no inventory left for order ${req.orderId}`);
+    if (!moved.moved && 'refused' in moved) {
+      return fail(moved.refused as ErrorCode, `order ${req.orderId} cannot take its unit back: ${moved.refused} for gift ${state.giftId}`);
+    }
     if (!moved.moved) return fail(ErrorCode.Conflict, `order ${req.orderId} is ${moved.status}, not failed`);
     // The order is queued and watched: if the job cannot be re-run now, the reconciler does it.
     await this.queue.ensureJob(state, req.meta.requestId).catch((err: unknown) =>

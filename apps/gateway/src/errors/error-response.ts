@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ErrorCode, isAppError, type ErrorDetail } from '@app/contracts';
+import { isStorageUnavailable } from '@app/platform';
 import { errorStatusOf, publicCodeOfStatus } from './error-status.js';
 
 /** The one error body of the API (contract: every error response has this shape). */
@@ -20,7 +21,7 @@ const GENERIC_INTERNAL = 'internal error';
 /**
  * Turns anything thrown while serving a request into the API's error response: an AppError by its
  * code, a framework HttpException (Fastify body errors, Nest's unknown-route 404) by its status,
- * anything else as a 500 with a generic message (the real one is only logged).
+ * Redis being unreachable or full as 503, anything else as a 500 with a generic message (the real one is only logged).
  */
 export function toErrorResponse(exception: unknown, requestId: string): ErrorResponse {
   if (isAppError(exception)) {
@@ -37,6 +38,8 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
     const { message, details } = serviceUnavailableOf(exception);
     return build(503, ErrorCode.ServiceUnavailable, message, requestId, details, 1);
   }
+  // The gateway's own Redis work (flags, audit, rate limits): down or full is a retryable 503.
+  if (isStorageUnavailable(exception)) return build(503, ErrorCode.ServiceUnavailable, 'storage is unavailable; try again', requestId, undefined, 1);
   return build(500, ErrorCode.Internal, GENERIC_INTERNAL, requestId);
 }
 

@@ -1,15 +1,7 @@
 import { type CallHandler, type ExecutionContext, Injectable, Logger, type NestInterceptor } from '@nestjs/common';
 import { catchError, type Observable, of } from 'rxjs';
 import { ErrorCode, fail } from '@app/contracts';
-
-/**
- * ioredis errors that mean "Redis is not reachable now" rather than a bug: the server is down,
- * restarting or failing over, a cluster is moving slots (a redirection the client could not
- * follow in time), or it is full (`OOM command not allowed`: with `maxmemory-policy noeviction` a
- * full Redis refuses writes, and a claim must then be refused as retryable, never fail as 500).
- */
-const UNAVAILABLE =
-  /OOM command not allowed|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|\b(MOVED|ASK) \d+ |Too many Cluster redirections/;
+import { isStorageUnavailable } from '../redis/storage-errors.js';
 
 /**
  * The last line of every TCP handler: an exception thrown by a handler becomes a `Reply` error
@@ -25,9 +17,8 @@ export class RpcErrorsInterceptor implements NestInterceptor {
     if (context.getType() !== 'rpc') return next.handle();
     return next.handle().pipe(
       catchError((err: unknown) => {
-        const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)} ${(err as { code?: string })?.code ?? ''}`;
         const pattern = String(context.switchToRpc().getContext<{ getPattern(): string }>().getPattern?.() ?? 'unknown');
-        if (UNAVAILABLE.test(text)) {
+        if (isStorageUnavailable(err)) {
           this.logger.warn({ event: 'storage.unavailable', pattern, error: (err as Error)?.message });
           return of(fail(ErrorCode.ServiceUnavailable, 'storage is unavailable; try again', { retryable: true }));
         }

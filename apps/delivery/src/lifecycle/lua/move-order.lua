@@ -11,7 +11,8 @@
   ARGV[12..] field/value pairs to set as well
 
   Returns {1, version} when moved; {0, status, epoch} when the order is in another status or epoch;
-  {-1, 'SOLD_OUT'} when a re-reservation finds no unit left (nothing changed).
+  {-1, code} when a re-reservation is refused (nothing changed): USER_LIMIT_REACHED, SOLD_OUT or
+  DAILY_LIMIT_REACHED (the reservation's day is full).
 ]]
 local s = redis.call('HMGET', KEYS[1], 'status', 'epoch')
 if s[1] ~= ARGV[2] or (ARGV[4] ~= '' and s[2] ~= ARGV[4]) then return {0, s[1] or '', s[2] or '0'} end
@@ -25,8 +26,12 @@ local entry = redis.call('HGET', KEYS[6], orderId)
 local function day_key() return ARGV[10] .. ':day:' .. string.sub(entry, 3, 12) end
 
 if effects.rereserve and entry and string.sub(entry, 1, 1) == 'x' then
-  local g = redis.call('HMGET', KEYS[4], 'inventory', 'reserved')
+  -- The unit is taken back under the claim rules (in the contract's order), not around them.
+  local g = redis.call('HMGET', KEYS[4], 'inventory', 'reserved', 'perUserLimit', 'dailyLimit')
+  if tonumber(redis.call('HGET', KEYS[5], 'claimed') or '0') >= tonumber(g[3] or '1') then return {-1, 'USER_LIMIT_REACHED'} end
   if tonumber(g[2] or '0') >= tonumber(g[1] or '0') then return {-1, 'SOLD_OUT'} end
+  local daily = tonumber(g[4] or '0')
+  if daily > 0 and tonumber(redis.call('GET', day_key()) or '0') >= daily then return {-1, 'DAILY_LIMIT_REACHED'} end
   redis.call('HINCRBY', KEYS[4], 'reserved', 1)
   if redis.call('EXISTS', day_key()) == 1 then redis.call('INCR', day_key()) end
   redis.call('HINCRBY', KEYS[5], 'claimed', 1)
