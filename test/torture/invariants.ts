@@ -161,19 +161,24 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
     }
   }
 
-  // op. concurrent operator actions
+  // op. concurrent operator actions (exactly one wins, unless the claim rules refuse them all)
   for (const g of state.operatorGroups) {
     const ok = g.statuses.filter((s) => s === 200).length;
     const answered = g.statuses.every((s) => s !== 0 && s < 500);
     const allowed = g.action === 'resolve' ? [200, 409] : [200, 409, 404];
     const others = g.statuses.filter((s) => s !== 200 && s !== 0 && s < 500 && !allowed.includes(s));
     const concurrent = g.statuses.length > 1;
-    if (ok > 1 || others.length || (concurrent && answered && ok !== 1 && !(g.action === 'retry' && g.statuses.every((s) => s === 404)))) {
+    // A re-queue takes the order's unit back under the claim rules: all refused by them is right.
+    const refusedByRules = g.action === 'retry' && g.codes.every((c) => RULE_REFUSALS.has(c));
+    if (ok > 1 || others.length || (concurrent && answered && ok !== 1 && !refusedByRules && !(g.action === 'retry' && g.statuses.every((s) => s === 404)))) {
       v('op', `${g.action} ${concurrent ? '×2' : '×1'} [${g.statuses.join(',')}]`, `${concurrent ? 'concurrent ' : ''}${g.action} (${g.detail}) answered [${g.statuses.join(', ')}]`, g.orderId);
     }
   }
   return out;
 }
+
+/** Refusals of a dead-letter re-queue that leave the order failed (no unit can be taken back). */
+const RULE_REFUSALS = new Set(['SOLD_OUT', 'USER_LIMIT_REACHED', 'DAILY_LIMIT_REACHED']);
 
 /** The shape of a key: numeric, 128 chars, or other. */
 export function shape(key: string): string {

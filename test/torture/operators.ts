@@ -66,7 +66,7 @@ export async function retryDeadLetter(state: RunState, prng: Prng, concurrent: b
   );
   const answers = await Promise.all(sends);
   if (answers.some((a) => a.status === 200)) state.requeued.add(target.orderId);
-  state.operatorGroups.push({ t: state.trace.now(), action: 'retry', orderId: target.orderId, statuses: answers.map((a) => a.status), detail: target.reason });
+  state.operatorGroups.push({ t: state.trace.now(), action: 'retry', orderId: target.orderId, statuses: answers.map((a) => a.status), codes: answers.map(codeOf), detail: target.reason });
 }
 
 /**
@@ -102,7 +102,7 @@ export async function resolveUncertain(state: RunState, prng: Prng, concurrent: 
     }),
   );
   const answers = await Promise.all(sends);
-  state.operatorGroups.push({ t: state.trace.now(), action: 'resolve', orderId: rec.key, statuses: answers.map((a) => a.status), detail: `delivered=${delivered}` });
+  state.operatorGroups.push({ t: state.trace.now(), action: 'resolve', orderId: rec.key, statuses: answers.map((a) => a.status), codes: answers.map(codeOf), detail: `delivered=${delivered}` });
   if (answers.some((a) => a.status === 200)) state.lastStatus.set(rec.key, delivered ? 'delivered' : 'failed');
 }
 
@@ -119,3 +119,6 @@ export async function setFlag(state: RunState, prng: Prng, name: string, enabled
     await sleep(300);
   }
 }
+
+/** The error code of an answer, '' when it has none. */
+const codeOf = (answer: { body: any }): string => String(answer.body?.error?.code ?? '');

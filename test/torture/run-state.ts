@@ -43,6 +43,8 @@ export interface OperatorGroup {
   action: 'retry' | 'resolve';
   orderId: string;
   statuses: number[];
+  /** Error codes of the answers ('' for a success or no body). */
+  codes: string[];
   detail: string;
 }
 

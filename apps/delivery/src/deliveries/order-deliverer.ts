@@ -31,8 +31,9 @@ export interface AttemptResult {
  *
  * - 2xx: `delivered`. 4xx: `failed`, reservation released.
  * - Not sent, or 5xx: nothing was delivered; `queued` (or `failed` on the final attempt).
- * - Sent but no answer: with order numbers a re-send is the same delivery, so `queued`; without
- *   them it may have been delivered: `uncertain`, never re-sent automatically, counted per user.
+ * - Sent but no answer: with order numbers a re-send is the same delivery, so `queued` (even on the
+ *   final attempt: it may have been delivered); without them it may have been delivered:
+ *   `uncertain`, never re-sent automatically, counted per user.
  */
 @Injectable()
 export class OrderDeliverer {
@@ -112,7 +113,9 @@ export class OrderDeliverer {
           this.logger.warn({ event: 'order.uncertain', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
           return this.result(order, await this.orders.move(order, 'delivering', 'uncertain', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'uncertain', outcome.reason);
         }
-      // falls through: with order numbers an unanswered request is safe to send again
+        // With order numbers an unanswered request is safe to send again; and it may have been
+        // delivered, so it is never failed for running out of tries.
+        return this.result(order, await this.orders.move(order, 'delivering', 'queued', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'queued', outcome.reason);
       case 'not-sent':
       case 'failed': {
         const to = opts.finalAttempt ? 'failed' : 'queued';

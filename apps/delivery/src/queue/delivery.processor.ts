@@ -18,7 +18,9 @@ import type { DeliveryJobData } from './delivery.queue.js';
  * never sent or the provider has order numbers (else the order is `uncertain`). With order numbers,
  * an order sent before is looked up at the provider before it is sent again.
  * Retryable: a transient failure leaves the order `queued` and throws, so `attempts`/backoff apply;
- * a refusal or the final attempt fails the order (released) and throws UnrecoverableError.
+ * a refusal or the final attempt fails the order (released) and throws UnrecoverableError. An order
+ * an order-number provider may have delivered (sent, no answer; lookup cannot tell) is never failed
+ * for running out of tries: its job may end in the failed set, and the reconciler runs it again.
  */
 @Injectable()
 export class DeliveryProcessor {
@@ -42,8 +44,10 @@ export class DeliveryProcessor {
     const target = await this.targets.of(ref.giftId);
     if (!target) throw new UnrecoverableError(`gift ${ref.giftId} of order ${orderId} no longer exists`);
 
-    if (target.orderNumbers && state.sentEpoch > 0 && (await this.provider.lookup(target.providerUrl, orderId)) === 'delivered') {
-      // An earlier attempt delivered without us hearing of it.
+    // With order numbers, an order sent before may have been delivered without us hearing of it:
+    // ask first. While the provider cannot tell, the order is never failed for running out of tries.
+    const lookup = target.orderNumbers && state.sentEpoch > 0 ? await this.provider.lookup(target.providerUrl, orderId) : undefined;
+    if (lookup === 'delivered') {
       const moved = await this.orders.move(ref, state.status, 'delivered', 'worker', { epoch: state.epoch, reason: 'provider lookup', fields: { error: '' } });
       if (moved.moved) return 'delivered';
     }
@@ -59,7 +63,7 @@ export class DeliveryProcessor {
       return moved.moved ? 'uncertain' : taken.status;
     }
     const ageMs = Date.now() - state.createdAtMs;
-    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs;
+    const finalAttempt = lookup !== 'unknown' && (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs);
     const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
     if (!result.lost && result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
     if (!result.lost && result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);
