@@ -89,7 +89,8 @@ try {
 }
 
 // 4. Apps
-const base = { REDIS_URL: redisUrl };
+// Every app shares the service token of the gateway-to-service hop (the stub ignores it).
+const base = { REDIS_URL: redisUrl, SERVICE_TOKEN: secrets.serviceToken };
 const node = (app) => [process.execPath, join('dist', 'apps', app, 'main.js')];
 const backends = [
   new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }),

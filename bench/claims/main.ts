@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { Patterns, type ClaimGiftReply, type ClaimGiftRequest, type GiftView, type Reply } from '@app/contracts';
+import { signServiceMessage } from '@app/platform';
 import { http } from '../../test/support/http.js';
+import { TEST_SERVICE_TOKEN } from '../../test/support/spawn-app.js';
 import { runBench } from '../support/bench-run.js';
 import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { HttpCaller } from '../support/http-caller.js';
@@ -44,7 +46,9 @@ runBench('claims', { deadlineS: 150 }, async (ctx) => {
   const direct: LoadCall = async () => {
     const { orderId, user } = next();
     const request: ClaimGiftRequest = { meta: { requestId: orderId }, giftId: GIFT_ID, userId: `bench-user-${user}`, orderId };
-    const reply = await firstValueFrom(client.send<Reply<ClaimGiftReply>>(Patterns.ClaimGift, request).pipe(timeout(10_000)));
+    // Signed as the gateway signs it: the HMAC is part of the hop's cost on both sides.
+    const message = signServiceMessage(TEST_SERVICE_TOKEN, Patterns.ClaimGift, request);
+    const reply = await firstValueFrom(client.send<Reply<ClaimGiftReply>>(Patterns.ClaimGift, message).pipe(timeout(10_000)));
     if (!reply.ok) return reply.error.code;
     return reply.value.status === 'delivered' || reply.value.status;
   };

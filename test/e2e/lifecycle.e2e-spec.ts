@@ -176,6 +176,41 @@ describe('order lifecycle', () => {
   });
 });
 
+// Found by the torture checker (seed 3): an order-number provider delivered but answered after the
+// timeout; its lookups timed out too, the breaker opened, tries ran out, and the order was failed
+// (its unit released) although the gift had been delivered.
+describe('an order-number provider that delivers but cannot say so in time', () => {
+  let suite: Suite | undefined;
+  afterAll(async () => suite?.stop());
+
+  it('never fails the order for running out of tries; it is delivered once the provider answers again', async () => {
+    suite = await startSuite({
+      deliveryEnv: { ...serviceEnv, PROVIDER_TIMEOUT_MS: '300', QUEUE_ATTEMPTS: '2', QUEUE_BACKOFF_MAX_MS: '300', RECONCILE_QUEUED_AFTER_MS: '500' },
+    });
+    const gw = suite.gatewayUrls[0];
+    const body = demoActivity(suite.providerUrl, [{ giftId: 'late-g1', delivery: 'async', inventory: 3 }]);
+    expect((await http('PUT', `${gw}/admin/activities/a-late`, { token: suite.adminToken, body })).status).toBe(201);
+    // Delivers at once, answers after 2 s; lookups wait 2 s too (the provider is slow for both).
+    await setFaults(suite.providerUrl, { mode: 'answer-after-delay', latencyMs: 2000 });
+    const token = await suite.token('late-user');
+    expect((await http('POST', `${gw}/api/gifts/late-g1/claims`, { token, headers: { 'idempotency-key': '4242' }, body: {} })).status).toBe(202);
+    // Both tries of the job are used up while the provider stays slow, and the job is run again
+    // (attempt 3 and later): never once is the order failed or its unit released.
+    const statuses = new Set<string>();
+    await waitFor(async () => {
+      const order = (await http('GET', `${gw}/api/orders/4242`, { token })).body;
+      statuses.add(order.status);
+      return order.attempts >= 3;
+    }, { timeoutMs: 20_000, intervalMs: 50, what: 'the order to be tried past its job\'s 2 tries' });
+    expect(statuses.has('failed')).toBe(false);
+    expect((await http('GET', `${gw}/api/gifts/late-g1`, { token })).body.remaining).toBe(2);
+    // ...and once it answers again, the reconciler runs the order again: a lookup finds the delivery.
+    await setFaults(suite.providerUrl, {});
+    await waitForOrderStatus(gw, token, '4242', ['delivered'], 20_000);
+    expect((await providerStats(suite.providerUrl)).byOrder['4242'].deliveries).toBe(1);
+  });
+});
+
 describe('a full Redis (maxmemory, noeviction)', () => {
   let suite: Suite | undefined;
   let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;

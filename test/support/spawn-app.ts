@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 
@@ -18,6 +19,12 @@ export interface RunningApp {
 }
 
 const ROOT = join(__dirname, '..', '..');
+
+/**
+ * The SERVICE_TOKEN every test deployment shares unless a test sets its own (or `''` to start an
+ * app without one). A test value, generated per test process.
+ */
+export const TEST_SERVICE_TOKEN = randomBytes(32).toString('hex');
 const running = new Set<RunningApp>();
 
 /** Starts `node dist/apps/<app>/main.js` and waits for its `app.ready` line. */
@@ -40,7 +47,7 @@ export async function spawnApp(app: AppName, env: Record<string, string>, opts: 
 export function startApp(app: AppName, env: Record<string, string>, label?: string): RunningApp {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'log', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'log', ...(app === 'provider-stub' ? {} : { SERVICE_TOKEN: TEST_SERVICE_TOKEN }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, liveInstances } from '@app/platform';
+import { closeRedis, createRedis, liveInstances, signServiceMessage } from '@app/platform';
 import { RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
 import type { GatewayConfig } from './config/gateway.config.js';
-import { UpstreamClient, type Upstream } from './upstream/upstream.client.js';
+import { tcpClient, UpstreamClient, type Upstream } from './upstream/upstream.client.js';
 import { DnsDiscovery, mergeSources } from './upstream/dns.discovery.js';
 import { UpstreamDiscovery } from './upstream/upstream.discovery.js';
 
@@ -57,6 +57,8 @@ export function defaultConnections(config: GatewayConfig): GatewayConnections {
       const client = new UpstreamClient(service, createRouter(service, addresses, config.routing), {
         probeIntervalMs: config.routing.probeIntervalMs,
         probeTimeoutMs: config.timeouts.fastMs,
+        createClient: (address) => tcpClient(address, config.serviceTls),
+        sign: (pattern, payload) => signServiceMessage(config.serviceToken, pattern, payload),
       });
       const dnsTarget = config.dnsDiscovery[service];
       if (!config.discovery.isEnabled && !dnsTarget) return client;

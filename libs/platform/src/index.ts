@@ -7,6 +7,7 @@ export * from './logging/json.logger.js';
 export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';
 export * from './bootstrap/start-service.js';
+export * from './auth/service-auth.js';
 export * from './flags/flag.cache.js';
 export * from './audit/audit.log.js';
 export * from './registry/instance.registry.js';

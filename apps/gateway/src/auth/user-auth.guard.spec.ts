@@ -59,6 +59,11 @@ describe('UserAuthGuard', () => {
     expect(await expectUnauthorized(guard, `Bearer ${token}`)).toBe('token expired');
   });
 
+  it('rejects a token without exp (it would be valid forever)', async () => {
+    const token = await new SignJWT({ sub: 'user-1' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(new TextEncoder().encode(JWT_SECRET));
+    expect(await expectUnauthorized(guard, `Bearer ${token}`)).toBe('token has no exp');
+  });
+
   it('rejects a token signed with another secret, without echoing it', async () => {
     const token = await sign({ sub: 'user-1' }, 'another-secret-that-is-32-bytes-long!!');
     const message = await expectUnauthorized(guard, `Bearer ${token}`);

@@ -41,13 +41,16 @@ export class UserAuthGuard implements CanActivate {
     }
     let payload: { sub?: unknown; exp?: unknown };
     try {
-      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'] }));
+      // `exp` is required (contract section 2): a token without one would be valid forever.
+      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
     } catch (err) {
-      throw unauthorized(err instanceof joseErrors.JWTExpired ? 'token expired' : 'invalid token');
+      if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthorized('token has no exp');
+      throw unauthorized('invalid token');
     }
     const { sub, exp } = payload;
     if (typeof sub !== 'string' || !ID_PATTERN.test(sub)) throw unauthorized('token has no valid sub');
-    this.remember(token, sub, typeof exp === 'number' ? exp * 1000 : Date.now() + 60_000);
+    this.remember(token, sub, (exp as number) * 1000);
     request.userId = sub;
     return true;
   }

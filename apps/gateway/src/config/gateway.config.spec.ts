@@ -3,7 +3,8 @@ import { loadGatewayConfig } from './gateway.config.js';
 
 const JWT_SECRET = 'j'.repeat(32);
 const ADMIN_TOKEN = 'a'.repeat(24);
-const base = { JWT_SECRET, ADMIN_TOKEN };
+const SERVICE_TOKEN = 's'.repeat(32);
+const base = { JWT_SECRET, ADMIN_TOKEN, SERVICE_TOKEN };
 
 function problemOf(env: Record<string, string>): string {
   try {
@@ -69,15 +70,18 @@ describe('loadGatewayConfig', () => {
     expect(problemOf({ [name]: value })).toMatch(new RegExp(`^Invalid gateway config: .*${name}`));
   });
 
-  it('requires both secrets', () => {
-    const message = problemOf({ JWT_SECRET: '', ADMIN_TOKEN: '' });
+  it('requires every secret', () => {
+    const message = problemOf({ JWT_SECRET: '', ADMIN_TOKEN: '', SERVICE_TOKEN: '' });
     expect(message).toContain('JWT_SECRET is required');
     expect(message).toContain('ADMIN_TOKEN is required');
+    expect(message).toContain('SERVICE_TOKEN is required');
   });
 
   it('rejects short secrets without echoing them', () => {
-    const message = problemOf({ JWT_SECRET: 'short-jwt-secret', ADMIN_TOKEN: 'short-admin-token' });
+    const message = problemOf({ JWT_SECRET: 'short-jwt-secret', ADMIN_TOKEN: 'short-admin-token', SERVICE_TOKEN: 'short-service-token' });
     expect(message).toContain('JWT_SECRET must be at least 32 characters');
+    expect(message).toContain('SERVICE_TOKEN must be at least 32 characters');
+    expect(message).not.toContain('short-service-token');
     expect(message).toContain('ADMIN_TOKEN must be at least 24 characters');
     expect(message).not.toContain('short-jwt-secret');
     expect(message).not.toContain('short-admin-token');

@@ -39,6 +39,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ErrorStatus>> = Object.fre
   // Both fail fast without sending; the error's own retryAfterS (if any) wins over this 1 s.
   [ErrorCode.CircuitOpen]: unavailable,
   [ErrorCode.BulkheadFull]: unavailable,
+  // This gateway's SERVICE_TOKEN is not the services': nothing was done; an operator must fix it.
+  [ErrorCode.ServiceAuthFailed]: unavailable,
 });
 
 /** The HTTP answer of `code`; an unknown code (e.g. from a newer service) is a 500. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { firstValueFrom, timeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/contracts';
 import { ProbeScheduler, type EndpointSnapshot, type Router } from '@app/routing';
@@ -50,7 +50,12 @@ export interface UpstreamClientOptions {
   probeIntervalMs?: number;
   /** Budget of one probe (`Patterns.Ping` over the same transport), in ms. Default 300. */
   probeTimeoutMs?: number;
+  /** Adds the service proof to every message (probes included). Default: messages go unsigned. */
+  sign?: MessageSigner;
 }
+
+/** Turns a payload into the message actually sent (e.g. with the `SERVICE_TOKEN` proof). */
+export type MessageSigner = (pattern: string, payload: object) => object;
 
 /** Creates the client of one `host:port` instance address. */
 export type ClientFactory = (address: string) => ClientProxy;
@@ -73,6 +78,7 @@ export class UpstreamClient implements Upstream {
   private readonly connections = new Map<string, Connection>();
   private readonly createClient: ClientFactory;
   private readonly prober: ProbeScheduler<string>;
+  private readonly sign?: MessageSigner;
 
   constructor(
     readonly service: string,
@@ -81,6 +87,7 @@ export class UpstreamClient implements Upstream {
   ) {
     const opts = typeof options === 'function' ? { createClient: options } : options;
     this.createClient = opts.createClient ?? tcpClient;
+    this.sign = opts.sign;
     const probeTimeoutMs = opts.probeTimeoutMs ?? 300;
     // Probes ride the instance's own connection, so they test what real calls use.
     this.prober = new ProbeScheduler({
@@ -184,7 +191,8 @@ export class UpstreamClient implements Upstream {
   }
 
   private send<T>(address: string, pattern: Pattern, payload: object, timeoutMs: number): Promise<Reply<T>> {
-    return firstValueFrom(this.connection(address).client.send<Reply<T>>(pattern, payload).pipe(timeout(timeoutMs)));
+    const message = this.sign ? this.sign(pattern, payload) : payload;
+    return firstValueFrom(this.connection(address).client.send<Reply<T>>(pattern, message).pipe(timeout(timeoutMs)));
   }
 
   /**
@@ -226,11 +234,15 @@ function isReply(value: unknown): value is Reply<unknown> {
   return reply.ok === true || (reply.ok === false && typeof reply.error?.code === 'string');
 }
 
-/** The default factory: a Nest TCP client for `host:port` (IPv6 hosts in brackets). */
-export function tcpClient(address: string): ClientProxy {
+/**
+ * The default factory: a Nest TCP client for `host:port` (IPv6 hosts in brackets); with `tls.ca`,
+ * over TLS, the service's certificate verified against that CA and the address's host.
+ */
+export function tcpClient(address: string, tls: { ca?: string } = {}): ClientProxy {
   const split = address.lastIndexOf(':');
   const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host, port: Number(address.slice(split + 1)) } });
+  const tlsOptions = tls.ca ? { tlsOptions: { ca: tls.ca, servername: isIP(host) ? undefined : host } } : {};
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host, port: Number(address.slice(split + 1)), ...tlsOptions } });
   // Many small requests go out at once on one connection: without TCP_NODELAY, Nagle's algorithm
   // holds each but the first until an ACK comes. `on` is kept for every socket the client opens.
   (client as unknown as { on(event: 'connect', listener: () => void): void }).on('connect', () => client.unwrap<Socket>().setNoDelay(true));

@@ -29,6 +29,8 @@ export const ErrorCode = {
   CircuitOpen: 'RES_CIRCUIT_OPEN',
   /** The bulkhead of a timeout class is full (max concurrent and max queued): rejected at once, unsent. */
   BulkheadFull: 'RES_BULKHEAD_FULL',
+  /** A service refused a message without a valid `SERVICE_TOKEN` proof (a misconfigured gateway or a stranger); nothing was done. */
+  ServiceAuthFailed: 'AUTH_SERVICE_PROOF',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -10,6 +10,7 @@ import { createLogger, readyEvent } from '../logging/json.logger.js';
 import { MessageMetricsInterceptor } from '../metrics/message-metrics.interceptor.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RpcErrorsInterceptor } from './rpc-errors.interceptor.js';
+import { ServiceAuthInterceptor } from './service-auth.interceptor.js';
 import { createRedis, closeRedis } from '../redis/redis.factory.js';
 import { InstanceRegistration } from '../registry/instance.registry.js';
 import { loadRegistryConfig } from '../registry/registry.config.js';
@@ -40,6 +41,12 @@ export function closeOnSignals(app: string, nest: INestApplication, logger: Logg
   process.on('SIGINT', onSignal);
 }
 
+/**
+ * Largest TCP frame a service accepts, in characters: the largest message (an activity's
+ * configuration) is well under it; a bigger frame closes the connection instead of growing memory.
+ */
+const MAX_FRAME_CHARS = 1_048_576;
+
 /** What a TCP service (query, delivery) needs to start. */
 export interface ServiceConfig extends CommonConfig {
   host: string;
@@ -63,9 +70,21 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     // The module provides `Metrics` (its own metrics use it too); HTTP and TCP handling are counted here.
     const metrics = nest.get(Metrics);
     metrics.instrumentHttp(nest.getHttpAdapter().getInstance());
-    // Outermost first: metrics see the Reply an exception was turned into.
-    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor());
-    nest.connectMicroservice({ transport: Transport.TCP, options: { host: config.host, port: config.tcpPort } }, { inheritAppConfig: true });
+    // Outermost first: metrics see the Reply an exception was turned into; the service proof is
+    // checked before any handler runs.
+    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor(), new ServiceAuthInterceptor(config.serviceToken));
+    nest.connectMicroservice(
+      {
+        transport: Transport.TCP,
+        options: {
+          host: config.host,
+          port: config.tcpPort,
+          maxBufferSize: MAX_FRAME_CHARS,
+          ...(config.serviceTls.cert ? { tlsOptions: { cert: config.serviceTls.cert, key: config.serviceTls.key } } : {}),
+        },
+      },
+      { inheritAppConfig: true },
+    );
     await nest.startAllMicroservices();
     // Answers are small and many go out at once on one connection: without TCP_NODELAY, Nagle's
     // algorithm holds each but the first until an ACK comes (~40 ms with delayed ACKs).
