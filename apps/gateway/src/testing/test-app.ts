@@ -12,7 +12,7 @@ import type { Upstream } from '../upstream/upstream.client.js';
 export const JWT_SECRET = 'inject-spec-jwt-secret-32-bytes-long!';
 export const ADMIN_TOKEN = 'inject-spec-admin-token-24+';
 /** Config of the test app: small body limit, CORS for any localhost port. */
-export const config = loadGatewayConfig({ JWT_SECRET, ADMIN_TOKEN, BODY_LIMIT_BYTES: '2048', CORS_ORIGINS: 'http://localhost:*' });
+export const config = loadGatewayConfig({ JWT_SECRET, ADMIN_TOKEN, SERVICE_TOKEN: 'inject-spec-service-token-32-bytes-long', BODY_LIMIT_BYTES: '2048', CORS_ORIGINS: 'http://localhost:*' });
 
 const fakeUpstream = () => ({ call: jest.fn(), anyInstanceAnswers: jest.fn(async () => 'ok'), close: jest.fn(async () => undefined) });
 /** The fake services behind the test app; specs set what `call` answers. */
