@@ -4,7 +4,7 @@ import { runTorture } from '../torture/run-torture.js';
 // seeded schedule of claims, process/Redis/provider faults, flag flips and operator actions, then
 // invariants a-h checked after quiescence. A failure prints the seed (replay with
 // `npm run torture -- --seed N --minutes 1`), the violations and the trace of offending orders.
-const SEEDS = [1, 2];
+const SEEDS = [1, 2, 3];
 const MINUTES = 1;
 
 jest.setTimeout(170_000);
