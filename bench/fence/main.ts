@@ -27,7 +27,7 @@ runBench('fence', { deadlineS: 150 }, async (ctx) => {
   const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
   ctx.defer(() => replica.stop());
   const probe = new Redis(master.url);
-  await waitFor(async () => /connected_slaves:1/.test(await probe.info('replication')), { timeoutMs: 10_000, what: 'the replica to connect' });
+  await waitFor(async () => /state=online/.test(await probe.info('replication')), { timeoutMs: 20_000, what: 'the replica to finish its first sync' });
   probe.disconnect();
 
   const results: Array<[string, LoadResult]> = [];

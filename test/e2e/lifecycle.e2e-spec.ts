@@ -121,6 +121,21 @@ describe('order lifecycle', () => {
     await setFaults(plainUrl, {});
   });
 
+  it('bounds a provider call in all: a body trickled after the headers cannot hold the claim', async () => {
+    await publish('a-trickle', [{ giftId: 'trickle-g1' }]);
+    const token = await suite.token('trickle-user');
+    await setFaults(suite.providerUrl, { mode: 'trickle', latencyMs: 300 }); // a ~90-byte body at 300 ms a byte: ~27 s
+    const started = Date.now();
+    const res = await claim('trickle-g1', token, 'trickle-1');
+    const tookMs = Date.now() - started;
+    await setFaults(suite.providerUrl, {});
+    // The 200's status decides (delivered); the body is cut at the total deadline (provider timeout
+    // + 0.5 s), within the gateway's budget for a claim.
+    expect(res.body).toEqual({ orderId: 'trickle-1', status: 'delivered' });
+    expect(tookMs).toBeLessThan(8_000);
+    expect((await providerStats(suite.providerUrl)).byOrder['trickle-1']).toEqual({ calls: 1, deliveries: 1 });
+  });
+
   it('lets exactly one of two concurrent resolves win, and the uncertain count moves once', async () => {
     await publish('a-resolve', [{ giftId: 'res-g1', inventory: 5, perUserLimit: 3, provider: { url: plainUrl, orderNumbers: false } }]);
     const token = await suite.token('resolve-user');
@@ -208,6 +223,44 @@ describe('an order-number provider that delivers but cannot say so in time', () 
     await setFaults(suite.providerUrl, {});
     await waitForOrderStatus(gw, token, '4242', ['delivered'], 20_000);
     expect((await providerStats(suite.providerUrl)).byOrder['4242'].deliveries).toBe(1);
+  });
+});
+
+// The durability fence on a real replica: a send record that is not on the replica is no licence to
+// call a provider without order numbers.
+describe('the durability fence (REDIS_WAIT_REPLICAS)', () => {
+  let suite: Suite | undefined;
+  let master: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+  let replica: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+  afterAll(async () => {
+    await suite?.stop();
+    await replica?.stop();
+    await master?.stop();
+  });
+
+  it('does not call the provider while the replica cannot acknowledge, and delivers once it can', async () => {
+    master = await startRedisServer();
+    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const probe = new Redis(master.url);
+    await waitFor(async () => /state=online/.test(await probe.info('replication')), { timeoutMs: 20_000, what: 'the replica to finish its first sync' });
+    probe.disconnect();
+    suite = await startSuite({ redisUrl: master.url, deliveryEnv: { ...serviceEnv, REDIS_WAIT_TIMEOUT_MS: '300' }, providerEnv: { ORDER_NUMBERS: 'false' } });
+    const gw = suite.gatewayUrls[0];
+    const body = demoActivity(suite.providerUrl, [{ giftId: 'fence-g1', perUserLimit: 5, provider: { url: suite.providerUrl, orderNumbers: false } }]);
+    expect((await http('PUT', `${gw}/admin/activities/a-fence`, { token: suite.adminToken, body })).status).toBe(201);
+    const token = await suite.token('fence-user');
+    // `auto` found the replica: a claim is delivered with the fence holding.
+    await waitFor(async () => suite!.deliveries[0].logs.some((l) => l.includes('"event":"fence.replicas"')), { timeoutMs: 5_000, what: 'the fence to count the replica' });
+    expect((await http('POST', `${gw}/api/gifts/fence-g1/claims`, { token, headers: { 'idempotency-key': 'fence-1' }, body: {} })).body.status).toBe('delivered');
+    // The replica stops acknowledging (SIGSTOP): the claim is not sent, the order waits in the queue.
+    replica.child.kill('SIGSTOP');
+    const res = await http('POST', `${gw}/api/gifts/fence-g1/claims`, { token, headers: { 'idempotency-key': 'fence-2' }, body: {} });
+    expect(res.body).toEqual({ orderId: 'fence-2', status: 'queued' });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await providerStats(suite.providerUrl)).byOrder['fence-2']).toBeUndefined();
+    replica.child.kill('SIGCONT');
+    await waitForOrderStatus(gw, token, 'fence-2', ['delivered'], 20_000);
+    expect((await providerStats(suite.providerUrl)).byOrder['fence-2']).toEqual({ calls: 1, deliveries: 1 });
   });
 });
 

@@ -24,7 +24,7 @@ export type DeliveryConfig = Readonly<
     reconcileQueuedAfterMs: number;
     /** How often each instance looks for orders nobody owns, in ms. Default 2000. */
     sweepIntervalMs: number;
-    /** Longest a provider call may take in all (headers and body, after any bulkhead wait), in ms. Default: provider timeout + 1000. */
+    /** Longest a provider call may take in all (headers and body), in ms. Default: provider timeout + 500 (under the gateway's slow timeout with the defaults). */
     providerTotalDeadlineMs: number;
     /** Largest provider answer body read, in bytes; a longer one counts as a failed answer. Default 65536. */
     providerMaxBodyBytes: number;
@@ -110,7 +110,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
   const lifecycle = {
     attemptLeaseMs: reader.int('ATTEMPT_LEASE_MS', { min: 300, max: 600_000, fallback: 6_000 }),
     reconcileQueuedAfterMs: reader.int('RECONCILE_QUEUED_AFTER_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
-    providerTotalDeadlineMs: reader.int('PROVIDER_TOTAL_DEADLINE_MS', { min: 10, max: 120_000, fallback: partial.providerTimeoutMs + 1_000 }),
+    providerTotalDeadlineMs: reader.int('PROVIDER_TOTAL_DEADLINE_MS', { min: 10, max: 120_000, fallback: partial.providerTimeoutMs + 500 }),
     providerMaxBodyBytes: reader.int('PROVIDER_MAX_BODY_BYTES', { min: 256, max: 16_777_216, fallback: 65_536 }),
     refusalRetentionS: reader.int('REFUSAL_RETENTION_SECONDS', { min: 1, max: 365 * 86_400, fallback: 86_400 }),
     fenceReplicas: readFenceReplicas(reader, env),

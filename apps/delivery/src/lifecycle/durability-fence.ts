@@ -7,7 +7,7 @@ const REFRESH_MS = 10_000;
 /**
  * How many replicas must hold an attempt's send record before a provider without order numbers is
  * called. Without it, a failover that loses the record (replication is asynchronous) would let a
- * recovery send the order again. `auto` follows the master's `connected_slaves` (at most 1: one copy
+ * recovery send the order again. `auto` follows the master's replicas that are online (at most 1: one copy
  * besides the master is what a promotion needs); on a Redis Cluster set the number explicitly.
  */
 export class DurabilityFence {
@@ -41,8 +41,9 @@ export class DurabilityFence {
   private async refresh(): Promise<void> {
     try {
       const info = await this.redis.info('replication');
-      const connected = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
-      const next = Math.min(connected, 1);
+      // Only replicas past their first sync can acknowledge (one in `wait_bgsave` answers WAIT with 0).
+      const online = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+      const next = Math.min(online, 1);
       if (next !== this.count) this.logger.log({ event: 'fence.replicas', replicas: next });
       this.count = next;
     } catch (err) {
