@@ -115,7 +115,12 @@ export class OrderDeliverer {
         }
         // With order numbers an unanswered request is safe to send again; and it may have been
         // delivered, so it is never failed for running out of tries.
-        return this.result(order, await this.orders.move(order, 'delivering', 'queued', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'queued', outcome.reason);
+        return this.result(
+          order,
+          await this.orders.move(order, 'delivering', 'queued', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason, maybeDelivered: '1' } }),
+          'queued',
+          outcome.reason,
+        );
       case 'not-sent':
       case 'failed': {
         const to = opts.finalAttempt ? 'failed' : 'queued';

@@ -17,6 +17,8 @@ export interface OrderState extends OrderRef {
   epoch: number;
   /** The latest epoch whose provider call was about to be sent (0 if none). */
   sentEpoch: number;
+  /** An attempt was sent and got no answer (or was cut off after sending): it may have delivered. */
+  maybeDelivered: boolean;
   attempts: number;
   createdAtMs: number;
   updatedAtMs: number;
@@ -213,6 +215,7 @@ export function parseOrderState(hash: Record<string, string>): OrderState | unde
     version: Number(hash.version ?? 0),
     epoch: Number(hash.epoch ?? 0),
     sentEpoch: Number(hash.sentEpoch ?? 0),
+    maybeDelivered: hash.maybeDelivered === '1',
     attempts: Number(hash.attempts ?? 0),
     createdAtMs: Number(hash.createdAtMs ?? 0),
     updatedAtMs: Number(hash.updatedAtMs ?? 0),

@@ -45,8 +45,11 @@ export class DeliveryProcessor {
     if (!target) throw new UnrecoverableError(`gift ${ref.giftId} of order ${orderId} no longer exists`);
 
     // With order numbers, an order sent before may have been delivered without us hearing of it:
-    // ask first. While the provider cannot tell, the order is never failed for running out of tries.
+    // ask first. While the provider cannot tell whether an unanswered (or cut-off) attempt
+    // delivered, the order is never failed for running out of tries.
     const lookup = target.orderNumbers && state.sentEpoch > 0 ? await this.provider.lookup(target.providerUrl, orderId) : undefined;
+    const cutOff = state.status === 'delivering' && state.sentEpoch === state.epoch;
+    const mayHaveDelivered = (state.maybeDelivered || cutOff) && lookup !== 'absent';
     if (lookup === 'delivered') {
       const moved = await this.orders.move(ref, state.status, 'delivered', 'worker', { epoch: state.epoch, reason: 'provider lookup', fields: { error: '' } });
       if (moved.moved) return 'delivered';
@@ -63,7 +66,7 @@ export class DeliveryProcessor {
       return moved.moved ? 'uncertain' : taken.status;
     }
     const ageMs = Date.now() - state.createdAtMs;
-    const finalAttempt = lookup !== 'unknown' && (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs);
+    const finalAttempt = !mayHaveDelivered && (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs);
     const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
     if (!result.lost && result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
     if (!result.lost && result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);

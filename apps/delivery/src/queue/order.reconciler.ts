@@ -79,7 +79,12 @@ export class OrderReconciler {
       if (moved.moved) this.logger.warn({ event: 'order.uncertain', orderId, reason: 'attempt interrupted after it was sent' });
       return;
     }
-    const moved = await this.orders.move(ref, 'delivering', 'queued', 'sweeper', { epoch: state.epoch, leaseEnded: true, reason: 'attempt interrupted' });
+    const moved = await this.orders.move(ref, 'delivering', 'queued', 'sweeper', {
+      epoch: state.epoch,
+      leaseEnded: true,
+      reason: 'attempt interrupted',
+      ...(maybeSent ? { fields: { maybeDelivered: '1' } } : {}),
+    });
     if (!moved.moved) return;
     await this.queue.ensureJob(ref, 'reconciler');
     this.logger.warn({ event: 'order.recovered', orderId, giftId, sent: maybeSent });
