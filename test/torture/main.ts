@@ -1,7 +1,6 @@
-import { randomSeed } from './prng.js';
+import { Prng, randomSeed } from './prng.js';
 import { runTorture } from './run-torture.js';
 import { describeSchedule, makeSchedule } from './schedule.js';
-import { Prng } from './prng.js';
 
 /**
  * `npm run torture -- [--seed N] [--seeds K] [--minutes M] [--quiesce-s S] [--keys uuid|all] [--dry-run]`
