@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { http, type JsonResponse } from '../support/http.js';
-import { providerStats, waitForOrderStatus } from '../support/orders.js';
+import { claimUntilAnswered, providerStats, waitForOrderStatus } from '../support/orders.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
 import { spawnApp } from '../support/spawn-app.js';
@@ -8,16 +8,6 @@ import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(120_000);
-
-/** Claims with one key until a 2xx or a 4xx, as a client does after a 5xx or a lost answer. */
-async function claimUntilAnswered(url: string, token: string, key: string, deadlineMs: number): Promise<JsonResponse | undefined> {
-  while (Date.now() < deadlineMs) {
-    const res = await http('POST', url, { token, headers: { 'idempotency-key': key }, body: {}, timeoutMs: 5_000 }).catch(() => undefined);
-    if (res && res.status < 500) return res;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
-}
 
 const serviceEnv = {
   PROVIDER_TIMEOUT_MS: '1000',

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { expectError, http, type JsonResponse } from '../support/http.js';
-import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
+import { claimUntilAnswered, providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
 import { spawnApp, type RunningApp } from '../support/spawn-app.js';
@@ -11,17 +11,6 @@ import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(150_000);
-
-/** Claims with one key until a 2xx or a 4xx, as a client does after a 5xx or a lost answer. */
-async function claimUntilAnswered(url: string, token: string, key: string, deadlineMs: number): Promise<JsonResponse | undefined> {
-  while (Date.now() < deadlineMs) {
-    const res = await http('POST', url, { token, headers: { 'idempotency-key': key }, body: {}, timeoutMs: 10_000 }).catch(() => undefined);
-    if (res && res.status < 500) return res;
-    if (res && res.status === 503) expect(res.headers.get('retry-after')).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
-}
 
 const serviceEnv = {
   PROVIDER_TIMEOUT_MS: '2000',

@@ -1,4 +1,4 @@
-import { http } from './http.js';
+import { http, type JsonResponse } from './http.js';
 import { waitFor } from './wait-for.js';
 
 /** Polls an order until its status is one of `statuses`; returns the order. */
@@ -32,4 +32,18 @@ export async function providerStats(providerUrl: string): Promise<{ calls: numbe
 export async function setFaults(providerUrl: string, faults: Record<string, unknown>): Promise<void> {
   const res = await http('PUT', `${providerUrl}/_faults`, { body: faults });
   if (res.status !== 200) throw new Error(`could not set faults: ${res.status} ${res.text}`);
+}
+
+/**
+ * Claims with one key until a 2xx or a 4xx, as a client does after a 5xx or a lost answer; every
+ * 503 on the way must carry `Retry-After` (else this throws). Undefined when the deadline passes.
+ */
+export async function claimUntilAnswered(url: string, token: string, key: string, deadlineMs: number, timeoutMs = 10_000): Promise<JsonResponse | undefined> {
+  while (Date.now() < deadlineMs) {
+    const res = await http('POST', url, { token, headers: { 'idempotency-key': key }, body: {}, timeoutMs }).catch(() => undefined);
+    if (res && res.status < 500) return res;
+    if (res && res.status === 503 && !res.headers.get('retry-after')) throw new Error(`503 without Retry-After for claim ${key}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
