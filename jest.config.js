@@ -15,7 +15,7 @@ const shared = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc], '^.+\\.lua$': '<rootDir>/test/support/lua-transform.cjs' },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|jose|cockatiel)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@sparticuz|cookie|jose|cockatiel)/)'],
 };
 export default {
   projects: [

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { findChromium } from '../support/chromium.js';
 import { http } from '../support/http.js';
 import { startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(90_000);
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // The operator dashboard in a real headless Chromium against the real suite.
 describe('operator dashboard (headless Chromium)', () => {
@@ -18,13 +16,12 @@ describe('operator dashboard (headless Chromium)', () => {
   let gw: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    // CHROMIUM_PATH, else /usr/bin/chromium, else the registry's @sparticuz/chromium: no apt needed.
+    const binary = await findChromium();
+    process.stdout.write(`dashboard e2e: Chromium from ${binary.source} (${binary.executablePath})\n`);
     suite = await startSuite({ queries: 2 });
     gw = suite.gatewayUrls[0];
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await chromium.launch({ executablePath: binary.executablePath, args: binary.args, headless: true });
     page = await browser.newPage();
   });
   afterAll(async () => {
