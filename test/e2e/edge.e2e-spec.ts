@@ -93,9 +93,9 @@ describe('gateway edge', () => {
 
   describe('configuration at start-up', () => {
     const cases: Array<[AppName, Record<string, string>, string]> = [
-      ['gateway', { PORT: 'abc', JWT_SECRET: 'x'.repeat(32), ADMIN_TOKEN: 'y'.repeat(24) }, 'PORT'],
-      ['gateway', { JWT_SECRET: 'short', ADMIN_TOKEN: 'y'.repeat(24) }, 'JWT_SECRET'],
-      ['gateway', { JWT_SECRET: 'x'.repeat(32), ADMIN_TOKEN: 'y'.repeat(24), QUERY_UPSTREAMS: 'nohost' }, 'QUERY_UPSTREAMS'],
+      ['gateway', { PORT: 'abc', JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6) }, 'PORT'],
+      ['gateway', { JWT_SECRET: 'short', ADMIN_TOKEN: 'adm-'.repeat(6) }, 'JWT_SECRET'],
+      ['gateway', { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), QUERY_UPSTREAMS: 'nohost' }, 'QUERY_UPSTREAMS'],
       ['query', { TCP_PORT: '70000' }, 'TCP_PORT'],
       ['delivery', { REDIS_URL: 'http://nope' }, 'REDIS_URL'],
       ['delivery', { UNCERTAIN_LIMIT: '0' }, 'UNCERTAIN_LIMIT'],

@@ -107,7 +107,7 @@ describe('service authentication on the TCP hop', () => {
 
 describe('a service started without SERVICE_TOKEN', () => {
   it.each(['delivery', 'query', 'gateway'] as const)('%s exits 1 with one line naming it', async (app) => {
-    const started = startApp(app, { SERVICE_TOKEN: '', TCP_PORT: String(await freePort()), HTTP_PORT: String(await freePort()), PORT: String(await freePort()), JWT_SECRET: 'j'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24) });
+    const started = startApp(app, { SERVICE_TOKEN: '', TCP_PORT: String(await freePort()), HTTP_PORT: String(await freePort()), PORT: String(await freePort()), JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6) });
     expect(await started.exited).toBe(1);
     await waitFor(() => started.logs.length > 0, { timeoutMs: 2_000, what: 'its output' });
     expect(started.logs).toHaveLength(1);

@@ -1,9 +1,10 @@
 import { ConfigError } from '@app/platform';
 import { loadGatewayConfig } from './gateway.config.js';
 
-const JWT_SECRET = 'j'.repeat(32);
-const ADMIN_TOKEN = 'a'.repeat(24);
-const SERVICE_TOKEN = 's'.repeat(32);
+// Fixture secrets: long enough, and not one repeated character (that is refused as a placeholder).
+const JWT_SECRET = 'jwt-'.repeat(8);
+const ADMIN_TOKEN = 'adm-'.repeat(6);
+const SERVICE_TOKEN = 'svc-'.repeat(8);
 const base = { JWT_SECRET, ADMIN_TOKEN, SERVICE_TOKEN };
 
 function problemOf(env: Record<string, string>): string {

@@ -3,7 +3,7 @@ import { loadGatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
 import { ResiliencePolicies, staleKey } from './resilience-policies.js';
 
-const base = { JWT_SECRET: 'j'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24), SERVICE_TOKEN: 's'.repeat(32) };
+const base = { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), SERVICE_TOKEN: 'svc-'.repeat(8) };
 
 /** A fake service: `answer` decides each call; every call's options are kept; `address` is what it "picked". */
 function fakeUpstream(answer: (n: number, options: CallOptions) => Promise<unknown>) {

@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from './env-reader.js';
+import { ConfigError, EnvReader, isPlaceholderSecret } from './env-reader.js';
 
 describe('EnvReader.redisUrl', () => {
   const read = (value: string | undefined) => {
@@ -42,5 +42,60 @@ describe('EnvReader.redisUrl', () => {
     reader.int('PORT', { min: 1, max: 65535, fallback: 3000 });
     expect(() => reader.finish('gateway')).toThrow(ConfigError);
     expect(() => reader.finish('gateway')).toThrow(/REDIS_URL .*; PORT must be/);
+  });
+});
+
+describe('EnvReader.secret', () => {
+  const read = (value: string | undefined, minLength = 32) => {
+    const reader = new EnvReader({ JWT_SECRET: value });
+    const secret = reader.secret('JWT_SECRET', { minLength });
+    return { secret, problems: reader.problems };
+  };
+  const PLACEHOLDER = 'JWT_SECRET is a placeholder, not a secret: set a random value (e.g. openssl rand -hex 32)';
+
+  it('accepts a random value of the minimum length', () => {
+    const value = '3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c8e';
+    expect(read(value)).toEqual({ secret: value, problems: [] });
+  });
+
+  it('requires a value and a minimum length in bytes', () => {
+    expect(read(undefined).problems).toEqual(['JWT_SECRET is required']);
+    expect(read('  ').problems).toEqual(['JWT_SECRET is required']);
+    expect(read('3f9a1c7e5b2d8f4a').problems).toEqual(['JWT_SECRET must be at least 32 characters']);
+  });
+
+  it.each([
+    ['the shipped Kubernetes placeholder', 'replace-me-with-at-least-32-random-bytes'],
+    ['replace_me in capitals', 'REPLACE_ME_0123456789abcdef0123456789'],
+    ['change-me', 'please-change-me-0123456789abcdef0123'],
+    ['changeme', 'changeme0123456789abcdef0123456789ab'],
+    ['CHANGE ME with a space', 'CHANGE ME 0123456789abcdef0123456789'],
+    ['placeholder', 'a-placeholder-secret-of-many-characters'],
+    ['example', 'example.secret.0123456789abcdef0123456'],
+    ['one repeated character', 'x'.repeat(64)],
+    ['one repeated multi-byte character', 'é'.repeat(32)],
+  ])('refuses %s with one line naming the variable, never the value', (_, value) => {
+    const { problems } = read(value);
+    expect(problems).toEqual([PLACEHOLDER]);
+    expect(problems.join()).not.toContain(value);
+  });
+
+  it('refuses a short placeholder as a placeholder (one line, not two)', () => {
+    expect(read('changeme').problems).toEqual([PLACEHOLDER]);
+  });
+
+  it('reports through finish() in the one start-up line, with the other problems', () => {
+    const reader = new EnvReader({ JWT_SECRET: 'replace-me-with-at-least-32-random-bytes', SERVICE_TOKEN: 's'.repeat(40), PORT: 'abc' });
+    reader.secret('JWT_SECRET', { minLength: 32 });
+    reader.secret('SERVICE_TOKEN', { minLength: 32 });
+    reader.int('PORT', { min: 1, max: 65535, fallback: 3000 });
+    expect(() => reader.finish('gateway')).toThrow(
+      'Invalid gateway config: JWT_SECRET is a placeholder, not a secret: set a random value (e.g. openssl rand -hex 32); ' +
+        'SERVICE_TOKEN is a placeholder, not a secret: set a random value (e.g. openssl rand -hex 32); PORT must be an integer 1-65535 (got "abc")',
+    );
+  });
+
+  it.each(['a1b2c3d4e5f60718293a4b5c6d7e8f90', 'ab', 'Exampl3-is-not-a-word-here-0123456789', 'xxxxxxxxy'])('isPlaceholderSecret(%j) is false', (value) => {
+    expect(isPlaceholderSecret(value)).toBe(false);
   });
 });

@@ -58,14 +58,19 @@ export class EnvReader {
     return raw;
   }
 
-  /** A required secret of at least `minLength` characters; reported by name only. */
+  /**
+   * A required secret of at least `minLength` bytes that is not an obvious placeholder (see
+   * {@link isPlaceholderSecret}); reported by name only, never echoed.
+   */
   secret(name: string, opts: { minLength: number }): string {
     const raw = this.raw(name);
     if (raw === undefined) {
       this.problems.push(`${name} is required`);
       return '';
     }
-    if (Buffer.byteLength(raw) < opts.minLength) {
+    if (isPlaceholderSecret(raw)) {
+      this.problems.push(`${name} is a placeholder, not a secret: set a random value (e.g. openssl rand -hex 32)`);
+    } else if (Buffer.byteLength(raw) < opts.minLength) {
       this.problems.push(`${name} must be at least ${opts.minLength} characters`);
     }
     return raw;
@@ -115,6 +120,21 @@ export class EnvReader {
   finish(app: string): void {
     if (this.problems.length) throw new ConfigError(app, this.problems);
   }
+}
+
+/** Words that mark a value copied from an example rather than generated (compared without `-`, `_`, `.` or spaces). */
+const PLACEHOLDER_MARKERS = ['replaceme', 'changeme', 'placeholder', 'example'] as const;
+
+/**
+ * Whether a secret is an obvious placeholder: it contains `replace-me`, `change-me`/`changeme`,
+ * `placeholder` or `example` (any case, with or without `-`, `_`, `.` or spaces), or it is one
+ * character repeated (`xxxx…`). Why: the shipped Kubernetes Secret (`deploy/k8s/secret.yaml`) and
+ * docs carry such values; long enough to pass a length check, they would run a deployment with a
+ * secret everyone can read. Refusing them at start-up makes "applied as shipped" fail loudly.
+ */
+export function isPlaceholderSecret(value: string): boolean {
+  const folded = value.toLowerCase().replace(/[-_.\s]/g, '');
+  return PLACEHOLDER_MARKERS.some((marker) => folded.includes(marker)) || /^(.)\1*$/su.test(value);
 }
 
 export function isHostPort(value: string): boolean {
