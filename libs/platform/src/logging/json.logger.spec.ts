@@ -59,7 +59,7 @@ describe('createLogger', () => {
 });
 
 describe('logRequests', () => {
-  it('logs one http.request line per request with id, route, status and duration; no headers, no query string; health and metrics not at all', async () => {
+  it('logs one http.request line per request with id, route, status and duration; 5xx at error; no headers, no query string; health and metrics not at all', async () => {
     const { logger, lines, raw } = capture();
     const fastify = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
     logRequests(fastify, logger.pino);
