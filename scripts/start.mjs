@@ -89,13 +89,16 @@ try {
 }
 
 // 4. Apps
+// The apps log JSON lines (one per event and per request); shown here through pino-pretty unless
+// LOG_FORMAT=json asks for the raw lines.
+const format = await logFormatter();
 // Every app shares the service token of the gateway-to-service hop (the stub ignores it).
 const base = { REDIS_URL: redisUrl, SERVICE_TOKEN: secrets.serviceToken };
 const node = (app) => [process.execPath, join('dist', 'apps', app, 'main.js')];
 const backends = [
-  new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }),
-  ...queryTcp.map((tcp, i) => new ChildApp(`query-${i + 1}`, node('query'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(queryHttp[i]) })),
-  ...deliveryTcp.map((tcp, i) => new ChildApp(`delivery-${i + 1}`, node('delivery'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(deliveryHttp[i]) })),
+  new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }, { format }),
+  ...queryTcp.map((tcp, i) => new ChildApp(`query-${i + 1}`, node('query'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(queryHttp[i]) }, { format })),
+  ...deliveryTcp.map((tcp, i) => new ChildApp(`delivery-${i + 1}`, node('delivery'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(deliveryHttp[i]) }, { format })),
 ];
 const gateway = new ChildApp('gateway', node('gateway'), {
   ...base,
@@ -105,7 +108,7 @@ const gateway = new ChildApp('gateway', node('gateway'), {
   JWT_SECRET: secrets.jwtSecret,
   ADMIN_TOKEN: secrets.adminToken,
   CORS_ORIGINS: env.CORS_ORIGINS ?? 'http://localhost:*',
-});
+}, { format });
 const apps = [...backends, gateway];
 
 // Last resort if this script dies without its shutdown: take the detached children along.
@@ -221,6 +224,25 @@ Read the order back (the Idempotency-Key is the order number; repeating the clai
   curl -s ${gatewayUrl}/api/orders/${key} -H "Authorization: Bearer ${jwt}"
   curl -s ${gatewayUrl}/api/me/orders -H "Authorization: Bearer ${jwt}"
 `);
+
+/** pino-pretty over each JSON line (`[12:00:01.234] WARN: breaker breaker.open {...}`); other lines as they are. */
+async function logFormatter() {
+  if (env.LOG_FORMAT === 'json') return (line) => line;
+  let prettyFactory;
+  try {
+    ({ prettyFactory } = await import('pino-pretty'));
+  } catch {
+    return (line) => line; // a production install (npm prune --omit=dev) has no pino-pretty
+  }
+  const pretty = prettyFactory({
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,app,context,event',
+    singleLine: true,
+    messageFormat: '{if context}{context} {end}{if event}{event} {end}{msg}',
+  });
+  return (line) => (line.startsWith('{') ? pretty(line).trimEnd() : line);
+}
 
 function redactUrl(url) {
   const parsed = new URL(url);

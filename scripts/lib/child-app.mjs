@@ -19,12 +19,15 @@ export class ChildApp {
    * @param {string} name prefix of each output line, e.g. "query-1"
    * @param {string[]} argv command and arguments
    * @param {Record<string, string>} env variables added to this process's environment
+   * @param {{ keepLines?: number, format?: (line: string) => string }} options `format` turns a
+   *   raw output line into what is shown (e.g. pino-pretty); the ready check always sees the raw line
    */
-  constructor(name, argv, env, { keepLines = 50 } = {}) {
+  constructor(name, argv, env, { keepLines = 50, format = (line) => line } = {}) {
     this.name = name;
     this.argv = argv;
     this.env = env;
     this.keepLines = keepLines;
+    this.format = format;
   }
 
   get pid() {
@@ -101,7 +104,7 @@ export class ChildApp {
   #pipe(stream, out) {
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
       this.#remember(line);
-      out.write(`[${this.name}] ${line}\n`);
+      out.write(`[${this.name}] ${this.format(line)}\n`);
       if (!this.#isReady && line.includes(READY_MARKER)) {
         this.#isReady = true;
         for (const notify of [...this.#onReady]) notify();

@@ -97,7 +97,7 @@ describe('crash safety', () => {
       const readyUrls = [`${gw}/health/ready`];
       for (const app of [...suite.queries, ...suite.deliveries]) {
         const line = app.logs.find((l) => l.includes('"event":"app.ready"'))!;
-        readyUrls.push(`http://127.0.0.1:${JSON.parse(line).message.httpPort}/health/ready`);
+        readyUrls.push(`http://127.0.0.1:${JSON.parse(line).httpPort}/health/ready`);
       }
       await waitFor(async () => (await Promise.all(readyUrls.map((u) => http('GET', u).then((r) => r.status === 200, () => false)))).every(Boolean), {
         timeoutMs: 15_000, what: 'every app to be ready again',

@@ -19,7 +19,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 function httpPortOf(logs: string[]): number {
   const line = logs.find((l) => l.includes('"event":"app.ready"'))!;
-  return JSON.parse(line).message.httpPort;
+  return JSON.parse(line).httpPort;
 }
 
 // What SREs rely on: metrics that move with traffic, readiness that tells the truth about Redis.
@@ -75,7 +75,7 @@ describe('operations', () => {
     const line = await waitFor(() => suite.deliveries[0].logs.find((l) => l.includes('"claim.steps"') && l.includes(requestId)), {
       timeoutMs: 5_000, what: 'the claim.steps debug line',
     });
-    expect(JSON.parse(line!).message).toMatchObject({ bindMs: expect.any(Number), reserveMs: expect.any(Number), totalMs: expect.any(Number) });
+    expect(JSON.parse(line!)).toMatchObject({ bindMs: expect.any(Number), reserveMs: expect.any(Number), totalMs: expect.any(Number) });
     // No secret reaches the logs.
     for (const app of [...suite.gateways, ...suite.deliveries]) expect(app.logs.join('\n')).not.toContain(token);
   });

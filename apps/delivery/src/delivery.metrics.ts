@@ -17,6 +17,9 @@ export function registerDeliveryMetrics(
     const counts = await sources.queue.counts();
     return Object.entries(counts).map(([state, n]) => [{ state }, n]);
   });
+  metrics.gauge('rampart_queue_oldest_waiting_seconds', 'Age of the oldest delivery job waiting to run (0 when none waits)', [], async () => [
+    [{}, await sources.queue.oldestWaitingAgeS()],
+  ]);
   metrics.gauge('rampart_breaker_state', 'Circuit state (0 closed, 1 half-open, 2 open)', ['breaker'], () =>
     sources.provider.snapshot().map((b) => [{ breaker: b.name }, BREAKER_STATE[b.state]]),
   );

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, FlagCache } from '@app/platform';
+import { closeRedis, createRedis, FlagCache, Metrics } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.js';
 import { IntakeGate } from './intake-gate.js';
 import { DurabilityFence } from './lifecycle/durability-fence.js';
@@ -12,6 +12,7 @@ import { GuardedProvider } from './provider/guarded-provider.js';
 import { ProviderClient } from './provider/provider.client.js';
 import { DeliveryProcessor } from './queue/delivery.processor.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
+import { DEAD_LETTER_REASONS } from './queue/dead-letter.error.js';
 import { createDeliveryWorker } from './queue/delivery.worker.js';
 import { OrderReconciler } from './queue/order.reconciler.js';
 
@@ -46,6 +47,7 @@ export class DeliveryRuntime implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly intake: IntakeGate,
     private readonly client: ProviderClient,
     private readonly provider: GuardedProvider,
+    private readonly metrics: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,7 +55,9 @@ export class DeliveryRuntime implements OnApplicationBootstrap, OnModuleDestroy 
     await this.fence.start();
     // Blocking commands need their own connection that never gives up on a request.
     this.workerConnection = createRedis(this.config.redisUrl, 'rampart-delivery-worker', { isBlocking: true });
-    this.worker = createDeliveryWorker(this.workerConnection, this.keys.queuePrefix(), this.processor, this.config);
+    const deadLetters = this.metrics.counter('rampart_dead_letters_total', 'Delivery jobs dead-lettered, by reason (refused: provider 4xx; exhausted: tries ran out)', ['reason']);
+    for (const reason of DEAD_LETTER_REASONS) deadLetters.inc({ reason }, 0); // every series exists from the start, so increase() sees the first one
+    this.worker = createDeliveryWorker(this.workerConnection, this.keys.queuePrefix(), this.processor, this.config, (reason) => deadLetters.inc({ reason }));
     this.reconciler = new OrderReconciler(this.orders, this.targets, this.queue, this.config.sweepIntervalMs);
     this.reconciler.start();
   }

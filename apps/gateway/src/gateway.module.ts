@@ -49,8 +49,9 @@ export class GatewayModule implements OnApplicationShutdown {
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
     metrics: Metrics,
+    rateLimiter: ClaimRateLimiter,
   ) {
-    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags });
+    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter });
   }
 
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { closeOnSignals, createLogger, Metrics, readyEvent } from '@app/platform';
+import { closeOnSignals, createLogger, logRequests, Metrics, readyEvent } from '@app/platform';
 import { loadGatewayConfig } from './config/gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttp, createGatewayAdapter } from './http/http-setup.js';
@@ -11,7 +11,9 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config), createGatewayAdapter(config), { logger });
   configureHttp(app, config);
-  app.get(Metrics).instrumentHttp(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  app.get(Metrics).instrumentHttp(fastify);
+  logRequests(fastify, logger.pino);
   await app.listen(config.port, config.host);
   closeOnSignals('gateway', app, logger);
   logger.log(readyEvent('gateway', { port: config.port }));

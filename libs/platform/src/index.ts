@@ -4,6 +4,7 @@ export * from './redis/redis.factory.js';
 export * from './redis/redis-url.js';
 export * from './redis/storage-errors.js';
 export * from './logging/json.logger.js';
+export * from './logging/request-logging.js';
 export * from './health/health.controller.js';
 export * from './health/readiness.checks.js';
 export * from './bootstrap/start-service.js';

@@ -20,6 +20,8 @@ export interface AttemptResult {
   /** The attempt lost the order to a newer one (or a recovery) and changed nothing. */
   lost: boolean;
   reason?: string;
+  /** Why a `failed` order failed: the provider refused it (4xx), or the tries ran out. */
+  failure?: 'refused' | 'exhausted';
 }
 
 /**
@@ -107,7 +109,7 @@ export class OrderDeliverer {
       }
       case 'refused':
         this.logger.warn({ event: 'order.failed', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
-        return this.result(order, await this.orders.move(order, 'delivering', 'failed', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'failed', outcome.reason);
+        return this.result(order, await this.orders.move(order, 'delivering', 'failed', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'failed', outcome.reason, 'refused');
       case 'unknown':
         if (!target.orderNumbers) {
           this.logger.warn({ event: 'order.uncertain', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
@@ -125,13 +127,13 @@ export class OrderDeliverer {
       case 'failed': {
         const to = opts.finalAttempt ? 'failed' : 'queued';
         const reason = opts.finalAttempt ? `gave up: ${outcome.reason}` : outcome.reason;
-        return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields: { error: reason } }), to, outcome.reason);
+        return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields: { error: reason } }), to, outcome.reason, opts.finalAttempt ? 'exhausted' : undefined);
       }
     }
   }
 
-  private result(order: AttemptOrder, moved: Awaited<ReturnType<OrderStore['move']>>, to: LifecycleStatus, reason?: string): AttemptResult {
-    if (moved.moved) return { status: to, lost: false, ...(reason ? { reason } : {}) };
+  private result(order: AttemptOrder, moved: Awaited<ReturnType<OrderStore['move']>>, to: LifecycleStatus, reason?: string, failure?: AttemptResult['failure']): AttemptResult {
+    if (moved.moved) return { status: to, lost: false, ...(reason ? { reason } : {}), ...(failure ? { failure } : {}) };
     const status = 'status' in moved && moved.status ? moved.status : to;
     this.logger.warn({ event: 'attempt.lost', orderId: order.orderId, requestId: order.requestId, wanted: to, status });
     return { status, lost: true };

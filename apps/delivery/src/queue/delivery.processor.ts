@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Job, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { GiftTargets } from '../lifecycle/gift-targets.js';
@@ -7,6 +7,7 @@ import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.sto
 import { OrderStore } from '../lifecycle/order.store.js';
 import { SETTLED_STATUSES } from '../lifecycle/order-transitions.js';
 import { ProviderClient } from '../provider/provider.client.js';
+import { DeadLetterError } from './dead-letter.error.js';
 import type { DeliveryJobData } from './delivery.queue.js';
 
 /**
@@ -18,7 +19,8 @@ import type { DeliveryJobData } from './delivery.queue.js';
  * never sent or the provider has order numbers (else the order is `uncertain`). With order numbers,
  * an order sent before is looked up at the provider before it is sent again.
  * Retryable: a transient failure leaves the order `queued` and throws, so `attempts`/backoff apply;
- * a refusal or the final attempt fails the order (released) and throws UnrecoverableError. An order
+ * a refusal or the final attempt fails the order (released) and throws a DeadLetterError
+ * (an UnrecoverableError naming the reason: `refused` or `exhausted`). An order
  * an order-number provider may have delivered (sent, no answer; lookup cannot tell) is never failed
  * for running out of tries: its job may end in the failed set, and the reconciler runs it again.
  */
@@ -42,7 +44,7 @@ export class DeliveryProcessor {
     if (!ref || !state) return 'missing';
     if (SETTLED_STATUSES.has(state.status) || (state.status !== 'queued' && state.status !== 'delivering')) return state.status;
     const target = await this.targets.of(ref.giftId);
-    if (!target) throw new UnrecoverableError(`gift ${ref.giftId} of order ${orderId} no longer exists`);
+    if (!target) throw new DeadLetterError('invalid', `gift ${ref.giftId} of order ${orderId} no longer exists`);
 
     // With order numbers, an order sent before may have been delivered without us hearing of it:
     // ask first. While the provider cannot tell whether an unanswered (or cut-off) attempt
@@ -69,7 +71,9 @@ export class DeliveryProcessor {
     const finalAttempt = !mayHaveDelivered && (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs);
     const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
     if (!result.lost && result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
-    if (!result.lost && result.status === 'failed') throw new UnrecoverableError(`delivery of ${orderId} failed: ${result.reason}`);
+    if (!result.lost && result.status === 'failed') {
+      throw new DeadLetterError(result.failure ?? 'exhausted', `delivery of ${orderId} failed: ${result.reason}`);
+    }
     this.logger.debug({ event: `order.${result.status}`, orderId, jobId: job.id, attempt: job.attemptsMade + 1, requestId });
     return result.status;
   }

@@ -86,6 +86,15 @@ export class DeliveryQueue {
     }));
   }
 
+  /**
+   * Age in seconds of the oldest job waiting to run (0 when none waits): how far behind the
+   * workers are, which a depth alone does not say.
+   */
+  async oldestWaitingAgeS(nowMs = Date.now()): Promise<number> {
+    const [oldest] = await this.queue.getJobs(['wait'], 0, 0, true);
+    return oldest ? Math.max(0, (nowMs - oldest.timestamp) / 1000) : 0;
+  }
+
   async counts(): Promise<QueueCounts> {
     const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
     return {

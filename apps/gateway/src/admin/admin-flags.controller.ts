@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Param, Put, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { AppError, ErrorCode, isKnownFlag } from '@app/contracts';
 import { AuditLog, FlagCache } from '@app/platform';
@@ -18,6 +18,8 @@ const flagBody = z.strictObject({
 @Controller('admin/flags')
 @UseGuards(AdminAuthGuard)
 export class AdminFlagsController {
+  private readonly logger = new Logger(AdminFlagsController.name);
+
   constructor(
     private readonly flags: FlagCache,
     private readonly audit: AuditLog,
@@ -34,7 +36,9 @@ export class AdminFlagsController {
   async set(@Param('name') name: string, @Body() body: unknown, @Actor() actor: string): Promise<{ name: string; enabled: boolean }> {
     if (!isKnownFlag(name)) throw new AppError(ErrorCode.NotFound, `flag ${name.slice(0, 200)} does not exist`);
     const { enabled, reason } = parseStrict(flagBody, body, 'body');
+    const was = this.flags.isEnabled(name);
     await this.flags.set(name, enabled);
+    this.logger.log({ event: 'flag.changed', flag: name, enabled, was, actor, reason });
     await this.audit.record({ actor, action: enabled ? 'flag.enable' : 'flag.disable', target: name, reason });
     return { name, enabled };
   }

@@ -34,6 +34,8 @@ type RateLimitRedis = Redis & { claimRateLimit(counterKey: string, limit: number
 export class ClaimRateLimiter {
   private readonly logger = new Logger(ClaimRateLimiter.name);
   private readonly redis: RateLimitRedis;
+  /** Claims refused with 429 since start (for `rampart_rate_limited_total`). */
+  refused = 0;
 
   /**
    * Defines the script on the connection at once, before any request: with auto-pipelining, a
@@ -63,6 +65,7 @@ export class ClaimRateLimiter {
       return;
     }
     if (result[0] === 1) return;
+    this.refused++;
     throw new AppError(ErrorCode.RateLimited, `more than ${this.limitPerS} new claims per second; try again later`, {
       retryAfterS: Math.max(1, Math.ceil(result[1] / 1000)),
     });

@@ -103,6 +103,10 @@ export interface RetryCounters {
   gated: number;
   /** Retries refused because the budget was spent. */
   overBudget: number;
+  /** Reads answered from the stale cache because the service could not answer. */
+  stale: number;
+  /** Calls refused at once by the `service.{name}.shed` flag. */
+  shed: number;
 }
 
 /** One route's policy, compiled once: `retry → bulkhead(class) → breaker(route) → timeout(class)`. */
@@ -126,7 +130,7 @@ export class PolicedUpstream implements Upstream {
   private readonly budget: RetryBudget;
   private readonly stale: StaleCache<unknown>;
   private readonly shedFlag: string;
-  readonly counters: RetryCounters = { requests: 0, retries: 0, gated: 0, overBudget: 0 };
+  readonly counters: RetryCounters = { requests: 0, retries: 0, gated: 0, overBudget: 0, stale: 0, shed: 0 };
 
   constructor(
     readonly service: PolicedService,
@@ -144,6 +148,7 @@ export class PolicedUpstream implements Upstream {
 
   call<T>(pattern: Pattern, payload: object, options: CallOptions = {}): Promise<T> {
     if (this.flags.isEnabled(this.shedFlag)) {
+      this.counters.shed++;
       return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is shedding load; try again later`, { retryAfterS: 1 }));
     }
     const route = this.route(pattern, options.route ?? pattern, options.timeoutClass, options.timeoutMs);
@@ -160,7 +165,10 @@ export class PolicedUpstream implements Upstream {
       route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried }));
     if (route.stale === 'never') return load();
     const allowStale = route.stale === 'always' || this.flags.isEnabled(Flags.QueryServeStale);
-    return this.stale.readThrough(staleKey(pattern, payload), load, { allowStale }).then((served) => served.value as T);
+    return this.stale.readThrough(staleKey(pattern, payload), load, { allowStale }).then((served) => {
+      if (served.stale) this.counters.stale++;
+      return served.value as T;
+    });
   }
 
   anyInstanceAnswers(timeoutMs: number): Promise<string> {

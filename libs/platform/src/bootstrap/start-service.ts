@@ -24,15 +24,15 @@ export function closeOnSignals(app: string, nest: INestApplication, logger: Logg
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) process.exit(1);
     closing = true;
-    logger.log({ event: 'app.stopping', app, signal });
+    logger.log({ event: 'app.stopping', signal });
     // beforeClose (deregistration) first, so gateways stop sending before the ports close.
     (beforeClose ? beforeClose().catch(() => undefined) : Promise.resolve()).then(() => nest.close()).then(
       () => {
-        logger.log({ event: 'app.stopped', app });
+        logger.log({ event: 'app.stopped' });
         process.exit(0);
       },
       (err: unknown) => {
-        logger.error({ event: 'app.stop-failed', app, error: String(err) });
+        logger.error({ event: 'app.stop-failed', error: String(err) });
         process.exit(1);
       },
     );

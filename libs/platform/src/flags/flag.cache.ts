@@ -12,6 +12,7 @@ export class FlagCache {
   private readonly logger = new Logger(FlagCache.name);
   private flags = new Map<string, boolean>();
   private timer?: NodeJS.Timeout;
+  private isLoaded = false;
 
   /**
    * @param redis commands connection.
@@ -56,9 +57,19 @@ export class FlagCache {
   async refresh(): Promise<void> {
     try {
       const hash = await this.redis.hgetall(this.keys.flags());
-      this.flags = new Map(Object.entries(hash).map(([name, value]) => [name, value === '1']));
+      const next = new Map(Object.entries(hash).map(([name, value]) => [name, value === '1']));
+      if (this.isLoaded) this.logChanges(next);
+      this.flags = next;
+      this.isLoaded = true;
     } catch (err) {
       this.logger.warn({ event: 'flags.refresh-failed', error: (err as Error).message });
+    }
+  }
+
+  /** One `flag.applied` line per flag whose value this instance sees change (the writer logs `flag.changed` with the actor). */
+  private logChanges(next: Map<string, boolean>): void {
+    for (const [name, enabled] of next) {
+      if (this.flags.get(name) !== enabled) this.logger.log({ event: 'flag.applied', flag: name, enabled });
     }
   }
 

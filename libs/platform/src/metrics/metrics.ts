@@ -53,6 +53,28 @@ export class Metrics {
   }
 
   /**
+   * A counter read at scrape time from a source that counts on its own (a policy's counters since
+   * start): `collect` returns the current totals, which only ever grow.
+   */
+  counterFrom<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect: () => Array<[LabelValues<L>, number]>,
+  ): Counter<L> {
+    return new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of collect()) this.inc(labels, value);
+      },
+    });
+  }
+
+  /**
    * A gauge read at scrape time: `collect` returns the current values (label set and value), so
    * the hot path pays nothing for it.
    */
