@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { freePort } from '../support/ports.js';
 import { expectError, http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
-import { spawnApp, type RunningApp } from '../support/spawn-app.js';
+import type { RunningApp } from '../support/spawn-app.js';
 import { waitFor } from '../support/wait-for.js';
-import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { demoActivity, startProviderWithoutOrderNumbers, startSuite, type Suite } from '../support/suite.js';
 
 jest.setTimeout(90_000);
 
@@ -28,9 +27,7 @@ describe('asynchronous delivery and provider faults', () => {
       },
     });
     gw = suite.gatewayUrls[0];
-    const port = await freePort();
-    noOrderNumbers = await spawnApp('provider-stub', { PORT: String(port), ORDER_NUMBERS: 'false' }, { label: 'provider-no-order-numbers' });
-    noOrderNumbersUrl = `http://127.0.0.1:${port}`;
+    ({ app: noOrderNumbers, url: noOrderNumbersUrl } = await startProviderWithoutOrderNumbers());
   });
   afterAll(async () => {
     await noOrderNumbers?.stop();

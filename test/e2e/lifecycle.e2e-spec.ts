@@ -7,7 +7,7 @@ import { claimUntilAnswered, providerStats, setFaults, waitForOrderStatus } from
 import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
 import { spawnApp, type RunningApp } from '../support/spawn-app.js';
-import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { demoActivity, startProviderWithoutOrderNumbers, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(150_000);
@@ -35,9 +35,7 @@ describe('order lifecycle', () => {
   beforeAll(async () => {
     suite = await startSuite({ gateways: 2, deliveries: 2, deliveryEnv: serviceEnv });
     gw = suite.gatewayUrls[0];
-    const port = await freePort();
-    plain = await spawnApp('provider-stub', { PORT: String(port), ORDER_NUMBERS: 'false' }, { label: 'provider-no-order-numbers' });
-    plainUrl = `http://127.0.0.1:${port}`;
+    ({ app: plain, url: plainUrl } = await startProviderWithoutOrderNumbers());
   });
   afterAll(async () => {
     await plain?.stop();

@@ -1,10 +1,9 @@
 import { http } from '../support/http.js';
 import { providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
 import { Redis } from 'ioredis';
-import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
-import { spawnApp, type RunningApp } from '../support/spawn-app.js';
-import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import type { RunningApp } from '../support/spawn-app.js';
+import { demoActivity, startProviderWithoutOrderNumbers, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(90_000);
@@ -18,9 +17,7 @@ describe('torture regressions', () => {
   let noOrderNumbersUrl: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    noOrderNumbers = await spawnApp('provider-stub', { PORT: String(port), ORDER_NUMBERS: 'false' }, { label: 'provider-no-order-numbers' });
-    noOrderNumbersUrl = `http://127.0.0.1:${port}`;
+    ({ app: noOrderNumbers, url: noOrderNumbersUrl } = await startProviderWithoutOrderNumbers());
     suite = await startSuite({
       deliveries: 2,
       gateways: 2,

@@ -120,3 +120,10 @@ export function demoActivity(providerUrl: string, gifts: Array<Record<string, un
     })),
   };
 }
+
+/** A second provider stub, without order numbers: a repeated orderId is a new delivery. */
+export async function startProviderWithoutOrderNumbers(): Promise<{ app: RunningApp; url: string }> {
+  const port = await freePort();
+  const app = await spawnApp('provider-stub', { PORT: String(port), ORDER_NUMBERS: 'false' }, { label: 'provider-no-order-numbers' });
+  return { app, url: `http://127.0.0.1:${port}` };
+}
