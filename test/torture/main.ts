@@ -7,7 +7,7 @@ import { describeSchedule, makeSchedule } from './schedule.js';
  *
  * Runs the seeded fault-injection checker (see README "Torture checker"). Without `--seed` a
  * random seed is drawn and printed first; `--seeds K` runs K consecutive seeds from it.
- * `--keys uuid` sends UUID-shaped keys only (to look past the known numeric/128-char key defects).
+ * `--keys uuid` sends UUID-shaped keys only (a schedule without numeric or 128-char keys).
  * `--dry-run` prints the schedule of the seed and starts nothing. Exit code 1 on any violation.
  */
 function arg(name: string): string | undefined {
