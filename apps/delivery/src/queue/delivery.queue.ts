@@ -69,12 +69,6 @@ export class DeliveryQueue {
     }
   }
 
-  /** State of an order's job, or undefined when it has none (never queued, or removed). */
-  async jobState(orderId: string): Promise<string | undefined> {
-    const job = await this.queue.getJob(jobIdOf(orderId));
-    return job ? job.getState() : undefined;
-  }
-
   /** The newest dead-lettered jobs. */
   async failed(limit: number): Promise<DeadLetter[]> {
     const jobs = await this.queue.getFailed(0, limit - 1);
