@@ -9,6 +9,7 @@ import { pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
 import { QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 import { OrderEventsHub } from './order-events.hub.js';
+import { StatusSequence } from './status-sequence.js';
 
 /** A comment line sent this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
@@ -18,9 +19,8 @@ const MAX_STREAM_MS = 10 * 60_000;
 /**
  * `GET /api/orders/{orderId}/events`: server-sent events, one per status change, starting with the
  * current status and ending after a terminal one (`delivered`, `failed`). Subscribes first, then
- * reads the order, so no change between the read and the subscription is missed. Every change
- * carries the order's version (`<version>|<status>`): an announcement no newer than what was sent
- * (one that arrived before the read) is dropped, so the stream never goes backwards.
+ * reads the order, so no change between the read and the subscription is missed; StatusSequence
+ * drops announcements no newer than what was sent, so the stream never goes backwards.
  */
 @Controller('api/orders')
 @UseGuards(UserAuthGuard)
@@ -55,8 +55,7 @@ export class OrderEventsController {
       'x-request-id': requestId,
       'x-accel-buffering': 'no',
     });
-    let lastStatus: string | undefined;
-    let lastVersion = -1;
+    const sequence = new StatusSequence();
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -66,22 +65,16 @@ export class OrderEventsController {
       void stop();
       raw.end();
     };
-    const send = (version: number, status: string) => {
-      if (ended || version <= lastVersion) return;
-      lastVersion = version;
-      if (status === lastStatus) return;
-      lastStatus = status;
+    const send = (status: OrderStatus | undefined) => {
+      if (ended || !status) return;
       raw.write(`event: status\ndata: ${JSON.stringify({ orderId, status })}\n\n`);
-      if (isTerminalStatus(status as OrderStatus)) end();
+      if (isTerminalStatus(status)) end();
     };
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const limit = setTimeout(end, MAX_STREAM_MS);
     raw.on('close', end);
-    deliver = (message: string) => {
-      const [version, status] = message.split('|');
-      if (status) send(Number(version), status);
-    };
-    send(current.version, current.status);
+    deliver = (message: string) => send(sequence.nextFromMessage(message));
+    send(sequence.next(current.version, current.status));
     for (const message of pending) deliver(message);
   }
 }
