@@ -22,7 +22,8 @@ import type { DeliveryJobData } from './delivery.queue.js';
  * a refusal or the final attempt fails the order (released) and throws a DeadLetterError
  * (an UnrecoverableError naming the reason: `refused` or `exhausted`). An order
  * an order-number provider may have delivered (sent, no answer; lookup cannot tell) is never failed
- * for running out of tries: its job may end in the failed set, and the reconciler runs it again.
+ * for running out of tries: its job completes with the order still queued, and the reconciler runs it
+ * again (it never appears as a dead letter).
  */
 @Injectable()
 export class DeliveryProcessor {
@@ -68,9 +69,16 @@ export class DeliveryProcessor {
       return moved.moved ? 'uncertain' : taken.status;
     }
     const ageMs = Date.now() - state.createdAtMs;
-    const finalAttempt = !mayHaveDelivered && (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs);
+    const isLastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs;
+    const finalAttempt = !mayHaveDelivered && isLastTry;
     const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
-    if (!result.lost && result.status === 'queued') throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
+    if (!result.lost && result.status === 'queued') {
+      // Out of this job's tries, yet the order may not fail (it may have been delivered): the job
+      // ends without a dead letter (the dead-letter set holds failed orders only), the order stays
+      // queued, and the reconciler runs it again after RECONCILE_QUEUED_AFTER_MS.
+      if (isLastTry) return 'queued';
+      throw new Error(`delivery of ${orderId} will be retried: ${result.reason}`);
+    }
     if (!result.lost && result.status === 'failed') {
       throw new DeadLetterError(result.failure ?? 'exhausted', `delivery of ${orderId} failed: ${result.reason}`);
     }
