@@ -13,6 +13,8 @@ import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
 import { AdminUpstreamsController } from './admin/admin-upstreams.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
+import { EventTickets } from './auth/event-tickets.js';
+import { OrderEventsAuthGuard } from './auth/order-events-auth.guard.js';
 import { UserAuthGuard } from './auth/user-auth.guard.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { defaultConnections, type GatewayConnections } from './gateway.connections.js';
@@ -103,6 +105,8 @@ export class GatewayModule implements OnApplicationShutdown {
         },
         { provide: APP_FILTER, useClass: AppErrorFilter },
         UserAuthGuard,
+        EventTickets,
+        OrderEventsAuthGuard,
         AdminAuthGuard,
       ],
     };

@@ -19,6 +19,8 @@ export type GatewayConfig = Readonly<
     jwtSecret: string;
     /** Bearer token of `/admin/*` (at least 24 characters). Never logged. */
     adminToken: string;
+    /** How long an order event-stream ticket is valid, in s. Default 60 (the contract's). */
+    eventTicketTtlS: number;
     /** Origins allowed to call `/api/*` from a browser; a port may be `*`. Default none. */
     corsOrigins: readonly string[];
     timeouts: Readonly<{
@@ -114,6 +116,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     deliveryUpstreams: reader.addresses('DELIVERY_UPSTREAMS', '127.0.0.1:4101,127.0.0.1:4102'),
     jwtSecret: reader.secret('JWT_SECRET', { minLength: 32 }),
     adminToken: reader.secret('ADMIN_TOKEN', { minLength: 24 }),
+    eventTicketTtlS: reader.int('EVENT_TICKET_TTL_S', { min: 1, max: 3_600, fallback: 60 }),
     corsOrigins,
     timeouts: {
       fastMs: reader.int('TIMEOUT_FAST_MS', { min: 1, max: 60_000, fallback: 300 }),

@@ -10,6 +10,11 @@ export class StatusSequence {
   private lastVersion = -1;
   private lastStatus?: string;
 
+  /** The version of the last status let through (-1 before any). */
+  get version(): number {
+    return this.lastVersion;
+  }
+
   /** The status to send for a change at `version`, or undefined when there is nothing new. */
   next(version: number, status: string): OrderStatus | undefined {
     if (!Number.isFinite(version) || version <= this.lastVersion) return undefined;
