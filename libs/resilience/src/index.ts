@@ -19,3 +19,4 @@ export * from './report-buffer.js';
 // The engine behind CircuitBreakerPolicy leaks on purpose, for callers that need one breaker outside a registry.
 export { OpossumBreaker, type OpossumBreakerOptions } from './adapters/opossum.breaker.js';
 export * from './loader/index.js';
+export * from './admission/index.js';
