@@ -7,6 +7,7 @@ import {
   ErrorCode,
   fail,
   ID_PATTERN,
+  type MessageMeta,
   ok,
   type OrderStatusReply,
   Patterns,
@@ -28,7 +29,10 @@ import { GuardedProvider } from './provider/guarded-provider.js';
 import { DeliveryQueue } from './queue/delivery.queue.js';
 
 const isId = (value: unknown): value is string => typeof value === 'string' && ID_PATTERN.test(value);
-const meta = (req: { meta?: { requestId?: unknown } } | undefined) => ({ requestId: String(req?.meta?.requestId ?? '') });
+const meta = (req: { meta?: { requestId?: unknown; deadline?: unknown } } | undefined): MessageMeta => {
+  const deadline = req?.meta?.deadline;
+  return { requestId: String(req?.meta?.requestId ?? ''), ...(typeof deadline === 'number' && Number.isFinite(deadline) ? { deadline } : {}) };
+};
 const actor = (req: { actor?: unknown } | undefined) => String(req?.actor ?? 'unknown').slice(0, 128);
 
 /**

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks } from '@app/platform';
 import { registerGatewayMetrics } from './metrics/gateway.metrics.js';
+import { AdmissionGate } from './admission/admission.hooks.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
@@ -52,8 +53,11 @@ export class GatewayModule implements OnApplicationShutdown {
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
     metrics: Metrics,
     rateLimiter: ClaimRateLimiter,
+    admission: AdmissionGate,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
-    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter });
+    const isAdaptive = config.resilience.admission.mode === 'adaptive';
+    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, admission: isAdaptive ? admission : undefined });
   }
 
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
@@ -82,6 +86,8 @@ export class GatewayModule implements OnApplicationShutdown {
         },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [GATEWAY_REDIS, RedisKeys] },
         { provide: OrderEventsHub, useFactory: (subscriber: Redis) => new OrderEventsHub(subscriber), inject: [GATEWAY_SUBSCRIBER] },
+        // Built in both modes; its hooks are registered (main.ts) only with ADMISSION_MODE=adaptive.
+        { provide: AdmissionGate, useValue: new AdmissionGate(config.resilience.admission, config.jwtSecret) },
         { provide: ResiliencePolicies, useFactory: (flags: FlagCache) => new ResiliencePolicies(config, flags), inject: [FlagCache] },
         {
           provide: QUERY_UPSTREAM,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeOnSignals, createLogger, logRequests, Metrics, readyEvent } from '@app/platform';
 import { loadGatewayConfig } from './config/gateway.config.js';
+import { AdmissionGate } from './admission/admission.hooks.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttp, createGatewayAdapter } from './http/http-setup.js';
 
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config), createGatewayAdapter(config), { logger });
   configureHttp(app, config);
   const fastify = app.getHttpAdapter().getInstance();
+  if (config.resilience.admission.mode === 'adaptive') app.get(AdmissionGate).register(fastify);
   app.get(Metrics).instrumentHttp(fastify);
   logRequests(fastify, logger.pino);
   await app.listen(config.port, config.host);

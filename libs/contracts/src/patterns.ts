@@ -33,3 +33,17 @@ export const Patterns = {
   Ping: 'instance.ping',
 } as const;
 export type Pattern = (typeof Patterns)[keyof typeof Patterns];
+
+/**
+ * Patterns a user request leads to: the ones a service sheds under overload. Operators' patterns and
+ * probes are always handled, so an operator can work and an instance stays visible through a storm.
+ */
+export const USER_PATTERNS: ReadonlySet<string> = new Set<Pattern>([
+  Patterns.GetGift,
+  Patterns.GetActivity,
+  Patterns.ListActivities,
+  Patterns.GetOrder,
+  Patterns.ListUserOrders,
+  Patterns.Recommendations,
+  Patterns.ClaimGift,
+]);

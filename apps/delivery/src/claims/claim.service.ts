@@ -8,6 +8,7 @@ import {
   giftPausedFlag,
   ok,
   type OrderStatus,
+  remainingMs,
   type Reply,
   utcDay,
 } from '@app/contracts';
@@ -76,7 +77,9 @@ export class ClaimService {
       createdAtMs: bound.createdAtMs,
       uncertainLimit: this.config.uncertainLimit,
       paused: this.flags.isEnabled(giftPausedFlag(order.giftId)),
-      forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync),
+      // A synchronous provider call that could not finish before the gateway gives up is not started:
+      // the order is queued and answered 202 at once (the worker delivers it).
+      forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
     });
     steps?.mark('reserve');
     if (started.kind === 'refused') return refusalReply(started.code, order.giftId);

@@ -84,6 +84,7 @@ export type ResilienceConfig = Readonly<{
   retry: Readonly<{ maxAttempts: number; minSuccessRate: number; budgetRatio: number; budgetMinPerS: number }>;
   /** Last good values kept per gateway for stale reads. */
   staleMaxEntries: number;
+  admission: AdmissionConfig;
   failover: Readonly<{
     /** Consecutive failed calls to the primary group (with none healthy) that move traffic to the backup. Default 5. */
     afterFailures: number;
@@ -92,6 +93,25 @@ export type ResilienceConfig = Readonly<{
     /** Time between probe sweeps of the primary while on the backup, in ms. Default 500. */
     probeIntervalMs: number;
   }>;
+}>;
+
+/** Admission control of user requests (`ADMISSION_*`, `CLIENT_THROTTLE_K`); see apps/gateway/src/admission. */
+export type AdmissionConfig = Readonly<{
+  /**
+   * `adaptive` (default): per upstream service, a latency-moved concurrency limit with class priorities
+   * and user cohorts decides at the door, before any work; the class bulkheads are off. `static`: the
+   * class bulkheads of `BULKHEAD_*` shed instead (the behaviour before admission control, for comparison).
+   */
+  mode: 'adaptive' | 'static';
+  /** First limit of each service before any latency is measured. Default 64. */
+  initialLimit: number;
+  /** Limits never go below / above these. Default 8 / 2000. */
+  minLimit: number;
+  maxLimit: number;
+  /** Mean latency of admitted requests (ms) above which a limit backs off whatever its baseline. Default 1000. */
+  maxLatencyMs: number;
+  /** The SRE client-throttling K on the gateway→service hop; 0 turns client throttling off. Default 2. */
+  clientThrottleK: number;
 }>;
 
 /** Injection token of the frozen {@link GatewayConfig}. */
@@ -202,12 +222,27 @@ function readResilience(reader: EnvReader): ResilienceConfig {
       budgetMinPerS: reader.number('RETRY_BUDGET_MIN_PER_S', { min: 0, max: 10_000, fallback: 3 }),
     },
     staleMaxEntries: reader.int('STALE_MAX_ENTRIES', { min: 1, max: 10_000_000, fallback: 10_000 }),
+    admission: readAdmission(reader),
     failover: {
       afterFailures: reader.int('FAILOVER_AFTER_FAILURES', { min: 1, max: 10_000, fallback: 5 }),
       recoverAfterProbes: reader.int('FAILOVER_RECOVER_PROBES', { min: 1, max: 1_000, fallback: 3 }),
       probeIntervalMs: reader.int('FAILOVER_PROBE_INTERVAL_MS', { min: 50, max: 600_000, fallback: 500 }),
     },
   };
+}
+
+function readAdmission(reader: EnvReader): AdmissionConfig {
+  const admission = {
+    mode: reader.string('ADMISSION_MODE', { fallback: 'adaptive', pattern: /^(adaptive|static)$/, hint: 'adaptive or static' }) as 'adaptive' | 'static',
+    initialLimit: reader.int('ADMISSION_INITIAL_LIMIT', { min: 1, max: 100_000, fallback: 64 }),
+    minLimit: reader.int('ADMISSION_MIN_LIMIT', { min: 1, max: 100_000, fallback: 8 }),
+    maxLimit: reader.int('ADMISSION_MAX_LIMIT', { min: 1, max: 100_000, fallback: 2_000 }),
+    maxLatencyMs: reader.int('ADMISSION_MAX_LATENCY_MS', { min: 1, max: 600_000, fallback: 1_000 }),
+    clientThrottleK: reader.number('CLIENT_THROTTLE_K', { min: 0, max: 100, fallback: 2 }),
+  };
+  if (admission.minLimit > admission.maxLimit) reader.problems.push('ADMISSION_MIN_LIMIT must not exceed ADMISSION_MAX_LIMIT');
+  if (admission.clientThrottleK > 0 && admission.clientThrottleK < 1) reader.problems.push('CLIENT_THROTTLE_K must be 0 (off) or at least 1');
+  return admission;
 }
 
 function dnsTarget(reader: EnvReader, name: string): string | undefined {

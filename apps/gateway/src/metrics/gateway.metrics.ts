@@ -1,4 +1,6 @@
 import type { FlagCache, Metrics } from '@app/platform';
+import { REQUEST_CLASSES } from '@app/resilience';
+import type { AdmissionGate } from '../admission/admission.hooks.js';
 import type { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
 import type { ResiliencePolicies } from '../policies/resilience-policies.js';
 import type { Upstream } from '../upstream/upstream.client.js';
@@ -12,6 +14,8 @@ export interface GatewayMetricSources {
   flags: FlagCache;
   policies?: ResiliencePolicies;
   rateLimiter?: ClaimRateLimiter;
+  /** The adaptive admission gate (absent with ADMISSION_MODE=static). */
+  admission?: AdmissionGate;
 }
 
 /**
@@ -34,11 +38,39 @@ export function registerGatewayMetrics(metrics: Metrics, sources: GatewayMetricS
   metrics.gauge('rampart_flag_enabled', 'Degradation flags as this instance sees them (1 enabled)', ['flag'], () =>
     Object.entries(sources.flags.all()).map(([flag, on]) => [{ flag }, on ? 1 : 0]),
   );
-  const { policies, rateLimiter } = sources;
+  const { policies, rateLimiter, admission } = sources;
   if (policies) registerPolicyMetrics(metrics, policies);
+  if (admission) registerAdmissionMetrics(metrics, admission);
   if (rateLimiter) {
     metrics.counterFrom('rampart_rate_limited_total', 'Claims refused with 429 RATE_LIMITED (per-user rate of new claims)', [], () => [[{}, rateLimiter.refused]]);
   }
+}
+
+/** The admission gate per upstream service: limit, in flight, decisions per class, cohorts admitted. */
+function registerAdmissionMetrics(metrics: Metrics, admission: AdmissionGate): void {
+  const rows = () => Object.entries(admission.snapshot());
+  metrics.gauge('rampart_admission_limit', 'Adaptive concurrency limit of the calls to a service (upstream = the service)', ['upstream'], () =>
+    rows().map(([upstream, s]) => [{ upstream }, s.limit]),
+  );
+  metrics.gauge('rampart_admission_inflight', 'Requests in flight under the admission limit', ['upstream'], () => rows().map(([upstream, s]) => [{ upstream }, s.inflight]));
+  metrics.gauge('rampart_admission_baseline_seconds', 'Latency of the service without a queue, as the limit last measured it', ['upstream'], () =>
+    rows().map(([upstream, s]) => [{ upstream }, s.baselineMs / 1000]),
+  );
+  metrics.counterFrom('rampart_admission_requests_total', 'Admission decisions by class: admitted, refused for the limit, refused for the user cohort', ['upstream', 'class', 'outcome'], () =>
+    rows().flatMap(([upstream, s]) =>
+      REQUEST_CLASSES.flatMap((cls): Array<[{ upstream: string; class: string; outcome: string }, number]> => [
+        [{ upstream, class: cls, outcome: 'admitted' }, s.classes[cls].admitted],
+        [{ upstream, class: cls, outcome: 'refused_limit' }, s.classes[cls].refusedLimit],
+        [{ upstream, class: cls, outcome: 'refused_cohort' }, s.classes[cls].refusedCohort],
+      ]),
+    ),
+  );
+  metrics.gauge('rampart_admission_inflight_by_class', 'Requests in flight by class', ['upstream', 'class'], () =>
+    rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].inflight])),
+  );
+  metrics.gauge('rampart_admission_cohorts', 'User cohorts (of 128) a class admits now; fewer under sustained overload', ['upstream', 'class'], () =>
+    rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].admittedCohorts])),
+  );
 }
 
 /** Route breakers, bulkheads and the retry layer of the gateway's resilience policies. */
@@ -66,4 +98,5 @@ function registerPolicyMetrics(metrics: Metrics, policies: ResiliencePolicies): 
   );
   metrics.counterFrom('rampart_stale_answers_total', 'Reads answered from the last good value because the service could not answer', ['service'], perService((c) => c.stale));
   metrics.counterFrom('rampart_shed_total', 'Calls refused at once by the service.{name}.shed flag', ['service'], perService((c) => c.shed));
+  metrics.counterFrom('rampart_client_throttled_total', 'Calls refused locally by client-side throttling (the service refused or timed out most recent calls)', ['service'], perService((c) => c.throttled));
 }

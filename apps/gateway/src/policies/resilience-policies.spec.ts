@@ -3,7 +3,8 @@ import { loadGatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
 import { ResiliencePolicies, staleKey } from './resilience-policies.js';
 
-const base = { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), SERVICE_TOKEN: 'svc-'.repeat(8) };
+// The policies of the static mode (class bulkheads, no client throttling); the adaptive mode's differences are at the end.
+const base = { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), SERVICE_TOKEN: 'svc-'.repeat(8), ADMISSION_MODE: 'static' };
 
 /** A fake service: `answer` decides each call; every call's options are kept; `address` is what it "picked". */
 function fakeUpstream(answer: (n: number, options: CallOptions) => Promise<unknown>) {
@@ -174,6 +175,43 @@ describe('ResiliencePolicies', () => {
     await expect(Promise.all(slow)).resolves.toEqual(['late', 'late', 'late']);
     // A bulkhead rejection is local: it never counts against the breaker.
     expect(policies.snapshot().find((b) => b.name === 'delivery.gift.claim')).toMatchObject({ failures: 0 });
+  });
+
+  it('with ADMISSION_MODE=adaptive has no class bulkhead (the door bounds concurrency)', async () => {
+    const { policies } = make({ ADMISSION_MODE: 'adaptive', BULKHEAD_SLOW_MAX_CONCURRENT: '2', BULKHEAD_SLOW_MAX_QUEUED: '0' });
+    const release: Array<() => void> = [];
+    const fake = fakeUpstream(() => new Promise((resolve) => release.push(() => resolve({ ok: 1 }))));
+    const delivery = policies.wrap('delivery', fake.upstream);
+    const calls = [1, 2, 3, 4, 5].map((n) => delivery.call(Patterns.ClaimGift, { orderId: `o${n}` }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.calls).toHaveLength(5);
+    release.forEach((r) => r());
+    await expect(Promise.all(calls)).resolves.toHaveLength(5);
+  });
+
+  it('with ADMISSION_MODE=adaptive throttles at the client once the service refuses most calls, and sends again once the window forgets', async () => {
+    const { policies } = make({ ADMISSION_MODE: 'adaptive', CLIENT_THROTTLE_K: '2', BREAKER_VOLUME_THRESHOLD: '1000000' });
+    let overloaded = true;
+    const fake = fakeUpstream(async () => {
+      if (overloaded) throw new AppError(ErrorCode.ServiceUnavailable, 'instance overloaded');
+      return { ok: 1 };
+    });
+    const delivery = policies.wrap('delivery', fake.upstream);
+    for (let n = 0; n < 200; n++) {
+      await expect(delivery.call(Patterns.ClaimGift, { orderId: `o${n}` })).rejects.toMatchObject({ code: ErrorCode.ServiceUnavailable });
+    }
+    expect(policies.retries().delivery.throttled).toBeGreaterThan(100); // most never left the gateway
+    expect(fake.calls.length).toBeLessThan(100);
+    overloaded = false;
+    const later = Date.now() + 11_000; // the throttle's window (10 s) has slid past the refusals
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => later);
+    try {
+      const sentBefore = fake.calls.length;
+      for (let n = 0; n < 100; n++) await delivery.call(Patterns.ClaimGift, { orderId: `p${n}` });
+      expect(fake.calls.length - sentBefore).toBe(100);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('answers a read from its last good value: activities always, gifts only under query.serveStale', async () => {

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { AppError, ErrorCode, Flags, serviceShedFlag, type Pattern } from '@app/contracts';
+import { AppError, ErrorCode, Flags, isAppError, serviceShedFlag, type Pattern } from '@app/contracts';
 import {
   BreakerRegistry,
+  ClientThrottle,
   compose,
   countsAsFailure,
   RetryBudget,
@@ -107,6 +108,8 @@ export interface RetryCounters {
   stale: number;
   /** Calls refused at once by the `service.{name}.shed` flag. */
   shed: number;
+  /** Calls refused locally by client-side throttling (the service refused or timed out most recent calls). */
+  throttled: number;
 }
 
 /** One route's policy, compiled once: `retry → bulkhead(class) → breaker(route) → timeout(class)`. */
@@ -130,7 +133,9 @@ export class PolicedUpstream implements Upstream {
   private readonly budget: RetryBudget;
   private readonly stale: StaleCache<unknown>;
   private readonly shedFlag: string;
-  readonly counters: RetryCounters = { requests: 0, retries: 0, gated: 0, overBudget: 0, stale: 0, shed: 0 };
+  /** SRE client-side throttling of this gateway's calls to the service (adaptive admission only). */
+  private readonly throttle: ClientThrottle | undefined;
+  readonly counters: RetryCounters = { requests: 0, retries: 0, gated: 0, overBudget: 0, stale: 0, shed: 0, throttled: 0 };
 
   constructor(
     readonly service: PolicedService,
@@ -144,12 +149,18 @@ export class PolicedUpstream implements Upstream {
     this.budget = new RetryBudget({ ratio: r.budgetRatio, minRetriesPerSecond: r.budgetMinPerS });
     this.stale = new StaleCache({ maxEntries: config.resilience.staleMaxEntries });
     this.shedFlag = serviceShedFlag(service);
+    const { admission } = config.resilience;
+    if (admission.mode === 'adaptive' && admission.clientThrottleK > 0) this.throttle = new ClientThrottle({ k: admission.clientThrottleK });
   }
 
   call<T>(pattern: Pattern, payload: object, options: CallOptions = {}): Promise<T> {
     if (this.flags.isEnabled(this.shedFlag)) {
       this.counters.shed++;
       return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is shedding load; try again later`, { retryAfterS: 1 }));
+    }
+    if (this.throttle?.shouldThrottle()) {
+      this.counters.throttled++;
+      return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
     }
     const route = this.route(pattern, options.route ?? pattern, options.timeoutClass, options.timeoutMs);
     if (!this.policies.isEnabled) {
@@ -193,10 +204,12 @@ export class PolicedUpstream implements Upstream {
     return this.inner.call<T>(pattern, payload, options).then(
       (value) => {
         this.window.record(Date.now(), true, 0);
+        this.throttle?.recordOutcome(true);
         return value;
       },
       (err: unknown) => {
         this.window.record(Date.now(), !countsAsFailure(err), 0);
+        this.throttle?.recordOutcome(!isOverloadAnswer(err));
         throw err;
       },
     );
@@ -220,7 +233,9 @@ export class PolicedUpstream implements Upstream {
     const cls = this.policies.classes.get(clsName);
     const layers: Policy[] = [];
     if (spec.idempotent && this.config.resilience.retry.maxAttempts > 1) layers.push(this.retryPolicy());
-    layers.push(cls.bulkhead, this.policies.breakers.for(`${this.service}.${name}`), this.policies.classes.timeout(clsName, timeoutMs));
+    // With adaptive admission the gateway's door bounds concurrency per service; the static class bulkheads are for comparison.
+    if (this.config.resilience.admission.mode === 'static') layers.push(cls.bulkhead);
+    layers.push(this.policies.breakers.for(`${this.service}.${name}`), this.policies.classes.timeout(clsName, timeoutMs));
     return { policy: compose(...layers), timeoutMs, stale: spec.stale, idempotent: spec.idempotent };
   }
 
@@ -231,6 +246,12 @@ export class PolicedUpstream implements Upstream {
     policy.onSuppressed(({ reason }) => (reason === 'gate' ? counters.gated++ : counters.overBudget++));
     return policy;
   }
+}
+
+/** Answers that say the service did not take the call: refused for overload, timed out, unreachable (SRE throttling's non-accepts). */
+function isOverloadAnswer(err: unknown): boolean {
+  if (!isAppError(err)) return false;
+  return err.code === ErrorCode.ServiceUnavailable || err.code === ErrorCode.UpstreamTimeout || err.code === ErrorCode.UpstreamUnreachable;
 }
 
 /** The policy of every route with `RESILIENCE_POLICIES=off` (never executed: calls go bare). */

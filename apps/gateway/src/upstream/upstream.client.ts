@@ -190,8 +190,10 @@ export class UpstreamClient implements Upstream {
     }
   }
 
+  /** Sends one attempt, its deadline (now + its timeout) in `meta.deadline`: the service drops it once the gateway has given up. */
   private send<T>(address: string, pattern: Pattern, payload: object, timeoutMs: number): Promise<Reply<T>> {
-    const message = this.sign ? this.sign(pattern, payload) : payload;
+    const withDeadline = withMetaDeadline(payload, Date.now() + timeoutMs);
+    const message = this.sign ? this.sign(pattern, withDeadline) : withDeadline;
     return firstValueFrom(this.connection(address).client.send<Reply<T>>(pattern, message).pipe(timeout(timeoutMs)));
   }
 
@@ -226,6 +228,13 @@ export class UpstreamClient implements Upstream {
     this.connections.set(address, connection);
     return connection;
   }
+}
+
+/** The payload with `meta.deadline` set (a copy; a payload without meta is sent as it is). */
+function withMetaDeadline(payload: object, deadline: number): object {
+  const meta = (payload as { meta?: unknown }).meta;
+  if (typeof meta !== 'object' || meta === null) return payload;
+  return { ...payload, meta: { ...meta, deadline } };
 }
 
 function isReply(value: unknown): value is Reply<unknown> {

@@ -10,6 +10,7 @@ import { createLogger, readyEvent } from '../logging/json.logger.js';
 import { MessageMetricsInterceptor } from '../metrics/message-metrics.interceptor.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RpcErrorsInterceptor } from './rpc-errors.interceptor.js';
+import { ServiceAdmissionInterceptor } from './service-admission.interceptor.js';
 import { ServiceAuthInterceptor } from './service-auth.interceptor.js';
 import { createRedis, closeRedis } from '../redis/redis.factory.js';
 import { InstanceRegistration } from '../registry/instance.registry.js';
@@ -39,6 +40,16 @@ export function closeOnSignals(app: string, nest: INestApplication, logger: Logg
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** The instance door's limit, in-flight count and refusals, read at scrape time. */
+function registerServiceAdmissionMetrics(metrics: Metrics, admission: ServiceAdmissionInterceptor): void {
+  metrics.gauge('rampart_admission_limit', 'Adaptive concurrency limit (this service instance: upstream="self")', ['upstream'], () => [[{ upstream: 'self' }, admission.limit.limit]]);
+  metrics.gauge('rampart_admission_inflight', 'Requests in flight under the admission limit', ['upstream'], () => [[{ upstream: 'self' }, admission.inFlight]]);
+  metrics.counterFrom('rampart_service_dropped_total', 'User messages refused unhandled: their caller had given up (expired) or the instance was at its limit (shed)', ['reason'], () => [
+    [{ reason: 'expired' }, admission.counters.expired],
+    [{ reason: 'shed' }, admission.counters.shed],
+  ]);
 }
 
 /**
@@ -72,7 +83,10 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     metrics.instrumentHttp(nest.getHttpAdapter().getInstance());
     // Outermost first: metrics see the Reply an exception was turned into; the service proof is
     // checked before any handler runs.
-    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor(), new ServiceAuthInterceptor(config.serviceToken));
+    // Then the instance's door: a message whose caller gave up, or beyond the adaptive limit, is refused unhandled.
+    const admission = new ServiceAdmissionInterceptor();
+    registerServiceAdmissionMetrics(metrics, admission);
+    nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor(), new ServiceAuthInterceptor(config.serviceToken), admission);
     nest.connectMicroservice(
       {
         transport: Transport.TCP,

@@ -19,7 +19,7 @@ export const UNLOGGED_PATHS: readonly RegExp[] = [/^\/health(\/|$)/, /^\/metrics
 export function logRequests(fastify: FastifyInstance, logger: Pino, unlogged: readonly RegExp[] = UNLOGGED_PATHS): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const path = pathOf(request.url);
-    if (!unlogged.some((re) => re.test(path))) {
+    if (!(request as Partial<UnloggedRequest>)[UNLOGGED] && !unlogged.some((re) => re.test(path))) {
       const status = reply.statusCode;
       const durationMs = Math.round(reply.elapsedTime * 10) / 10;
       logger[status >= 500 ? 'error' : 'info'](
@@ -29,6 +29,19 @@ export function logRequests(fastify: FastifyInstance, logger: Pino, unlogged: re
     }
     done();
   });
+}
+
+const UNLOGGED = Symbol('rampart.unlogged');
+interface UnloggedRequest {
+  [UNLOGGED]: true;
+}
+
+/**
+ * Leaves this request out of the per-request log: for answers given by the thousand a second on
+ * purpose (load shed at the door), which are counted in metrics and summarised instead.
+ */
+export function skipRequestLog(request: object): void {
+  (request as UnloggedRequest)[UNLOGGED] = true;
 }
 
 function pathOf(url: string | undefined): string {

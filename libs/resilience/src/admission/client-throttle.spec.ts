@@ -6,7 +6,7 @@ describe('ClientThrottle', () => {
     const throttle = new ClientThrottle({ clock: new ManualClock(), random: () => 0 });
     for (let i = 0; i < 10_000; i++) {
       expect(throttle.shouldThrottle()).toBe(false);
-      throttle.recordAccepted();
+      throttle.recordOutcome(true);
     }
   });
 
@@ -25,21 +25,27 @@ describe('ClientThrottle', () => {
       }
       if (throttle.shouldThrottle()) continue;
       sent++;
-      if (acceptedThisMs < 1) {
+      const isAccepted = acceptedThisMs < 1;
+      if (isAccepted) {
         acceptedThisMs++;
-        throttle.recordAccepted();
         accepted++;
       }
+      throttle.recordOutcome(isAccepted);
     }
     expect(sent / accepted).toBeGreaterThan(1.5);
     expect(sent / accepted).toBeLessThan(3);
     expect(throttle.rejectProbability()).toBeGreaterThan(0.5);
   });
 
+  it('does not throttle a burst of calls still in flight (they count once answered)', () => {
+    const throttle = new ClientThrottle({ clock: new ManualClock(), random: () => 0 });
+    for (let i = 0; i < 1000; i++) expect(throttle.shouldThrottle()).toBe(false);
+  });
+
   it('forgets old refusals as the window slides', () => {
     const clock = new ManualClock();
     const throttle = new ClientThrottle({ windowMs: 10_000, clock, random: () => 0.99 });
-    for (let i = 0; i < 1000; i++) throttle.shouldThrottle();
+    for (let i = 0; i < 1000; i++) throttle.recordOutcome(false);
     expect(throttle.rejectProbability()).toBeGreaterThan(0.9);
     clock.advance(11_000);
     expect(throttle.rejectProbability()).toBe(0);

@@ -19,7 +19,9 @@ export interface ClientThrottleOptions {
  * client counts its requests and the ones the backend accepted, and refuses a new request locally
  * with probability `max(0, (requests − K·accepts) / (requests + 1))`. A backend that refuses most of
  * what it gets is sent little more than K times what it accepts, however many clients retry.
- * Requests refused locally count as requests too (that is what makes the formula converge).
+ * Requests refused locally count as requests too (that is what makes the formula converge). A sent
+ * request is counted when its answer comes ({@link recordOutcome}), not when it leaves: counted at
+ * send, a burst of calls still in flight would look refused and throttle a healthy backend.
  */
 export class ClientThrottle {
   private readonly k: number;
@@ -51,17 +53,21 @@ export class ClientThrottle {
     return Math.max(0, (this.requestSum - this.k * this.acceptSum) / (this.requestSum + 1));
   }
 
-  /** Counts a request and says whether to refuse it locally (then it is not sent). */
+  /** Says whether to refuse a new request locally; a refused one is counted (as a request not accepted). */
   shouldThrottle(): boolean {
     const p = this.rejectProbability();
+    if (!(p > 0 && this.random() < p)) return false;
     this.requests[this.head]! += 1;
     this.requestSum += 1;
-    return p > 0 && this.random() < p;
+    return true;
   }
 
-  /** Counts an answer the backend accepted (anything but an overload refusal or a timeout). */
-  recordAccepted(): void {
+  /** Counts a sent request once answered: accepted, or not (an overload refusal, a timeout). */
+  recordOutcome(accepted: boolean): void {
     this.advance();
+    this.requests[this.head]! += 1;
+    this.requestSum += 1;
+    if (!accepted) return;
     this.accepts[this.head]! += 1;
     this.acceptSum += 1;
   }

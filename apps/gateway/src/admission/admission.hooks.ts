@@ -1,0 +1,113 @@
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from '@nestjs/common';
+import { ErrorCode } from '@app/contracts';
+import { skipRequestLog } from '@app/platform';
+import { AdmissionController, COHORTS, userCohort, type AdmissionSnapshot, type Permit } from '@app/resilience';
+import type { AdmissionConfig } from '../config/gateway.config.js';
+import type { PolicedService } from '../policies/resilience-policies.js';
+import { admittedRoute } from './request-classes.js';
+
+/** `Retry-After` of a refusal for the limit (s): a slot may free at any moment. */
+const LIMIT_RETRY_AFTER_S = 1;
+/** `Retry-After` of a refusal for the user's cohort (s): the overload that shed it lasts longer. */
+const COHORT_RETRY_AFTER_S = 2;
+/** How often the refusals since the last summary are logged, in ms. */
+const SUMMARY_EVERY_MS = 5_000;
+
+const PERMIT = Symbol('rampart.admission');
+type AdmittedRequest = FastifyRequest & { [PERMIT]?: Permit };
+
+/**
+ * The gateway's door: one {@link AdmissionController} per upstream service (an adaptive concurrency
+ * limit with class priorities and user cohorts). A user request is admitted or refused in Fastify's
+ * `preParsing` hook, after routing and CORS but before its body is read, its token verified, the
+ * rate-limit script run or any upstream called; a refusal is a 503 SERVICE_UNAVAILABLE with
+ * `Retry-After`, not logged line by line (metrics count it; a summary is logged every 5 s). An
+ * admitted request holds its slot until its answer is sent, and its latency moves the limit; an
+ * answer of 503/504 (a timeout, an overloaded service) counts as a drop and backs it off.
+ */
+export class AdmissionGate {
+  private readonly logger = new Logger('Admission');
+  readonly controllers: Record<PolicedService, AdmissionController>;
+  private readonly cohortSecret: string;
+  private refusedSinceSummary = 0;
+  private lastSummaryMs = Date.now();
+
+  constructor(config: AdmissionConfig, jwtSecret: string) {
+    const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs };
+    this.controllers = { query: new AdmissionController({ limit }), delivery: new AdmissionController({ limit }) };
+    // Users' cohorts are salted with a key derived from the JWT secret: the same on every gateway,
+    // unknown to users (nobody can pick a user id that is never shed).
+    this.cohortSecret = createHmac('sha256', jwtSecret).update('rampart admission cohorts').digest('hex');
+  }
+
+  /** Registers the hooks on the gateway's Fastify instance. */
+  register(fastify: FastifyInstance): void {
+    fastify.addHook('preParsing', (request, reply, payload, done) => {
+      const route = admittedRoute(request.method, request.routeOptions.url);
+      if (!route) return done(null, payload);
+      const admission = this.controllers[route.service].tryAcquire(route.cls, this.cohortOf(request));
+      if (!admission.admitted) {
+        this.refuse(request, reply, admission.reason === 'cohort' ? COHORT_RETRY_AFTER_S : LIMIT_RETRY_AFTER_S);
+        return;
+      }
+      if (route.isStream) admission.permit.release('ignore'); // a stream holds no slot while it streams
+      else (request as AdmittedRequest)[PERMIT] = admission.permit;
+      done(null, payload);
+    });
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const permit = (request as AdmittedRequest)[PERMIT];
+      if (permit) permit.release(reply.statusCode === 503 || reply.statusCode === 504 ? 'dropped' : 'ok');
+      done();
+    });
+    // A client that went away: the slot is freed, its latency says nothing.
+    fastify.addHook('onRequestAbort', (request, done) => {
+      (request as AdmittedRequest)[PERMIT]?.release('ignore');
+      done();
+    });
+  }
+
+  snapshot(): Record<PolicedService, AdmissionSnapshot> {
+    return { query: this.controllers.query.snapshot(), delivery: this.controllers.delivery.snapshot() };
+  }
+
+  /** The cohort of the request's user: the token's `sub`, read without verifying (verification comes after admission). */
+  private cohortOf(request: FastifyRequest): number {
+    const userId = unverifiedSubject(request.headers.authorization);
+    // No token (it will be refused with 401 anyway) or a ticket stream: the last cohort, shed first.
+    return userId === undefined ? COHORTS - 1 : userCohort(userId, Date.now(), this.cohortSecret);
+  }
+
+  private refuse(request: FastifyRequest, reply: FastifyReply, retryAfterS: number): void {
+    skipRequestLog(request);
+    this.refusedSinceSummary++;
+    const now = Date.now();
+    if (now - this.lastSummaryMs >= SUMMARY_EVERY_MS) {
+      this.logger.warn({ event: 'admission.shed', refused: this.refusedSinceSummary, sinceMs: now - this.lastSummaryMs, ...this.limits() });
+      this.refusedSinceSummary = 0;
+      this.lastSummaryMs = now;
+    }
+    const body = { error: { code: ErrorCode.ServiceUnavailable, message: 'overloaded: request shed at the door; retry after the time in Retry-After', requestId: String(request.id) } };
+    void reply.code(503).header('retry-after', String(retryAfterS)).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  }
+
+  private limits(): Record<string, number> {
+    return { queryLimit: this.controllers.query.limiter.limit, deliveryLimit: this.controllers.delivery.limiter.limit };
+  }
+}
+
+/** The `sub` of a bearer JWT's payload, undecoded signature and all; undefined when there is none. */
+export function unverifiedSubject(authorization: string | undefined): string | undefined {
+  if (!authorization || !authorization.startsWith('Bearer ')) return undefined;
+  const token = authorization.slice(7);
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first < 0 || second < 0 || second - first > 4096) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof payload.sub === 'string' && payload.sub.length <= 256 ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
