@@ -121,9 +121,10 @@ interface CompiledRoute {
 }
 
 /**
- * One service behind the policies. Each call: shed flag (503 at once) → the route's compiled
- * policy around one attempt on an instance (a retry excludes the instances already tried) → for
- * reads that allow it, the last good value when the service cannot answer.
+ * One service behind the policies. Each call: shed flag (503 at once) → client-side throttling
+ * (adaptive admission: refused locally with the SRE probability) → the route's compiled policy around
+ * one attempt on an instance (a retry excludes the instances already tried) → for reads that allow
+ * it, the last good value when the service cannot answer.
  */
 export class PolicedUpstream implements Upstream {
   private readonly compiled = new Map<string, CompiledRoute>();
@@ -158,10 +159,6 @@ export class PolicedUpstream implements Upstream {
       this.counters.shed++;
       return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is shedding load; try again later`, { retryAfterS: 1 }));
     }
-    if (this.throttle?.shouldThrottle()) {
-      this.counters.throttled++;
-      return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
-    }
     const route = this.route(pattern, options.route ?? pattern, options.timeoutClass, options.timeoutMs);
     if (!this.policies.isEnabled) {
       return this.inner.call<T>(pattern, payload, { ...options, timeoutMs: route.timeoutMs, retryOnOtherInstance: options.retryOnOtherInstance ?? route.idempotent });
@@ -172,8 +169,14 @@ export class PolicedUpstream implements Upstream {
       tried = new Set<string>();
       this.counters.requests++;
     }
-    const load = (): Promise<T> =>
-      route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried }));
+    const load = (): Promise<T> => {
+      // Refused here like a failed call, so a read may still be answered from its last good value.
+      if (this.throttle?.shouldThrottle()) {
+        this.counters.throttled++;
+        return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
+      }
+      return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried }));
+    };
     if (route.stale === 'never') return load();
     const allowStale = route.stale === 'always' || this.flags.isEnabled(Flags.QueryServeStale);
     return this.stale.readThrough(staleKey(pattern, payload), load, { allowStale }).then((served) => {

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import type { Suite } from '../../test/support/suite.js';
+import { runBench, type BenchContext } from '../support/bench-run.js';
+import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
+import { runClosedLoop } from '../support/loop-load.js';
+import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
+import { quantile, runOpenLoop, type StormRequest, type StormSample } from './open-loop.js';
+
+/**
+ * bench/storm: click storms against a deployment of 2 gateways, 3 query and 2 delivery instances
+ * (provider stub at 0 ms), static class bulkheads (`ADMISSION_MODE=static`, the behaviour before
+ * admission control) vs adaptive admission (the default), one after the other in one run.
+ *
+ * Per mode: capacity = a saturating closed loop of sync claims (64 in flight over both gateways);
+ * the unloaded p99 at 30% of it; then open-loop claims at 1x, 2x and 5x of the static mode's capacity
+ * (the same offered load for both modes), a step from 1x to 5x, and a mixed storm (claims at 80% of
+ * capacity plus gift reads, order lists and overviews, 5x capacity in all). Every request gets 5 s
+ * before it counts as unanswered. The load generator runs on the same two cores: read the ratios.
+ *
+ * Goals (issue 13): goodput >= 85% of capacity at 2x and >= 80% at 5x, 0 unanswered, refusal p99
+ * < 50 ms, admitted p99 <= 3x the unloaded p99, settled within 2 s of the step; in the mixed storm
+ * claims keep >= 95% success while overviews are shed first. Printed, not asserted.
+ */
+const MODES = ['static', 'adaptive'] as const;
+type Mode = (typeof MODES)[number];
+const USERS = 20_000;
+const GIFT_ID = 'storm-g1';
+const CAPACITY_CONCURRENCY = 64;
+const WARMUP_S = 3;
+const CAPACITY_S = 8;
+const LEVEL_S = 8;
+const REST_S = 3;
+const STEP_BEFORE_S = 5;
+const STEP_AFTER_S = 8;
+const MIXED_S = 10;
+/** Window of the settle-time check, and its stride (ms). */
+const SETTLE_WINDOW_MS = 500;
+const SETTLE_STRIDE_MS = 100;
+
+interface LevelResult {
+  label: string;
+  offeredPerS: number;
+  goodputPerS: number;
+  admittedP50: number;
+  admittedP99: number;
+  refusalP99: number;
+  refused: number;
+  unanswered: number;
+  errors5xx: number;
+}
+
+interface ModeResult {
+  mode: Mode;
+  capacityPerS: number;
+  unloadedP99: number;
+  levels: LevelResult[];
+  settleMs: number;
+  mixed: Record<string, { sent: number; ok: number; refused: number; unanswered: number }>;
+}
+
+runBench('storm', { deadlineS: 600 }, async (ctx) => {
+  const results: ModeResult[] = [];
+  let referenceCapacity = 0;
+  for (const mode of MODES) {
+    const result = await runMode(ctx, mode, () => referenceCapacity);
+    if (mode === 'static') referenceCapacity = result.capacityPerS;
+    results.push(result);
+  }
+  report(results, referenceCapacity);
+});
+
+async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): Promise<ModeResult> {
+  ctx.step(`${mode}: starting 2 gateways, 3 query, 2 delivery, provider stub (0 ms)`);
+  const suite = await ctx.startSuite({ gateways: 2, queries: 3, deliveries: 2, gatewayEnv: { ADMISSION_MODE: mode }, providerEnv: { FAULT_LATENCY_MS: '0' } });
+  await publishActivity(suite, `storm-${mode}`, [{ giftId: GIFT_ID, inventory: 100_000_000, perUserLimit: 100_000_000 }]);
+  const authorizations = await userAuthHeaders(suite, `storm-${mode}`, USERS);
+  const run = randomUUID().slice(0, 8);
+  let seq = 0;
+  const claim = (): StormRequest => {
+    const n = ++seq;
+    return { cls: 'claim', method: 'POST', path: `/api/gifts/${GIFT_ID}/claims`, headers: { authorization: authorizations[n % USERS]!, 'idempotency-key': `s-${run}-${n}` } };
+  };
+
+  ctx.step(`${mode}: capacity (closed loop, ${CAPACITY_CONCURRENCY} in flight over both gateways)`);
+  await closedLoopClaims(suite, claim, WARMUP_S);
+  const capacityPerS = await closedLoopClaims(suite, claim, CAPACITY_S);
+  const offeredUnit = mode === 'static' ? capacityPerS : reference();
+  ctx.step(`${mode}: capacity ${fmtRate(capacityPerS)} claims/s; storms at multiples of ${fmtRate(offeredUnit)}/s`);
+
+  const unloaded = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 0.3 * offeredUnit, durationMs: 4_000, next: claim });
+  const unloadedP99 = quantile(unloaded.samples.filter(isAdmitted).map((s) => s.latencyMs), 0.99);
+
+  const levels: LevelResult[] = [];
+  for (const multiple of [1, 2, 5]) {
+    await sleep(REST_S * 1000);
+    ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
+    const { samples } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
+    levels.push(summarise(`${multiple}x`, samples, LEVEL_S));
+  }
+
+  await sleep(REST_S * 1000);
+  ctx.step(`${mode}: step 1x → 5x`);
+  const stepAtMs = STEP_BEFORE_S * 1000;
+  const step = await runOpenLoop({
+    origins: suite.gatewayUrls,
+    rateAt: (ms) => (ms < stepAtMs ? 1 : 5) * offeredUnit,
+    durationMs: (STEP_BEFORE_S + STEP_AFTER_S) * 1000,
+    next: claim,
+  });
+  const settleMs = settleTime(step.samples, stepAtMs, (STEP_BEFORE_S + STEP_AFTER_S) * 1000, 0.8 * offeredUnit, 3 * unloadedP99);
+
+  await sleep(REST_S * 1000);
+  ctx.step(`${mode}: mixed storm (claims 0.8x + reads, order lists, overviews: 5x in all)`);
+  const mixedRequest = mixedStorm(claim, authorizations);
+  const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 5 * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest });
+  const mixed: ModeResult['mixed'] = {};
+  for (const s of mixedRun.samples) {
+    const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0 });
+    row.sent++;
+    if (s.status >= 200 && s.status < 300) row.ok++;
+    else if (s.status === 503 || s.status === 429) row.refused++;
+    else if (s.status === 0) row.unanswered++;
+  }
+  await suite.stop();
+  return { mode, capacityPerS, unloadedP99, levels, settleMs, mixed };
+}
+
+/** Claims per second answered 200 by a closed loop over both gateways. */
+async function closedLoopClaims(suite: Suite, claim: () => StormRequest, durationS: number): Promise<number> {
+  const pools = suite.gatewayUrls.map((origin) => new Pool(origin, { connections: CAPACITY_CONCURRENCY, pipelining: 1 }));
+  let n = 0;
+  try {
+    const result = await runClosedLoop({
+      concurrency: CAPACITY_CONCURRENCY,
+      durationS,
+      call: async () => {
+        const request = claim();
+        const res = await pools[n++ % pools.length]!.request({ method: request.method, path: request.path, headers: request.headers });
+        await res.body.dump();
+        return res.statusCode === 200 || String(res.statusCode);
+      },
+    });
+    return result.okPerS;
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
+/**
+ * The mixed storm's requests, in shares of the total (5x capacity): claims 16% (0.8x), gift reads
+ * 30%, order lists 20%, overviews 34%.
+ */
+function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => StormRequest {
+  let n = 0;
+  return () => {
+    const k = n++ % 50;
+    const authorization = authorizations[(n * 7919) % authorizations.length]!;
+    if (k < 8) return claim();
+    if (k < 23) return { cls: 'gift read', method: 'GET', path: `/api/gifts/${GIFT_ID}`, headers: { authorization } };
+    if (k < 33) return { cls: 'order list', method: 'GET', path: '/api/me/orders', headers: { authorization } };
+    return { cls: 'overview', method: 'GET', path: '/api/me/overview', headers: { authorization } };
+  };
+}
+
+const isAdmitted = (s: StormSample): boolean => s.status === 200 || s.status === 202;
+const isRefused = (s: StormSample): boolean => s.status === 503 || s.status === 429;
+
+function summarise(label: string, samples: StormSample[], durationS: number): LevelResult {
+  const admitted = samples.filter(isAdmitted).map((s) => s.latencyMs);
+  const refused = samples.filter(isRefused).map((s) => s.latencyMs);
+  return {
+    label,
+    offeredPerS: samples.length / durationS,
+    goodputPerS: samples.filter((s) => s.status === 200).length / durationS,
+    admittedP50: quantile(admitted, 0.5),
+    admittedP99: quantile(admitted, 0.99),
+    refusalP99: quantile(refused, 0.99),
+    refused: refused.length,
+    unanswered: samples.filter((s) => s.status === 0).length,
+    errors5xx: samples.filter((s) => s.status >= 500 && s.status !== 503).length,
+  };
+}
+
+/**
+ * Time from the step until the goodput of every later window (500 ms, sliding by 100 ms, by due
+ * time) is at least `minGoodputPerS` with an admitted p99 at most `maxP99Ms`; Infinity if never.
+ */
+function settleTime(samples: StormSample[], stepMs: number, endMs: number, minGoodputPerS: number, maxP99Ms: number): number {
+  const windows: { start: number; good: boolean }[] = [];
+  for (let start = stepMs; start + SETTLE_WINDOW_MS <= endMs; start += SETTLE_STRIDE_MS) {
+    const inWindow = samples.filter((s) => s.dueMs >= start && s.dueMs < start + SETTLE_WINDOW_MS);
+    const goodput = inWindow.filter((s) => s.status === 200).length / (SETTLE_WINDOW_MS / 1000);
+    const p99 = quantile(inWindow.filter(isAdmitted).map((s) => s.latencyMs), 0.99);
+    windows.push({ start, good: goodput >= minGoodputPerS && p99 <= maxP99Ms });
+  }
+  let settledAt = Infinity;
+  for (let i = windows.length - 1; i >= 0 && windows[i]!.good; i--) settledAt = windows[i]!.start;
+  return settledAt - stepMs;
+}
+
+function report(results: ModeResult[], capacity: number): void {
+  printTable(
+    `Claims, open loop over 2 gateways (capacity = static closed loop, ${fmtRate(capacity)} claims/s; each level ${LEVEL_S} s)`,
+    ['mode', 'load', 'offered/s', 'goodput/s', 'goodput/cap', 'admitted p50', 'admitted p99', 'refusal p99', 'refused', 'unanswered', '5xx (not 503)'],
+    results.flatMap((r) =>
+      r.levels.map((l) => [
+        r.mode, l.label, fmtRate(l.offeredPerS), fmtRate(l.goodputPerS), fmtRatio(l.goodputPerS / capacity), fmtMs(l.admittedP50), fmtMs(l.admittedP99),
+        fmtMs(l.refusalP99), String(l.refused), String(l.unanswered), String(l.errors5xx),
+      ]),
+    ),
+  );
+  printTable(
+    'Per mode',
+    ['mode', 'closed-loop capacity/s', 'unloaded p99 ms', 'settle after 1x→5x'],
+    results.map((r) => [r.mode, fmtRate(r.capacityPerS), fmtMs(r.unloadedP99), Number.isFinite(r.settleMs) ? `${(r.settleMs / 1000).toFixed(1)} s` : 'never']),
+  );
+  printTable(
+    `Mixed storm (5x capacity in all, ${MIXED_S} s): success by class`,
+    ['mode', 'class', 'sent', 'ok', 'success', 'refused', 'unanswered'],
+    results.flatMap((r) =>
+      Object.entries(r.mixed).map(([cls, m]) => [r.mode, cls, String(m.sent), String(m.ok), fmtRatio(m.ok / m.sent), String(m.refused), String(m.unanswered)]),
+    ),
+  );
+  const adaptive = results.find((r) => r.mode === 'adaptive');
+  const staticMode = results.find((r) => r.mode === 'static');
+  if (!adaptive || !staticMode) return;
+  const at = (r: ModeResult, label: string) => r.levels.find((l) => l.label === label)!;
+  const unanswered = adaptive.levels.reduce((n, l) => n + l.unanswered, 0);
+  const refusalP99 = Math.max(...adaptive.levels.map((l) => (Number.isFinite(l.refusalP99) ? l.refusalP99 : 0)));
+  const admittedP99 = Math.max(at(adaptive, '2x').admittedP99, at(adaptive, '5x').admittedP99);
+  const mixedClaims = adaptive.mixed.claim;
+  const overview = adaptive.mixed.overview;
+  console.log('\nGoals (adaptive):');
+  console.log(`  goodput at 2x >= 85% of capacity: ${fmtRatio(at(adaptive, '2x').goodputPerS / capacity)} (static ${fmtRatio(at(staticMode, '2x').goodputPerS / capacity)}) ${verdict(at(adaptive, '2x').goodputPerS >= 0.85 * capacity)}`);
+  console.log(`  goodput at 5x >= 80% of capacity: ${fmtRatio(at(adaptive, '5x').goodputPerS / capacity)} (static ${fmtRatio(at(staticMode, '5x').goodputPerS / capacity)}) ${verdict(at(adaptive, '5x').goodputPerS >= 0.8 * capacity)}`);
+  console.log(`  0 unanswered: ${unanswered} (static ${staticMode.levels.reduce((n, l) => n + l.unanswered, 0)}) ${verdict(unanswered === 0)}`);
+  console.log(`  refusal p99 < 50 ms: ${fmtMs(refusalP99)} ms ${verdict(refusalP99 < 50)}`);
+  console.log(`  admitted p99 <= 3x unloaded (${fmtMs(adaptive.unloadedP99)} ms): ${fmtMs(admittedP99)} ms ${verdict(admittedP99 <= 3 * adaptive.unloadedP99)}`);
+  console.log(`  settled within 2 s of 1x→5x: ${Number.isFinite(adaptive.settleMs) ? `${(adaptive.settleMs / 1000).toFixed(1)} s` : 'never'} ${verdict(adaptive.settleMs <= 2000)}`);
+  if (mixedClaims && overview) {
+    console.log(`  mixed storm, claims >= 95% success: ${fmtRatio(mixedClaims.ok / mixedClaims.sent)}, overviews ${fmtRatio(overview.ok / overview.sent)} ${verdict(mixedClaims.ok / mixedClaims.sent >= 0.95 && overview.ok / overview.sent < mixedClaims.ok / mixedClaims.sent)}`);
+  }
+}
