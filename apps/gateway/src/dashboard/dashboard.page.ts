@@ -34,6 +34,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .refused { background: #fde4e4; color: #9b1c1c; }
   .exhausted { background: #fff4d6; color: #7a5600; }
   td button { margin-right: 4px; }
+  section { overflow-x: auto; }
   svg { width: 100%; height: 160px; background: #fafbfc; border: 1px solid #e6e8ec; }
 </style>
 </head>
