@@ -213,10 +213,10 @@ describe('order lifecycle scripts', () => {
       await store.start(ref('o2'), { nowMs: now, day, createdAtMs: now + 7, uncertainLimit: 2, paused: false, forceAsync: false });
       await gift('g1', { perUserLimit: 5, inventory: 5, endsAtMs: now - 1 });
       await start('o3'); // refused (the window closed): not an order, not listed
-      expect(await redis.zrange(keys.giftOrders('g1'), 0, -1, 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
+      expect(await redis.zrange(keys.giftOrders('g1'), '0', '-1', 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
       await store.move(ref('o1'), 'delivering', 'uncertain', 'claim', { epoch: 1 });
       await store.move(ref('o2'), 'delivering', 'uncertain', 'claim', { epoch: 1 });
-      expect(await redis.zrange(keys.giftUncertainOrders('g1'), 0, -1, 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
+      expect(await redis.zrange(keys.giftUncertainOrders('g1'), '0', '-1', 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
       await store.move(ref('o1'), 'uncertain', 'delivered', 'operator');
       await store.move(ref('o2'), 'uncertain', 'failed', 'operator');
       expect(await redis.zcard(keys.giftUncertainOrders('g1'))).toBe(0);

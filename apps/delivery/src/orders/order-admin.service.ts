@@ -94,6 +94,9 @@ export class OrderAdminService {
   async discardFailed(req: DiscardFailedRequest): Promise<Reply<DiscardFailedReply>> {
     const state = await this.find(req.orderId);
     if (!state) return fail(ErrorCode.NotFound, `order ${req.orderId} does not exist`);
+    // A retry racing this discard moves the order to queued before it touches the job; should the
+    // discard remove the job in between, the order is queued without a job, which the reconciler
+    // notices (RECONCILE_QUEUED_AFTER_MS) and gives a new one: nothing is lost or sent twice.
     if (!(await this.queue.discardFailed(req.orderId))) return fail(ErrorCode.NotFound, `order ${req.orderId} is not dead-lettered`);
     await this.audit.record({ actor: req.actor, action: 'queue.discard', target: req.orderId, reason: req.reason });
     this.logger.log({ event: 'dead-letter.discarded', orderId: req.orderId, status: state.status, requestId: req.meta.requestId });

@@ -25,6 +25,10 @@ const BATCH = 100;
  * busy gift) then answers a short page with a `nextCursor` instead of reading every order at once.
  */
 export const ORDER_SCAN_BUDGET = 1_000;
+/** Most indexes (gifts) one page opens: with many gifts and few matches, a page ends early too. */
+export const GIFT_SCAN_BUDGET = 200;
+/** A creation time later than any (the cursor of "the start of this gift's index"). */
+const END_OF_TIME_MS = 8.64e15;
 
 export interface OrderFilter {
   status?: OrderStatus;
@@ -77,7 +81,11 @@ export class AdminRepository {
   private async walk(sources: Source[], filter: OrderFilter): Promise<AdminOrderList> {
     const orders: OrderView[] = [];
     let examined = 0;
-    for (const source of sources) {
+    for (const [visited, source] of sources.entries()) {
+      if (visited >= GIFT_SCAN_BUDGET && source.giftId !== undefined) {
+        // Stop before this gift: the next page starts at its newest order.
+        return { orders, nextCursor: encodeOrderCursor({ m: 'g', g: source.giftId, s: END_OF_TIME_MS, o: '0' }) };
+      }
       for (let offset = 0; ; offset += BATCH) {
         const max = source.after ? String(source.after.s) : '+inf';
         const flat = await this.redis.zrevrangebyscore(source.key, max, '-inf', 'WITHSCORES', 'LIMIT', offset, BATCH);
