@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { findChromium } from '../support/chromium.js';
 import { http } from '../support/http.js';
-import { startSuite, type Suite } from '../support/suite.js';
+import { setFaults } from '../support/orders.js';
+import type { RunningApp } from '../support/spawn-app.js';
+import { demoActivity, startProviderWithoutOrderNumbers, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(90_000);
@@ -14,31 +16,73 @@ describe('operator dashboard (headless Chromium)', () => {
   let browser: Browser;
   let page: Page;
   let gw: string;
+  let plain: RunningApp;
+  let plainUrl: string;
 
   beforeAll(async () => {
     // CHROMIUM_PATH, else /usr/bin/chromium, else the registry's @sparticuz/chromium: no apt needed.
     const binary = await findChromium();
     process.stdout.write(`dashboard e2e: Chromium from ${binary.source} (${binary.executablePath})\n`);
-    suite = await startSuite({ queries: 2 });
+    suite = await startSuite({ queries: 2, deliveryEnv: { PROVIDER_TIMEOUT_MS: '500' } });
     gw = suite.gatewayUrls[0];
+    ({ app: plain, url: plainUrl } = await startProviderWithoutOrderNumbers());
     browser = await chromium.launch({ executablePath: binary.executablePath, args: binary.args, headless: true });
     page = await browser.newPage();
   });
   afterAll(async () => {
     await browser?.close();
+    await plain?.stop();
     await suite?.stop();
   });
 
-  it('asks for the token, then shows the upstream instances', async () => {
+  it('asks for the token and the operator\'s name, then shows the upstream instances', async () => {
     await page.goto(`${gw}/admin/`);
+    await page.fill('#token', suite.adminToken);
+    await page.click('#login-form button');
+    await page.waitForSelector('#login-error:has-text("name")');
+    await page.fill('#actor', 'dash.op');
     await page.fill('#token', 'wrong-token-wrong-token-x');
     await page.click('#login-form button');
     await page.waitForSelector('#login-error:has-text("refused")');
+    await page.fill('#actor', 'dash.op');
     await page.fill('#token', suite.adminToken);
     await page.click('#login-form button');
     await page.waitForSelector('#upstreams tbody tr[data-address] .state.healthy');
     expect(await page.locator('#upstreams tbody tr[data-address]').count()).toBe(3); // 2 query + 1 delivery
     expect(await page.locator('#queue-failed').textContent()).toBe('0');
+    expect(await page.locator('#whoami').textContent()).toBe('dash.op');
+  });
+
+  it('resolves an uncertain order from the work list with a reason, signed by the operator, and shows its history', async () => {
+    const put = await http('PUT', `${gw}/admin/activities/a-dash`, {
+      token: suite.adminToken,
+      body: demoActivity(plainUrl, [{ giftId: 'dash-g1', provider: { url: plainUrl, orderNumbers: false } }]),
+    });
+    expect(put.status).toBe(201);
+    await setFaults(plainUrl, { mode: 'hang' });
+    const token = await suite.token('dash-buyer');
+    const claim = await http('POST', `${gw}/api/gifts/dash-g1/claims`, { token, headers: { 'idempotency-key': 'dash-unc-1' }, body: {} });
+    expect(claim.body).toEqual({ orderId: 'dash-unc-1', status: 'uncertain' });
+    await setFaults(plainUrl, {});
+
+    const row = page.locator('#uncertain tr[data-uncertain="dash-unc-1"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('dash-buyer');
+    // The order view, from the work list's link: fields and history.
+    await row.locator('a[data-view]').click();
+    await page.waitForSelector('#order-fields td[data-field="status"]:has-text("uncertain")');
+    expect(await page.locator('#order-history tbody tr').count()).toBe(2);
+    // Resolve: the page asks for a reason (a prompt), then the order leaves the work list.
+    page.once('dialog', (dialog) => void dialog.accept('provider confirmed by phone'));
+    await row.locator('button[data-delivered="true"]').click();
+    await row.waitFor({ state: 'detached' });
+    await page.waitForSelector('#order-fields td[data-field="status"]:has-text("delivered")');
+    const order = await http('GET', `${gw}/admin/orders/dash-unc-1`, { token: suite.adminToken });
+    expect(order.body).toMatchObject({ status: 'delivered', resolvedBy: 'admin:dash.op' });
+    const audit = await http('GET', `${gw}/admin/audit?limit=20`, { token: suite.adminToken });
+    expect(audit.body.entries).toEqual(expect.arrayContaining([
+      expect.objectContaining({ action: 'order.resolve.delivered', target: 'dash-unc-1', actor: 'admin:dash.op', reason: 'provider confirmed by phone' }),
+    ]));
   });
 
   it('shows an ejected instance after one is killed', async () => {
@@ -61,6 +105,10 @@ describe('operator dashboard (headless Chromium)', () => {
     const flags = await http('GET', `${gw}/admin/flags`, { token: suite.adminToken });
     expect(flags.body.flags['report.disabled']).toBe(true);
     await page.waitForSelector('#audit td:has-text("browser test")');
+    // The flag's history: enabled since when, by whom (the name given at login), why.
+    const flagRow = page.locator('tr[data-flag-row="report.disabled"]');
+    await page.waitForSelector('tr[data-flag-row="report.disabled"] td:has-text("admin:dash.op")');
+    expect(await flagRow.textContent()).toContain('browser test');
     await page.screenshot({ path: join(tmpdir(), 'rampart-dashboard.png'), fullPage: true });
   });
 });

@@ -4,6 +4,8 @@ import {
   activityConfigSchema,
   type ClaimGiftReply,
   type ClaimGiftRequest,
+  type DiscardFailedReply,
+  type DiscardFailedRequest,
   ErrorCode,
   fail,
   ID_PATTERN,
@@ -11,6 +13,8 @@ import {
   ok,
   type OrderStatusReply,
   Patterns,
+  type PlanActivityReply,
+  type PlanActivityRequest,
   type PublishActivityReply,
   type PublishActivityRequest,
   type QueueCountsReply,
@@ -34,6 +38,8 @@ const meta = (req: { meta?: { requestId?: unknown; deadline?: unknown } } | unde
   return { requestId: String(req?.meta?.requestId ?? ''), ...(typeof deadline === 'number' && Number.isFinite(deadline) ? { deadline } : {}) };
 };
 const actor = (req: { actor?: unknown } | undefined) => String(req?.actor ?? 'unknown').slice(0, 128);
+/** An operator's optional reason, as given (at most 500 characters). */
+const reasonOf = (req: { reason?: unknown } | undefined) => (typeof req?.reason === 'string' ? { reason: req.reason.slice(0, 500) } : {});
 
 /**
  * TCP handlers of the delivery service. Input is re-checked here (the receiving edge), because
@@ -69,7 +75,17 @@ export class DeliveryHandlers {
     if (!req || !isId(req.activityId) || !config.success) {
       return fail(ErrorCode.BadRequest, 'publish needs an activityId and a valid configuration');
     }
-    return this.intake.run(() => this.publisher.publish({ meta: meta(req), activityId: req.activityId, config: config.data, actor: actor(req) }));
+    return this.intake.run(() => this.publisher.publish({ meta: meta(req), activityId: req.activityId, config: config.data, actor: actor(req), ...reasonOf(req) }));
+  }
+
+  /** A publish's dry run: the storage checks and the diff against what is stored; writes nothing. */
+  @MessagePattern(Patterns.PlanActivity)
+  async plan(@Payload() req: PlanActivityRequest): Promise<Reply<PlanActivityReply>> {
+    const config = activityConfigSchema.safeParse(req?.config);
+    if (!req || !isId(req.activityId) || !config.success) {
+      return fail(ErrorCode.BadRequest, 'plan needs an activityId and a valid configuration');
+    }
+    return this.publisher.plan({ meta: meta(req), activityId: req.activityId, config: config.data });
   }
 
   @MessagePattern(Patterns.QueueCounts)
@@ -86,13 +102,19 @@ export class DeliveryHandlers {
   @MessagePattern(Patterns.QueueFailed)
   async queueFailed(@Payload() req: QueueFailedRequest): Promise<Reply<QueueFailedReply>> {
     const limit = Number.isInteger(req?.limit) && req.limit >= 1 && req.limit <= 200 ? req.limit : 50;
-    return ok({ failed: await this.queue.failed(limit) });
+    return ok({ failed: await this.orders.deadLetters(limit) });
+  }
+
+  @MessagePattern(Patterns.DiscardFailed)
+  async discardFailed(@Payload() req: DiscardFailedRequest): Promise<Reply<DiscardFailedReply>> {
+    if (!req || !isId(req.orderId) || typeof req.reason !== 'string' || !req.reason.trim()) return fail(ErrorCode.BadRequest, 'discard needs an orderId and a reason');
+    return this.intake.run(() => this.orders.discardFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req), reason: req.reason.slice(0, 500) }));
   }
 
   @MessagePattern(Patterns.RetryFailed)
   async retryFailed(@Payload() req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
     if (!req || !isId(req.orderId)) return fail(ErrorCode.BadRequest, 'retry needs an orderId');
-    return this.intake.run(() => this.orders.retryFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req) }));
+    return this.intake.run(() => this.orders.retryFailed({ meta: meta(req), orderId: req.orderId, actor: actor(req), ...reasonOf(req) }));
   }
 
   @MessagePattern(Patterns.ResolveOrder)

@@ -12,6 +12,7 @@ import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
+import { AdminOrdersController } from './admin/admin-orders.controller.js';
 import { AdminUpstreamsController } from './admin/admin-upstreams.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { EventTickets } from './auth/event-tickets.js';
@@ -67,7 +68,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController, DashboardController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController, DashboardController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

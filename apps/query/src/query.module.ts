@@ -3,6 +3,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
+import { AdminHandlers } from './admin/admin.handlers.js';
+import { AdminRepository } from './admin/admin.repository.js';
 import { QUERY_CONFIG, type QueryConfig } from './config/query.config.js';
 import { QueryHandlers } from './query.handlers.js';
 import { QUERY_REDIS, QueryRepository } from './query.repository.js';
@@ -15,7 +17,7 @@ export class QueryModule implements OnApplicationShutdown {
     return {
       module: QueryModule,
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
-      controllers: [QueryHandlers, HealthController, MetricsController],
+      controllers: [QueryHandlers, AdminHandlers, HealthController, MetricsController],
       providers: [
         { provide: QUERY_CONFIG, useValue: config },
         { provide: Metrics, useValue: new Metrics('query') },
@@ -23,6 +25,7 @@ export class QueryModule implements OnApplicationShutdown {
         { provide: QUERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-query') },
         { provide: ReadinessChecks, useFactory: (redis: Redis) => new ReadinessChecks({ redis: redisPing(redis) }), inject: [QUERY_REDIS] },
         QueryRepository,
+        AdminRepository,
       ],
     };
   }

@@ -13,7 +13,7 @@ import {
 
 export const QUERY_REDIS = Symbol('QUERY_REDIS');
 
-/** Read-only access to activities, gifts and orders. The only class of the query app that talks to Redis. */
+/** Read-only access to activities, gifts and orders for users (operators' reads: admin/admin.repository.ts). */
 @Injectable()
 export class QueryRepository {
   constructor(

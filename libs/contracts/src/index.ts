@@ -6,6 +6,8 @@ export * from './messages/message-meta.js';
 export * from './messages/views.js';
 export * from './messages/requests.js';
 export * from './activities/activity-config.js';
+export * from './activities/activity-diff.js';
+export * from './orders/order-cursor.js';
 export * from './store/keys.js';
 export * from './store/records.js';
 export * from './flags/flags.js';

@@ -13,18 +13,28 @@ export const Patterns = {
   GetOrder: 'order.get',
   /** query: a user's orders, newest first. */
   ListUserOrders: 'order.list-for-user',
+  /** query: any order of any user, filtered, newest first, by cursor (`GET /admin/orders`). */
+  AdminListOrders: 'order.admin-list',
+  /** query: one order with its history (`GET /admin/orders/{orderId}`). */
+  AdminGetOrder: 'order.admin-get',
+  /** query: an activity's stored configuration with each gift's consumption (`GET /admin/activities/{id}`). */
+  AdminGetActivity: 'activity.admin-get',
   /** query: open gifts a user may still claim, most remaining first (the overview's non-essential part). */
   Recommendations: 'gift.recommend',
   /** delivery: claim a gift (idempotent by order number). */
   ClaimGift: 'gift.claim',
   /** delivery: validate and store an activity configuration. */
   PublishActivity: 'activity.publish',
+  /** delivery: check a configuration against storage and answer what publishing it would change; stores nothing. */
+  PlanActivity: 'activity.plan',
   /** delivery: counts of the delivery queue. */
   QueueCounts: 'queue.counts',
   /** delivery: the dead-lettered orders, newest first. */
   QueueFailed: 'queue.failed',
   /** delivery: re-queue a dead-lettered order. */
   RetryFailed: 'queue.retry-failed',
+  /** delivery: drop a dead-lettered order from the dead-letter set (the order stays failed). */
+  DiscardFailed: 'queue.discard-failed',
   /** delivery: an operator settles an uncertain order. */
   ResolveOrder: 'order.resolve',
   /** delivery: circuit breakers of the provider calls (`GET /admin/breakers`). */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type ActivityConfig, type GiftConfig, RedisKeys } from '@app/contracts';
+import { type ActivityConfig, type GiftConfig, parseGiftRecord, RedisKeys, toStoredActivityConfig } from '@app/contracts';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 
 /**
@@ -76,6 +76,18 @@ export class ActivityStore {
     return raw ? (JSON.parse(raw) as string[]) : undefined;
   }
 
+  /** The activity's configuration as stored (its gifts in published order), or undefined when none. */
+  async storedConfig(activityId: string): Promise<ActivityConfig | undefined> {
+    const activity = await this.redis.hgetall(this.keys.activity(activityId));
+    if (!activity.name) return undefined;
+    const giftIds = JSON.parse(activity.giftIds ?? '[]') as string[];
+    const gifts = await Promise.all(giftIds.map(async (giftId) => {
+      const record = parseGiftRecord(await this.redis.hgetall(this.keys.gift(giftId)));
+      return record && { ...record, giftId };
+    }));
+    return toStoredActivityConfig(activity, gifts.filter((g) => g !== undefined));
+  }
+
   async upsertGift(activityId: string, gift: GiftConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<string[]> {
     // Listed first: the reconciler must know every gift that can hold open orders.
     await this.redis.sadd(this.keys.gifts(), gift.giftId);
@@ -100,5 +112,4 @@ export class ActivityStore {
     });
     await this.redis.sadd(this.keys.activities(), activityId);
   }
-
 }

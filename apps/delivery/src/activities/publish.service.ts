@@ -1,9 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  type ActivityConfig,
+  diffActivityConfig,
   type ErrorDetail,
   ErrorCode,
   fail,
   ok,
+  type PlanActivityReply,
+  type PlanActivityRequest,
   type PublishActivityReply,
   type PublishActivityRequest,
   type Reply,
@@ -31,10 +35,21 @@ export class PublishService {
     return result ?? fail(ErrorCode.ServiceUnavailable, 'another activity is being published; try again', { retryable: true });
   }
 
-  private async publishLocked(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
-    const { activityId, config } = req;
-    const giftIds = config.gifts.map((g) => g.giftId);
-    const ownership = await this.store.giftOwnership(giftIds);
+  /**
+   * A dry run: the same storage checks as a publish (INVALID_CONFIG listing every violation), then
+   * what publishing would change against what is stored. Writes nothing, audits nothing, takes no
+   * lock (a publish running meanwhile may make the answer stale; the publish re-checks).
+   */
+  async plan(req: PlanActivityRequest): Promise<Reply<PlanActivityReply>> {
+    const details = await this.storageViolations(req.activityId, req.config);
+    if (details.length) return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details });
+    const stored = await this.store.storedConfig(req.activityId);
+    return ok({ activityId: req.activityId, dryRun: true, changes: diffActivityConfig(stored, req.config) });
+  }
+
+  /** Violations only storage can tell: a gift owned by another activity, inventory below what is reserved. */
+  private async storageViolations(activityId: string, config: ActivityConfig): Promise<ErrorDetail[]> {
+    const ownership = await this.store.giftOwnership(config.gifts.map((g) => g.giftId));
     const details: ErrorDetail[] = [];
     config.gifts.forEach((gift, i) => {
       const owner = ownership[i];
@@ -45,6 +60,13 @@ export class PublishService {
         details.push({ path: `gifts[${i}].inventory`, message: `must not be below the ${owner.reserved} already reserved` });
       }
     });
+    return details;
+  }
+
+  private async publishLocked(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
+    const { activityId, config } = req;
+    const giftIds = config.gifts.map((g) => g.giftId);
+    const details = await this.storageViolations(activityId, config);
     if (details.length) return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details });
 
     const window = { startsAtMs: Date.parse(config.startsAt), endsAtMs: Date.parse(config.endsAt) };
@@ -61,7 +83,7 @@ export class PublishService {
     }
     for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
     await this.store.saveActivity(activityId, config, window);
-    await this.audit.record({ actor: req.actor, action: previous ? 'activity.update' : 'activity.publish', target: activityId, reason: '' });
+    await this.audit.record({ actor: req.actor, action: previous ? 'activity.update' : 'activity.publish', target: activityId, reason: req.reason ?? '' });
     this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
     return ok({ activityId, updated: previous !== undefined });
   }

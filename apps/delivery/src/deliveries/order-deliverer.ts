@@ -109,7 +109,7 @@ export class OrderDeliverer {
       }
       case 'refused':
         this.logger.warn({ event: 'order.failed', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
-        return this.result(order, await this.orders.move(order, 'delivering', 'failed', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason } }), 'failed', outcome.reason, 'refused');
+        return this.result(order, await this.orders.move(order, 'delivering', 'failed', actor, { epoch, reason: outcome.reason, fields: { error: outcome.reason, failure: 'refused' } }), 'failed', outcome.reason, 'refused');
       case 'unknown':
         if (!target.orderNumbers) {
           this.logger.warn({ event: 'order.uncertain', orderId: order.orderId, requestId: order.requestId, reason: outcome.reason });
@@ -127,7 +127,9 @@ export class OrderDeliverer {
       case 'failed': {
         const to = opts.finalAttempt ? 'failed' : 'queued';
         const reason = opts.finalAttempt ? `gave up: ${outcome.reason}` : outcome.reason;
-        return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields: { error: reason } }), to, outcome.reason, opts.finalAttempt ? 'exhausted' : undefined);
+        // A failed order records why (`failure`): the dead-letter listing tells refused from exhausted by it.
+        const fields: Record<string, string> = opts.finalAttempt ? { error: reason, failure: 'exhausted' } : { error: reason };
+        return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields }), to, outcome.reason, opts.finalAttempt ? 'exhausted' : undefined);
       }
     }
   }

@@ -11,18 +11,18 @@ type Arg = string | number;
 /** The lifecycle's Redis commands (each a Lua script of `./lua`, one hash slot each). */
 export interface LifecycleCommands {
   rpBindOrder(binding: string, ...argv: Arg[]): Promise<string[]>;
-  rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, ...argv: Arg[]): Promise<string[]>;
+  rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, ...argv: Arg[]): Promise<string[]>;
   rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
-  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, ...argv: Arg[]): Promise<[number, string, string?]>;
 }
 
 const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
   rpBindOrder: { numberOfKeys: 1, lua: bindOrder },
-  rpStartClaim: { numberOfKeys: 7, lua: startClaim },
+  rpStartClaim: { numberOfKeys: 8, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
   rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
-  rpMoveOrder: { numberOfKeys: 6, lua: moveOrder },
+  rpMoveOrder: { numberOfKeys: 7, lua: moveOrder },
 };
 
 /**

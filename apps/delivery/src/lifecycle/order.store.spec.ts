@@ -207,6 +207,24 @@ describe('order lifecycle scripts', () => {
       expect(await counts()).toMatchObject({ reserved: '1', claimed: '1', uncertain: '0' });
     });
 
+    it('keeps the operators\' indexes in the gift\'s slot: every started order by creation time, the uncertain ones, the delivered count', async () => {
+      await gift('g1', { perUserLimit: 5, inventory: 5 });
+      await start('o1');
+      await store.start(ref('o2'), { nowMs: now, day, createdAtMs: now + 7, uncertainLimit: 2, paused: false, forceAsync: false });
+      await gift('g1', { perUserLimit: 5, inventory: 5, endsAtMs: now - 1 });
+      await start('o3'); // refused (the window closed): not an order, not listed
+      expect(await redis.zrange(keys.giftOrders('g1'), '0', '-1', 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
+      await store.move(ref('o1'), 'delivering', 'uncertain', 'claim', { epoch: 1 });
+      await store.move(ref('o2'), 'delivering', 'uncertain', 'claim', { epoch: 1 });
+      expect(await redis.zrange(keys.giftUncertainOrders('g1'), '0', '-1', 'WITHSCORES')).toEqual(['o1', String(now), 'o2', String(now + 7)]);
+      await store.move(ref('o1'), 'uncertain', 'delivered', 'operator');
+      await store.move(ref('o2'), 'uncertain', 'failed', 'operator');
+      expect(await redis.zcard(keys.giftUncertainOrders('g1'))).toBe(0);
+      expect(await redis.zcard(keys.giftOrders('g1'))).toBe(2);
+      expect(await redis.hget(keys.gift('g1'), 'delivered')).toBe('1');
+      for (const key of [keys.giftOrders('g1'), keys.giftUncertainOrders('g1')]) expect(key.startsWith(keys.giftSlot('g1'))).toBe(true);
+    });
+
     it('of concurrent resolves exactly one wins, and the count moves once', async () => {
       await start('o1');
       await store.move(ref('o1'), 'delivering', 'uncertain', 'claim', { epoch: 1 });

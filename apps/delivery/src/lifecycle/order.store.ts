@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { type ClaimRefusal, RedisKeys } from '@app/contracts';
+import { type ClaimRefusal, parseHistoryLine, RedisKeys } from '@app/contracts';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
@@ -26,6 +26,8 @@ export interface OrderState extends OrderRef {
   error?: string;
   providerRef?: string;
   refusal?: ClaimRefusal;
+  /** Why a failed order failed: the provider refused it, or its tries ran out. */
+  failure?: 'refused' | 'exhausted';
 }
 
 /** Where an order's gift is delivered. */
@@ -82,7 +84,7 @@ export class OrderStore {
     const { orderId, userId, giftId } = order;
     const [kind, status, epoch, refusal, providerUrl, orderNumbers] = await this.redis.rpStartClaim(
       k.gift(giftId), k.giftDay(giftId, opts.day), k.giftUser(giftId, userId), k.giftLedger(giftId),
-      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
+      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId), k.giftOrders(giftId),
       orderId, userId, giftId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0', opts.forceAsync ? '1' : '0',
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
     );
@@ -145,7 +147,7 @@ export class OrderStore {
     const extra = Object.entries(opts.fields ?? {}).flat();
     const [code, a, b] = await this.redis.rpMoveOrder(
       k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
-      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId),
+      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId),
       orderId, from, to, opts.epoch ?? '', row.effects.join(','), actor, (opts.reason ?? '').slice(0, 300),
       this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0', ...extra,
     );
@@ -223,11 +225,11 @@ export function parseOrderState(hash: Record<string, string>): OrderState | unde
     ...(hash.error ? { error: hash.error } : {}),
     ...(hash.providerRef ? { providerRef: hash.providerRef } : {}),
     ...(hash.refusal ? { refusal: hash.refusal as ClaimRefusal } : {}),
+    ...(hash.failure === 'refused' || hash.failure === 'exhausted' ? { failure: hash.failure } : {}),
   };
 }
 
 function parseHistoryEntry(raw: string): HistoryEntry {
-  const [atMs, status, actor, ...reason] = raw.split('|');
-  const text = reason.join('|');
-  return { atMs: Number(atMs), status: status as LifecycleStatus, actor: actor as Actor, ...(text ? { reason: text } : {}) };
+  const line = parseHistoryLine(raw);
+  return { ...line, status: line.status as LifecycleStatus, actor: line.actor as Actor };
 }

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { DeadLetter } from '@app/contracts';
 
 /** Name of the BullMQ queue of deliveries (its keys live under `RedisKeys.queuePrefix()`). */
 export const DELIVERY_QUEUE = 'delivery';
@@ -22,6 +21,17 @@ export interface DeliveryJobData {
  * order number (`[A-Za-z0-9_-]{1,128}`) a valid, distinct job id.
  */
 export const jobIdOf = (orderId: string): string => `order-${orderId}`;
+
+/** A job in the failed set (a dead letter), before its order says why it failed. */
+export interface FailedJob {
+  orderId: string;
+  giftId?: string;
+  userId?: string;
+  /** The last failure's message. */
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
 
 export interface QueueCounts {
   waiting: number;
@@ -70,14 +80,27 @@ export class DeliveryQueue {
   }
 
   /** The newest dead-lettered jobs. */
-  async failed(limit: number): Promise<DeadLetter[]> {
+  async failed(limit: number): Promise<FailedJob[]> {
     const jobs = await this.queue.getFailed(0, limit - 1);
     return jobs.map((job) => ({
       orderId: job.data.orderId,
-      reason: (job.failedReason ?? '').slice(0, 300),
+      ...(job.data.giftId ? { giftId: job.data.giftId } : {}),
+      ...(job.data.userId ? { userId: job.data.userId } : {}),
+      error: (job.failedReason ?? '').slice(0, 300),
       attempts: job.attemptsMade,
       failedAt: new Date(job.finishedOn ?? job.timestamp).toISOString(),
     }));
+  }
+
+  /**
+   * Removes an order's job from the failed set (the dead letter). False when the order has no job
+   * there (never dead-lettered, re-queued, or discarded before). BullMQ's remove is atomic and
+   * refuses a job locked by a worker, so of concurrent discards only one removes it.
+   */
+  async discardFailed(orderId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobIdOf(orderId));
+    if (!job || (await job.getState()) !== 'failed') return false;
+    return (await this.queue.remove(jobIdOf(orderId))) === 1;
   }
 
   /**

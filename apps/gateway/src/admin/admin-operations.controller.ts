@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import {
+  type DiscardFailedReply,
+  type DiscardFailedRequest,
   Patterns,
   type OrderStatusReply,
   type QueueCountsReply,
@@ -18,20 +20,28 @@ import { parseStrict, pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 
-const resolveBody = z.strictObject({
+const reason = z.string().trim().min(1, 'a reason is required').max(500);
+/** `POST /admin/orders/{orderId}/resolve` body. */
+export const resolveBody = z.strictObject({
   delivered: z.boolean(),
-  reason: z.string().trim().min(1).max(500),
+  reason,
 });
-const failedQuery = z.strictObject({
+/** `POST /admin/queues/failed/{orderId}/retry` body (optional, as is its reason). */
+export const retryBody = z.strictObject({ reason: reason.optional() });
+/** `POST /admin/queues/failed/{orderId}/discard` body. */
+export const discardBody = z.strictObject({ reason });
+/** `GET /admin/queues/failed` query string. */
+export const failedQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,3}$/, 'must be an integer 1-200').transform(Number).pipe(z.number().min(1).max(200)).default(50),
 });
-const auditQuery = z.strictObject({
+/** `GET /admin/audit` query string. */
+export const auditQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-1000').transform(Number).pipe(z.number().min(1).max(1_000)).default(100),
 });
 
 /**
  * Operator actions on the delivery queue and on orders (contract section 3), and the audit log.
- * Every change is audited by the delivery service with the actor and reason.
+ * Every change is audited by the delivery service with the actor (`X-Actor`) and reason.
  */
 @Controller('admin')
 @UseGuards(AdminAuthGuard)
@@ -56,20 +66,33 @@ export class AdminOperationsController {
     return this.delivery.call<QueueFailedReply>(Patterns.QueueFailed, request, this.options(true));
   }
 
-  /** `POST /admin/queues/failed/{orderId}/retry`: re-queues a dead-lettered order. */
+  /** `POST /admin/queues/failed/{orderId}/retry` with an optional `{ reason }`: re-queues a dead-lettered order. */
   @Post('queues/failed/:orderId/retry')
   @HttpCode(200)
-  retry(@Param('orderId') orderId: string, @Actor() actor: string, @RequestId() requestId: string): Promise<OrderStatusReply> {
-    const request: RetryFailedRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), actor };
+  retry(@Param('orderId') orderId: string, @Body() body: unknown, @Actor() actor: string, @RequestId() requestId: string): Promise<OrderStatusReply> {
+    const { reason: why } = parseStrict(retryBody, body ?? {}, 'body');
+    const request: RetryFailedRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), actor, ...(why ? { reason: why } : {}) };
     return this.delivery.call<OrderStatusReply>(Patterns.RetryFailed, request, this.options(false));
+  }
+
+  /**
+   * `POST /admin/queues/failed/{orderId}/discard` with `{ reason }`: drops the dead letter (the order
+   * stays failed), audited; 404 when the order is not dead-lettered.
+   */
+  @Post('queues/failed/:orderId/discard')
+  @HttpCode(200)
+  discard(@Param('orderId') orderId: string, @Body() body: unknown, @Actor() actor: string, @RequestId() requestId: string): Promise<DiscardFailedReply> {
+    const { reason: why } = parseStrict(discardBody, body, 'body');
+    const request: DiscardFailedRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), actor, reason: why };
+    return this.delivery.call<DiscardFailedReply>(Patterns.DiscardFailed, request, this.options(false));
   }
 
   /** `POST /admin/orders/{orderId}/resolve`: settles an uncertain order (`delivered: false` releases it). */
   @Post('orders/:orderId/resolve')
   @HttpCode(200)
   resolve(@Param('orderId') orderId: string, @Body() body: unknown, @Actor() actor: string, @RequestId() requestId: string): Promise<OrderStatusReply> {
-    const { delivered, reason } = parseStrict(resolveBody, body, 'body');
-    const request: ResolveOrderRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), delivered, reason, actor };
+    const { delivered, reason: why } = parseStrict(resolveBody, body, 'body');
+    const request: ResolveOrderRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), delivered, reason: why, actor };
     return this.delivery.call<OrderStatusReply>(Patterns.ResolveOrder, request, this.options(false));
   }
 

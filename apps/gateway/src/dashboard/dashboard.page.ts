@@ -30,27 +30,42 @@ export const DASHBOARD_HTML = `<!doctype html>
   .muted { color: #6b7385; font-size: 12px; }
   .counts { display: flex; gap: 18px; font-size: 14px; }
   .counts b { display: block; font-size: 20px; }
+  .wide { grid-column: 1 / -1; }
+  .refused { background: #fde4e4; color: #9b1c1c; }
+  .exhausted { background: #fff4d6; color: #7a5600; }
+  td button { margin-right: 4px; }
+  section { overflow-x: auto; }
   svg { width: 100%; height: 160px; background: #fafbfc; border: 1px solid #e6e8ec; }
 </style>
 </head>
 <body>
 <div id="login" hidden>
   <h2>Rampart operator dashboard</h2>
-  <p class="muted">Enter the admin token (ADMIN_TOKEN). It stays in this tab only.</p>
-  <form id="login-form"><input id="token" type="password" autocomplete="off" placeholder="admin token" aria-label="admin token"><button type="submit">Open</button></form>
+  <p class="muted">Enter the admin token (ADMIN_TOKEN) and your name, which signs every change you make in the audit log (X-Actor). Both stay in this tab only.</p>
+  <form id="login-form"><input id="token" type="password" autocomplete="off" placeholder="admin token" aria-label="admin token"><input id="actor" autocomplete="off" placeholder="your name, e.g. sre.alice" aria-label="your name" maxlength="64"><button type="submit">Open</button></form>
   <div class="error" id="login-error"></div>
 </div>
 <div id="app" hidden>
-  <header><h1>Rampart</h1><span class="muted" id="updated"></span><button id="logout">Log out</button></header>
+  <header><h1>Rampart</h1><span class="muted">signed as <b id="whoami"></b></span><span class="muted" id="updated"></span><button id="logout">Log out</button></header>
   <main>
+    <section class="wide"><h2>Uncertain orders (work list)</h2>
+      <p class="muted">Sent to a provider without order numbers and not answered: check with the provider, then resolve. Each resolve asks for a reason.</p>
+      <table id="uncertain"><thead><tr><th>order</th><th>user</th><th>gift</th><th>created</th><th>last error</th><th></th></tr></thead><tbody></tbody></table>
+      <div class="error" id="uncertain-error"></div>
+    </section>
     <section><h2>Service success rate and p99 (last 5 min)</h2><div id="chart"></div></section>
     <section><h2>Upstream instances</h2><table id="upstreams"><thead><tr><th>service</th><th>instance</th><th>state</th><th>success</th><th>requests</th><th>p99 ms</th><th>ejections</th></tr></thead><tbody></tbody></table></section>
     <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>name</th><th>state</th><th>failures</th><th>successes</th><th>rejects</th></tr></thead><tbody></tbody></table></section>
-    <section><h2>Delivery queue</h2><div class="counts" id="queue"></div><h2 style="margin-top:12px">Dead letters</h2><table id="dead"><thead><tr><th>order</th><th>attempts</th><th>failed at</th><th>reason</th><th></th></tr></thead><tbody></tbody></table></section>
+    <section><h2>Delivery queue</h2><div class="counts" id="queue"></div><h2 style="margin-top:12px">Dead letters</h2><div class="muted" id="dead-split"></div><table id="dead"><thead><tr><th>order</th><th>why</th><th>attempts</th><th>failed at</th><th>last error</th><th></th></tr></thead><tbody></tbody></table><div class="error" id="dead-error"></div></section>
+    <section><h2>Order</h2>
+      <form id="order-form"><input id="order-id" placeholder="order id" size="36" aria-label="order id"> <button type="submit">Show</button></form>
+      <div class="error" id="order-error"></div>
+      <div id="order-view"></div>
+    </section>
     <section><h2>Degradation flags</h2>
       <p class="muted">A change needs a reason; it reaches every instance within a second and is audited.</p>
       <label>Reason <input id="reason" size="40" placeholder="why (required)"></label>
-      <table id="flags"><thead><tr><th>flag</th><th>state</th><th></th></tr></thead><tbody></tbody></table>
+      <table id="flags"><thead><tr><th>flag</th><th>state</th><th>since</th><th>by</th><th>why</th><th></th></tr></thead><tbody></tbody></table>
       <form id="add-flag"><input id="new-flag" placeholder="gift.g1.paused" size="28"> <button type="submit">Enable</button></form>
       <div class="error" id="flag-error"></div>
     </section>

@@ -1,4 +1,8 @@
-/** The dashboard's script (`GET /admin/dashboard.js`): polls the admin API every 2 s and renders it. */
+/**
+ * The dashboard's script (`GET /admin/dashboard.js`): polls the admin API every 2 s and renders it.
+ * Every call carries the operator's name (`X-Actor`, asked once per tab with the token and kept in
+ * sessionStorage), so each change in the audit log names who made it.
+ */
 export const DASHBOARD_JS = `'use strict';
 (() => {
   const KNOWN_FLAGS = ['delivery.forceAsync', 'query.serveStale', 'report.disabled', 'service.query.shed', 'service.delivery.shed'];
@@ -7,10 +11,13 @@ export const DASHBOARD_JS = `'use strict';
   let timer;
   const $ = (s) => document.querySelector(s);
   const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const ACTOR_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
   const token = () => sessionStorage.getItem('rampartAdminToken');
+  const actor = () => sessionStorage.getItem('rampartActor');
+  let shownOrder = '';
 
   async function api(path, init = {}) {
-    const res = await fetch(path, { ...init, headers: { authorization: 'Bearer ' + token(), 'content-type': 'application/json', ...(init.headers || {}) } });
+    const res = await fetch(path, { ...init, headers: { authorization: 'Bearer ' + token(), ...(actor() ? { 'x-actor': actor() } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers || {}) } });
     const body = await res.json().catch(() => ({}));
     if (res.status === 401) { logout('The token was refused.'); throw new Error('unauthorized'); }
     if (!res.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + res.status);
@@ -57,17 +64,51 @@ export const DASHBOARD_JS = `'use strict';
     rows('#breakers', items, (b) => '<tr><td>' + esc(b.name) + '</td><td><span class="state ' + esc(b.state) + '">' + esc(b.state) + '</span></td><td>' + esc(b.failures) + '</td><td>' + esc(b.successes) + '</td><td>' + esc(b.rejects) + '</td></tr>');
   }
 
+  const orderLink = (id) => '<a href="#" data-view="' + esc(id) + '">' + esc(id) + '</a>';
+
   function renderQueue(counts, failed) {
     $('#queue').innerHTML = ['waiting', 'active', 'delayed', 'failed', 'completed'].map((k) => '<div><b id="queue-' + k + '">' + esc(counts[k]) + '</b>' + k + '</div>').join('');
-    rows('#dead', failed.failed, (d) => '<tr><td>' + esc(d.orderId) + '</td><td>' + esc(d.attempts) + '</td><td>' + esc(d.failedAt) + '</td><td>' + esc(d.reason) + '</td><td><button data-retry="' + esc(d.orderId) + '">Retry</button></td></tr>');
+    const split = { refused: 0, exhausted: 0 };
+    for (const d of failed.failed) split[d.reason] = (split[d.reason] || 0) + 1;
+    $('#dead-split').innerHTML = 'refused by the provider (4xx, permanent): <b id="dead-refused">' + split.refused + '</b> · out of tries: <b id="dead-exhausted">' + split.exhausted + '</b>';
+    rows('#dead', failed.failed, (d) => '<tr data-dead="' + esc(d.orderId) + '"><td>' + orderLink(d.orderId) + '</td><td><span class="state ' + esc(d.reason) + '">' + esc(d.reason) + '</span></td><td>' + esc(d.attempts) + '</td><td>' + esc(d.failedAt) + '</td><td>' + esc(d.error) + '</td><td><button data-retry="' + esc(d.orderId) + '">Retry</button><button data-discard="' + esc(d.orderId) + '">Discard</button></td></tr>');
   }
 
-  function renderFlags(data) {
+  function renderUncertain(data) {
+    rows('#uncertain', data.orders, (o) => '<tr data-uncertain="' + esc(o.orderId) + '"><td>' + orderLink(o.orderId) + '</td><td>' + esc(o.userId) + '</td><td>' + esc(o.giftId) + '</td><td>' + esc(o.createdAt) + '</td><td>' + esc(o.error) + '</td><td><button data-resolve="' + esc(o.orderId) + '" data-delivered="true">Delivered</button><button data-resolve="' + esc(o.orderId) + '" data-delivered="false">Not delivered</button></td></tr>');
+    if (data.nextCursor) $('#uncertain tbody').insertAdjacentHTML('beforeend', '<tr><td colspan="6" class="muted">more uncertain orders: resolve these first</td></tr>');
+  }
+
+  /** Per flag, its latest change in the audit log: since when, by whom, why. */
+  function flagHistory(audit) {
+    const latest = {};
+    for (const e of audit.entries) if ((e.action === 'flag.enable' || e.action === 'flag.disable') && !latest[e.target]) latest[e.target] = e;
+    return latest;
+  }
+
+  function renderFlags(data, history) {
     const names = [...new Set([...KNOWN_FLAGS, ...Object.keys(data.flags)])].sort();
     rows('#flags', names, (name) => {
       const on = data.flags[name] === true;
-      return '<tr><td>' + esc(name) + '</td><td><span class="state ' + (on ? 'on' : 'off') + '" data-flag-state="' + esc(name) + '">' + (on ? 'enabled' : 'disabled') + '</span></td><td><button data-flag="' + esc(name) + '" data-enable="' + (!on) + '">' + (on ? 'Disable' : 'Enable') + '</button></td></tr>';
+      const h = history[name];
+      const since = h ? '<td>' + esc(h.time) + '</td><td>' + esc(h.actor) + '</td><td>' + esc(h.reason) + '</td>' : '<td colspan="3" class="muted">' + (on ? 'no change in the recent audit log' : 'never changed') + '</td>';
+      return '<tr data-flag-row="' + esc(name) + '"><td>' + esc(name) + '</td><td><span class="state ' + (on ? 'on' : 'off') + '" data-flag-state="' + esc(name) + '">' + (on ? 'enabled' : 'disabled') + '</span></td>' + since + '<td><button data-flag="' + esc(name) + '" data-enable="' + (!on) + '">' + (on ? 'Disable' : 'Enable') + '</button></td></tr>';
     });
+  }
+
+  async function showOrder(orderId) {
+    shownOrder = orderId;
+    $('#order-error').textContent = '';
+    try {
+      const o = await api('/admin/orders/' + encodeURIComponent(orderId));
+      const fields = ['orderId', 'status', 'userId', 'giftId', 'activityId', 'attempts', 'version', 'createdAt', 'updatedAt', 'error', 'failure', 'providerRef', 'resolvedBy'];
+      $('#order-view').innerHTML = '<table id="order-fields">' + fields.filter((f) => o[f] !== undefined && o[f] !== '').map((f) => '<tr><th>' + f + '</th><td data-field="' + f + '">' + esc(o[f]) + '</td></tr>').join('') + '</table>' +
+        '<h2 style="margin-top:12px">History</h2><table id="order-history"><thead><tr><th>at</th><th>status</th><th>by</th><th>reason</th></tr></thead><tbody>' +
+        o.history.map((h) => '<tr><td>' + esc(h.at) + '</td><td>' + esc(h.status) + '</td><td>' + esc(h.actor) + '</td><td>' + esc(h.reason) + '</td></tr>').join('') + '</tbody></table>';
+    } catch (err) {
+      $('#order-view').innerHTML = '';
+      $('#order-error').textContent = err.message;
+    }
   }
 
   function renderAudit(data) {
@@ -75,14 +116,16 @@ export const DASHBOARD_JS = `'use strict';
   }
 
   async function refresh() {
-    const [upstreams, breakers, queue, failed, flags, audit] = await Promise.allSettled([
-      api('/admin/upstreams'), api('/admin/breakers'), api('/admin/queues'), api('/admin/queues/failed'), api('/admin/flags'), api('/admin/audit?limit=50'),
+    const [upstreams, breakers, queue, failed, flags, audit, uncertain] = await Promise.allSettled([
+      api('/admin/upstreams'), api('/admin/breakers'), api('/admin/queues'), api('/admin/queues/failed'), api('/admin/flags'), api('/admin/audit?limit=500'),
+      api('/admin/orders?status=uncertain&limit=50'),
     ]);
     if (upstreams.status === 'fulfilled') renderUpstreams(upstreams.value);
     if (breakers.status === 'fulfilled') renderBreakers(breakers.value);
     if (queue.status === 'fulfilled' && failed.status === 'fulfilled') renderQueue(queue.value, failed.value);
-    if (flags.status === 'fulfilled') renderFlags(flags.value);
-    if (audit.status === 'fulfilled') renderAudit(audit.value);
+    if (flags.status === 'fulfilled') renderFlags(flags.value, audit.status === 'fulfilled' ? flagHistory(audit.value) : {});
+    if (audit.status === 'fulfilled') renderAudit({ entries: audit.value.entries.slice(0, 50) });
+    if (uncertain.status === 'fulfilled') renderUncertain(uncertain.value);
     $('#updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   }
 
@@ -99,17 +142,55 @@ export const DASHBOARD_JS = `'use strict';
   document.addEventListener('click', async (event) => {
     const flag = event.target.closest('[data-flag]');
     if (flag) return setFlag(flag.dataset.flag, flag.dataset.enable === 'true');
-    const retry = event.target.closest('[data-retry]');
-    if (retry) {
-      retry.disabled = true;
-      try { await api('/admin/queues/failed/' + encodeURIComponent(retry.dataset.retry) + '/retry', { method: 'POST' }); } catch (err) { alert(err.message); }
-      await refresh();
+    const view = event.target.closest('[data-view]');
+    if (view) {
+      event.preventDefault();
+      $('#order-id').value = view.dataset.view;
+      return showOrder(view.dataset.view);
     }
+    const resolve = event.target.closest('[data-resolve]');
+    if (resolve) {
+      const delivered = resolve.dataset.delivered === 'true';
+      const reason = (prompt('Why is order ' + resolve.dataset.resolve + (delivered ? ' delivered' : ' not delivered') + '? (required, audited)') || '').trim();
+      $('#uncertain-error').textContent = '';
+      if (!reason) { $('#uncertain-error').textContent = 'A resolve needs a reason.'; return; }
+      resolve.disabled = true;
+      try {
+        await api('/admin/orders/' + encodeURIComponent(resolve.dataset.resolve) + '/resolve', { method: 'POST', body: JSON.stringify({ delivered, reason }) });
+      } catch (err) { $('#uncertain-error').textContent = err.message; }
+      if (shownOrder === resolve.dataset.resolve) await showOrder(shownOrder);
+      return refresh();
+    }
+    const retry = event.target.closest('[data-retry]');
+    const discard = event.target.closest('[data-discard]');
+    if (retry || discard) {
+      const orderId = (retry || discard).dataset.retry || (retry || discard).dataset.discard;
+      const answer = prompt((retry ? 'Re-queue' : 'Discard') + ' dead letter ' + orderId + ': why?' + (retry ? ' (optional)' : ' (required, audited; the order stays failed)'));
+      if (answer === null) return;
+      const reason = answer.trim();
+      $('#dead-error').textContent = '';
+      if (discard && !reason) { $('#dead-error').textContent = 'A discard needs a reason.'; return; }
+      (retry || discard).disabled = true;
+      const path = '/admin/queues/failed/' + encodeURIComponent(orderId) + (retry ? '/retry' : '/discard');
+      try { await api(path, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }); } catch (err) { $('#dead-error').textContent = err.message; }
+      return refresh();
+    }
+  });
+  $('#order-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const orderId = $('#order-id').value.trim();
+    if (orderId) showOrder(orderId);
   });
   $('#add-flag').addEventListener('submit', (event) => { event.preventDefault(); setFlag($('#new-flag').value.trim(), true); });
   $('#login-form').addEventListener('submit', (event) => {
     event.preventDefault();
+    const name = $('#actor').value.trim();
+    if (!ACTOR_PATTERN.test(name)) {
+      $('#login-error').textContent = 'Give your name for the audit log: 1-64 characters of A-Z a-z 0-9 _ . @ -';
+      return;
+    }
     sessionStorage.setItem('rampartAdminToken', $('#token').value);
+    sessionStorage.setItem('rampartActor', name);
     start();
   });
   $('#logout').addEventListener('click', () => logout(''));
@@ -117,13 +198,15 @@ export const DASHBOARD_JS = `'use strict';
   function logout(message) {
     clearInterval(timer);
     sessionStorage.removeItem('rampartAdminToken');
+    sessionStorage.removeItem('rampartActor');
     $('#app').hidden = true;
     $('#login').hidden = false;
     $('#login-error').textContent = message;
   }
 
   function start() {
-    if (!token()) return logout('');
+    if (!token() || !actor()) return logout('');
+    $('#whoami').textContent = actor();
     $('#login').hidden = true;
     $('#app').hidden = false;
     refresh().catch(() => undefined);

@@ -1,6 +1,8 @@
-import type { ActivityConfig } from '../activities/activity-config.js';
+import type { ActivityConfig, GiftConfig } from '../activities/activity-config.js';
+import type { ActivityChanges } from '../activities/activity-diff.js';
+import type { OrderCursor } from '../orders/order-cursor.js';
 import type { MessageMeta } from './message-meta.js';
-import type { OrderStatus } from './views.js';
+import type { GiftConsumption, OrderStatus } from './views.js';
 
 export interface GetGiftRequest { meta: MessageMeta; giftId: string }
 export interface GetActivityRequest { meta: MessageMeta; activityId: string }
@@ -31,6 +33,38 @@ export interface PublishActivityRequest {
   /** Already shape-checked by the gateway; the delivery service checks it against storage. */
   config: ActivityConfig;
   actor: string;
+  /** Why the operator publishes (optional; recorded in the audit log). */
+  reason?: string;
+}
+/** `activity.plan`: a dry run of a publish. */
+export interface PlanActivityRequest {
+  meta: MessageMeta;
+  activityId: string;
+  config: ActivityConfig;
+}
+export interface PlanActivityReply {
+  activityId: string;
+  dryRun: true;
+  changes: ActivityChanges;
+}
+/** `order.admin-list`: filters and the page (`limit` 1-100, `cursor` decoded by the gateway). */
+export interface AdminListOrdersRequest {
+  meta: MessageMeta;
+  status?: OrderStatus;
+  giftId?: string;
+  userId?: string;
+  limit: number;
+  cursor?: OrderCursor;
+}
+export interface AdminGetOrderRequest { meta: MessageMeta; orderId: string }
+export interface AdminGetActivityRequest { meta: MessageMeta; activityId: string }
+/** `GET /admin/activities/{id}`: the stored configuration, each gift with what it consumed. */
+export interface AdminActivityView {
+  activityId: string;
+  name: string;
+  startsAt: string;
+  endsAt: string;
+  gifts: Array<GiftConfig & { consumed: GiftConsumption }>;
 }
 export interface PublishActivityReply {
   activityId: string;
@@ -49,13 +83,19 @@ export interface QueueCountsReply {
 /** One dead-lettered order (`queue.failed`). */
 export interface DeadLetter {
   orderId: string;
-  reason: string;
+  /** `refused`: the provider refused it (4xx, permanent); `exhausted`: its tries ran out. */
+  reason: 'refused' | 'exhausted';
+  /** The last failure's message. */
+  error: string;
   attempts: number;
   failedAt: string;
 }
 export interface QueueFailedRequest { meta: MessageMeta; limit: number }
 export interface QueueFailedReply { failed: DeadLetter[] }
-export interface RetryFailedRequest { meta: MessageMeta; orderId: string; actor: string }
+export interface RetryFailedRequest { meta: MessageMeta; orderId: string; actor: string; reason?: string }
+/** `queue.discard-failed`: drop a dead letter; the order stays failed. */
+export interface DiscardFailedRequest { meta: MessageMeta; orderId: string; actor: string; reason: string }
+export interface DiscardFailedReply { orderId: string; status: 'failed'; discarded: true }
 /** `order.resolve`: the operator's verdict on an uncertain order. */
 export interface ResolveOrderRequest {
   meta: MessageMeta;

@@ -40,3 +40,42 @@ export interface OrderView {
   updatedAt: string;
   error?: string;
 }
+
+/** One status change of an order (`GET /admin/orders/{orderId}`). */
+export interface OrderHistoryEntry {
+  status: string;
+  /** ISO time (Redis server time) of the change. */
+  at: string;
+  /** Who moved the order: `claim`, `worker`, `sweeper` (the reconciler) or `operator`. */
+  actor?: string;
+  reason?: string;
+}
+
+/** An order as operators see it: the user's view plus its history and delivery details. */
+export interface AdminOrderView extends OrderView {
+  /** Why a failed order failed: the provider refused it (4xx), or its tries ran out. */
+  failure?: 'refused' | 'exhausted';
+  providerRef?: string;
+  /** The operator who settled it (resolve). */
+  resolvedBy?: string;
+  history: OrderHistoryEntry[];
+}
+
+/** `GET /admin/orders` */
+export interface AdminOrderList {
+  orders: OrderView[];
+  /** Present while there may be more: pass it as `cursor=` for the next page (a page may be short). */
+  nextCursor?: string;
+}
+
+/** What a gift has consumed (`GET /admin/activities/{id}`). */
+export interface GiftConsumption {
+  /** Units held by orders (delivered or on their way; failed orders released theirs). */
+  reserved: number;
+  /** Orders delivered (counted since this version; earlier deliveries are not in it). */
+  delivered: number;
+  /** Inventory not reserved. */
+  remaining: number;
+  /** Units reserved today (UTC), against the daily limit. */
+  reservedToday: number;
+}

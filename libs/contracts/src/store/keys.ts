@@ -52,6 +52,21 @@ export class RedisKeys {
   giftOpenOrders(giftId: string): string {
     return `${this.prefix}:{g:${giftId}}:open`;
   }
+  /**
+   * Sorted set of every order the gift's claims started (refusals excluded), scored by the order's
+   * creation time (ms): the operator's order listing walks it. In the gift's slot, so the claim
+   * script adds to it atomically and a retention job deletes it with the gift.
+   */
+  giftOrders(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:orders`;
+  }
+  /**
+   * Sorted set of the gift's `uncertain` orders, scored by creation time (ms): the operator's work
+   * list. Kept by the moves that count and uncount an order as uncertain, in the same script.
+   */
+  giftUncertainOrders(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:uncertain`;
+  }
   /** Set of every published gift id (the reconciler walks their open orders). */
   gifts(): string {
     return `${this.prefix}:gifts`;

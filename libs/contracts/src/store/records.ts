@@ -1,4 +1,5 @@
-import type { DeliveryMode, GiftView, OrderStatus, OrderView } from '../messages/views.js';
+import type { ActivityConfig } from '../activities/activity-config.js';
+import type { AdminOrderView, DeliveryMode, GiftView, OrderHistoryEntry, OrderStatus, OrderView } from '../messages/views.js';
 
 /**
  * Field names of the Redis hashes, and their conversion to the views the API returns. Kept beside
@@ -9,6 +10,8 @@ export interface GiftRecord {
   name: string;
   inventory: number;
   reserved: number;
+  /** Orders delivered (the lifecycle counts each move to `delivered`). */
+  delivered: number;
   /** 0 when the gift has no daily limit. */
   dailyLimit: number;
   perUserLimit: number;
@@ -26,6 +29,7 @@ export function parseGiftRecord(hash: Record<string, string>): GiftRecord | unde
     name: hash.name ?? '',
     inventory: Number(hash.inventory ?? 0),
     reserved: Number(hash.reserved ?? 0),
+    delivered: Number(hash.delivered ?? 0),
     dailyLimit: Number(hash.dailyLimit ?? 0),
     perUserLimit: Number(hash.perUserLimit ?? 1),
     delivery: hash.delivery === 'async' ? 'async' : 'sync',
@@ -68,5 +72,51 @@ export function toOrderView(hash: Record<string, string>): OrderView | undefined
     createdAt: new Date(Number(hash.createdAtMs)).toISOString(),
     updatedAt: new Date(Number(hash.updatedAtMs)).toISOString(),
     ...(hash.error ? { error: hash.error } : {}),
+  };
+}
+
+/** One line of an order's history list (`RedisKeys.orderHistory`): `<atMs>|<status>|<actor>|<reason>`. */
+export function parseHistoryLine(raw: string): { atMs: number; status: string; actor: string; reason?: string } {
+  const [atMs, status, actor, ...reason] = raw.split('|');
+  const text = reason.join('|');
+  return { atMs: Number(atMs), status, actor, ...(text ? { reason: text } : {}) };
+}
+
+/** The operators' view of an order: state hash and history lines; undefined when not an order. */
+export function toAdminOrderView(hash: Record<string, string>, history: string[]): AdminOrderView | undefined {
+  const view = toOrderView(hash);
+  if (!view) return undefined;
+  const entries: OrderHistoryEntry[] = history.map((raw) => {
+    const line = parseHistoryLine(raw);
+    return { status: line.status, at: new Date(line.atMs).toISOString(), ...(line.actor ? { actor: line.actor } : {}), ...(line.reason ? { reason: line.reason } : {}) };
+  });
+  return {
+    ...view,
+    ...(hash.failure === 'refused' || hash.failure === 'exhausted' ? { failure: hash.failure } : {}),
+    ...(hash.providerRef ? { providerRef: hash.providerRef } : {}),
+    ...(hash.resolvedBy ? { resolvedBy: hash.resolvedBy } : {}),
+    history: entries,
+  };
+}
+
+/**
+ * An activity's configuration as stored (the activity hash and its gifts' hashes, in the activity's
+ * gift order), in the shape it was published in; undefined when the activity does not exist.
+ */
+export function toStoredActivityConfig(activity: Record<string, string>, gifts: Array<GiftRecord & { giftId: string }>): ActivityConfig | undefined {
+  if (!activity.name) return undefined;
+  return {
+    name: activity.name,
+    startsAt: new Date(Number(activity.startsAtMs)).toISOString(),
+    endsAt: new Date(Number(activity.endsAtMs)).toISOString(),
+    gifts: gifts.map((g) => ({
+      giftId: g.giftId,
+      name: g.name,
+      inventory: g.inventory,
+      ...(g.dailyLimit > 0 ? { dailyLimit: g.dailyLimit } : {}),
+      perUserLimit: g.perUserLimit,
+      delivery: g.delivery,
+      provider: { url: g.providerUrl, orderNumbers: g.orderNumbers },
+    })),
   };
 }

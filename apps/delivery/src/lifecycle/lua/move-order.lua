@@ -3,7 +3,8 @@
   with the side effects the transition table names for that move (see order-transitions.ts).
 
   KEYS[1] order state  KEYS[2] order history  KEYS[3] gift's open orders  KEYS[4] gift hash
-  KEYS[5] user-for-gift counts  KEYS[6] ledger
+  KEYS[5] user-for-gift counts  KEYS[6] ledger  KEYS[7] gift's uncertain orders (the operators' work
+  list: an order joins it when counted as uncertain and leaves it when uncounted, scored by createdAtMs)
   ARGV[1] orderId  ARGV[2] from  ARGV[3] to  ARGV[4] epoch ('' for any)  ARGV[5] effects, comma-separated
   ARGV[6] actor  ARGV[7] reason  ARGV[8] watchMs  ARGV[9] events channel  ARGV[10] the gift's key prefix
   (per-day count keys are '<prefix>:day:<YYYY-MM-DD>')  ARGV[11] '1' when the move needs the order's
@@ -43,8 +44,16 @@ if effects.release and entry and string.sub(entry, 1, 1) == 'r' then
   redis.call('HINCRBY', KEYS[5], 'claimed', -1)
   redis.call('HSET', KEYS[6], orderId, 'x' .. string.sub(entry, 2))
 end
-if effects.countUncertain then redis.call('HINCRBY', KEYS[5], 'uncertain', 1) end
-if effects.uncountUncertain then redis.call('HINCRBY', KEYS[5], 'uncertain', -1) end
+if effects.countUncertain then
+  redis.call('HINCRBY', KEYS[5], 'uncertain', 1)
+  redis.call('ZADD', KEYS[7], tonumber(redis.call('HGET', KEYS[1], 'createdAtMs') or '0'), orderId)
+end
+if effects.uncountUncertain then
+  redis.call('HINCRBY', KEYS[5], 'uncertain', -1)
+  redis.call('ZREM', KEYS[7], orderId)
+end
+-- The gift's delivered count (what its consumption shows operators); delivered is terminal.
+if ARGV[3] == 'delivered' then redis.call('HINCRBY', KEYS[4], 'delivered', 1) end
 for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 
 local at = server_ms()

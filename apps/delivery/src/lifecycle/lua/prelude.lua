@@ -5,7 +5,8 @@
   status, version (one more per status change), epoch (attempt number: advanced when an attempt is
   taken), sentEpoch (the last epoch whose provider call was about to be sent), maybeDelivered ('1'
   once an attempt was sent and not answered: it may have delivered), attempts, createdAtMs,
-  updatedAtMs (Redis time), reservedDay, and error, providerRef, refusal where they apply.
+  updatedAtMs (Redis time), reservedDay, and error, providerRef, refusal, failure ('refused' | 'exhausted' on a failed
+  order the provider refused or whose tries ran out), resolvedBy where they apply.
   The gift's ledger maps orderId -> '<r|x>|<YYYY-MM-DD>|<userId>' (r reserved, x released).
 ]]
 local function server_ms()

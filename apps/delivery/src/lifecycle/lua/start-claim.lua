@@ -6,6 +6,7 @@
 
   KEYS[1] gift hash  KEYS[2] today's count  KEYS[3] user-for-gift counts  KEYS[4] ledger
   KEYS[5] order state  KEYS[6] order history  KEYS[7] gift's open orders
+  KEYS[8] gift's orders by creation time (the operators' listing)
   ARGV[1] orderId  ARGV[2] userId  ARGV[3] giftId  ARGV[4] nowMs (the window is checked against it)
   ARGV[5] day (UTC, of nowMs)  ARGV[6] uncertainLimit  ARGV[7] paused '1'|'0'  ARGV[8] forceAsync '1'|'0'
   ARGV[9] createdAtMs  ARGV[10] leaseMs  ARGV[11] watchMs  ARGV[12] events channel
@@ -61,4 +62,5 @@ redis.call('HSET', state, 'orderId', ARGV[1], 'userId', ARGV[2], 'giftId', ARGV[
   'epoch', epoch, 'sentEpoch', 0, 'attempts', epoch, 'createdAtMs', ARGV[9], 'reservedDay', ARGV[5])
 record_status(state, history, status, 'claim', '', at, ARGV[12])
 redis.call('ZADD', open, at + holdMs, ARGV[1])
+redis.call('ZADD', KEYS[8], 'NX', tonumber(ARGV[9]), ARGV[1])
 return {'started', status, tostring(epoch), '', g[9] or '', g[10] or '0'}
