@@ -18,14 +18,15 @@ import { parseStrict, pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 
-const resolveBody = z.strictObject({
+/** Request schemas of these routes; also the OpenAPI document's (openapi/admin.operations.ts). */
+export const resolveBody = z.strictObject({
   delivered: z.boolean(),
   reason: z.string().trim().min(1).max(500),
 });
-const failedQuery = z.strictObject({
+export const failedQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,3}$/, 'must be an integer 1-200').transform(Number).pipe(z.number().min(1).max(200)).default(50),
 });
-const auditQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,4}$/, 'must be an integer 1-1000').transform(Number).pipe(z.number().min(1).max(1_000)).default(100),
 });
 
