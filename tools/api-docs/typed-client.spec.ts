@@ -38,6 +38,12 @@ describe('typed client (openapi-typescript) and the README example', () => {
     expect(readFileSync(CLIENT_EXAMPLE, 'utf8')).toContain('new EventSource(');
   });
 
+  it('is what the README shows', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const shown = /<!-- client-example:start -->\n```ts\n([\s\S]*?)```\n<!-- client-example:end -->/.exec(readme)?.[1];
+    expect(shown).toBe(readFileSync(CLIENT_EXAMPLE, 'utf8'));
+  });
+
   it('fails to compile when the claim gains an error code the example does not handle', async () => {
     const operations = API_OPERATIONS.map((op) => (op.id === 'claimGift' ? { ...op, errors: [...(op.errors ?? []), ErrorCode.Conflict] } : op));
     const { status, output } = await typeCheckExample(buildOpenApiDocument(operations));
