@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { chromium, type Browser } from 'playwright-core';
 import { buildOpenApiDocument } from '../../apps/gateway/src/openapi/openapi.document.js';
@@ -80,5 +82,8 @@ describe('GET /openapi.json and /docs on a real gateway', () => {
     }
     expect(await page.locator('.opblock').count()).toBe(Object.values(buildOpenApiDocument().paths as object).flatMap((item) => Object.keys(item)).length);
     expect(failures).toEqual([]);
+    await page.locator('.opblock-summary-path[data-path="/api/gifts/{giftId}/claims"]').click();
+    await page.waitForSelector('.opblock.is-open .parameters-container');
+    await page.screenshot({ path: join(tmpdir(), 'rampart-docs.png'), fullPage: false });
   });
 });
