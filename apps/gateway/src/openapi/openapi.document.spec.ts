@@ -1,6 +1,7 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
-import { ErrorCode } from '@app/contracts';
+import { AppError, ErrorCode } from '@app/contracts';
 import { ADMIN_TOKEN, delivery, query, useTestApp } from '../testing/test-app.js';
+import { publicErrorOf } from '../errors/error-catalogue.js';
 import type { ApiOperation } from './api-operation.js';
 import { API_OPERATIONS, buildOpenApiDocument, errorCodesOf, jsonSchemaOf, UNDOCUMENTED_ROUTES } from './openapi.document.js';
 
@@ -124,6 +125,25 @@ describe('OpenAPI document against the routes Fastify serves', () => {
       expect(success.schema!.safeParse(res.json()).error).toBeUndefined();
     },
   );
+
+  // Codes the gateway raises itself (auth, input checks) are tested above; the rest come from the services.
+  const GATEWAY_CODES = new Set<string>([ErrorCode.Unauthorized, ErrorCode.BadRequest, ErrorCode.PayloadTooLarge]);
+  const serviceErrors = API_OPERATIONS.filter((op) => op.callsServices && op.id !== 'getReadiness').flatMap((op) =>
+    [...errorCodesOf(op).filter((code) => !GATEWAY_CODES.has(code)), ErrorCode.CircuitOpen].map((code) => [op.id, code, op] as const),
+  );
+  it.each(serviceErrors)('%s: a service answering %s gets the documented status, code and Retry-After', async (_, code, op) => {
+    query.call.mockRejectedValue(new AppError(code, `test ${code}`));
+    delivery.call.mockRejectedValue(new AppError(code, `test ${code}`));
+    const res = await requestOf(op);
+    const documented = operationOf(op).responses[res.statusCode];
+    expect(documented).toBeDefined();
+    // A read that may answer its last good value (activity reads, the event stream's first read) is a documented success.
+    if (op.successes.some((s) => s.status === res.statusCode)) return;
+    expect(documented.content['application/json'].schema.properties.error.properties.code.enum).toContain(res.json().error.code);
+    expect(Object.keys(res.json().error).sort()).toEqual(['code', 'message', 'requestId']);
+    expect('retry-after' in res.headers).toBe(publicErrorOf(code).isRetryAfterSent);
+    if ('retry-after' in res.headers) expect(documented.headers).toHaveProperty('Retry-After');
+  });
 
   it.each(API_OPERATIONS.filter((op) => op.body || op.query).map((op) => [op.id, op] as const))(
     '%s: a field the document does not have is refused with 400, as the document says',

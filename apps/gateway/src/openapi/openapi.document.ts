@@ -69,7 +69,6 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[] = API_O
       },
       headers: {
         RequestId: { description: 'The request id (also `error.requestId`); sent back as given in `X-Request-Id`, else generated.', schema: { type: 'string' } },
-        RetryAfter: { description: 'Seconds to wait before repeating.', schema: { type: 'integer', minimum: 1 } },
       },
     },
   };
@@ -157,10 +156,11 @@ function operation(op: ApiOperation, toSchema: (schema: z.ZodType, io: 'input' |
 
 /** One error status of an operation: its codes (meaning, retry advice), the error shape narrowed to them, an example per code. */
 function errorResponse(codes: ErrorCode[]): Json {
-  const isRetryAfterSent = codes.some((code) => publicErrorOf(code).isRetryAfterSent);
+  const withRetryAfter = codes.filter((code) => publicErrorOf(code).isRetryAfterSent);
+  const retryAfter = { description: `Seconds to wait before repeating; sent with ${withRetryAfter.join(', ')}.`, schema: { type: 'integer', minimum: 1 } };
   return {
     description: codes.map((code) => `\`${code}\` (retry: ${ERROR_CATALOGUE[code].retry}${publicErrorOf(code).isRetryAfterSent ? ', after Retry-After' : ''}): ${ERROR_CATALOGUE[code].meaning}`).join('\n\n'),
-    headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...(isRetryAfterSent ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {}) },
+    headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...(withRetryAfter.length ? { 'Retry-After': retryAfter } : {}) },
     content: {
       'application/json': {
         schema: {

@@ -88,6 +88,7 @@ export const USER_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/activities/{activityId}',
     tag: 'User',
     summary: 'Read an activity with its gifts',
+    description: 'When the query service cannot answer, the gateway answers the last good value it has (if any) instead of an error.',
     auth: 'user',
     pathParams: { activityId: { description: 'The activity.', example: 'spring' } },
     successes: [
@@ -154,7 +155,7 @@ export const USER_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/batch',
     tag: 'User',
     summary: 'Up to 20 GET requests of the user API in one call',
-    description: 'Run in parallel; each answer has its own status and body (an error in the one error shape). A method other than GET is answered 405 and an unknown path 404 per item; the others still run.',
+    description: 'Run in parallel; each answer has its own status and body (an error in the one error shape), so a failing service shows in the items, not as a 503 of the batch. A method other than GET is answered 405 and an unknown path 404 per item; the others still run.',
     auth: 'user',
     body: { schema: batchBody, example: { requests: [{ id: 'a', method: 'GET', path: '/api/gifts/g1' }, { id: 'b', method: 'GET', path: '/api/me/orders?limit=5' }] }, isRequired: true },
     successes: [
@@ -165,7 +166,7 @@ export const USER_OPERATIONS: readonly ApiOperation[] = [
         example: { responses: [{ id: 'a', status: 200, body: gift }, { id: 'b', status: 200, body: { orders: [order] } }] },
       },
     ],
-    callsServices: true,
+    callsServices: false, // sub-requests' failures are items' answers,
   },
   {
     id: 'createOrderEventsTicket',
