@@ -24,6 +24,7 @@ import { AppErrorFilter } from './errors/app-error.filter.js';
 import { GiftsController } from './gifts/gifts.controller.js';
 import { gatewayReadiness } from './health/gateway-readiness.js';
 import { OrderEventsController } from './orders/order-events.controller.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
 import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
@@ -69,6 +70,7 @@ export class GatewayModule implements OnApplicationShutdown {
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
         AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController, DashboardController,
+        OpenApiController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

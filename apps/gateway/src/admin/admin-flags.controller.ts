@@ -6,7 +6,7 @@ import { Actor } from '../auth/actor.decorator.js';
 import { AdminAuthGuard } from '../auth/admin-auth.guard.js';
 import { parseStrict } from '../http/validation.js';
 
-/** `PUT /admin/flags/{name}` body. */
+/** `PUT /admin/flags/{name}` body; also the OpenAPI document's. */
 export const flagBody = z.strictObject({
   enabled: z.boolean(),
   reason: z.string().trim().min(1, 'a reason is required').max(500),

@@ -180,6 +180,12 @@ describe('loadGatewayConfig', () => {
         FAILOVER_RECOVER_PROBES: '1',
         FAILOVER_PROBE_INTERVAL_MS: '100',
         CLAIM_RATE_LIMIT_PER_S: '0',
+        ADMISSION_MODE: 'static',
+        ADMISSION_INITIAL_LIMIT: '32',
+        ADMISSION_MIN_LIMIT: '4',
+        ADMISSION_MAX_LIMIT: '500',
+        ADMISSION_MAX_LATENCY_MS: '800',
+        CLIENT_THROTTLE_K: '1.5',
       });
       expect(config.resilience).toEqual({
         isEnabled: false,
@@ -188,6 +194,7 @@ describe('loadGatewayConfig', () => {
         breaker: { failureThresholdPercent: 30, volumeThreshold: 4, rollingWindowMs: 2000, halfOpenAfterMs: 700 },
         retry: { maxAttempts: 3, minSuccessRate: 0.9, budgetRatio: 0.2, budgetMinPerS: 1 },
         staleMaxEntries: 50,
+        admission: { mode: 'static', initialLimit: 32, minLimit: 4, maxLimit: 500, maxLatencyMs: 800, clientThrottleK: 1.5 },
         failover: { afterFailures: 2, recoverAfterProbes: 1, probeIntervalMs: 100 },
       });
       expect(config.backupUpstreams).toEqual({ query: ['qb:1'], delivery: ['db:1', 'db:2'] });
@@ -195,6 +202,9 @@ describe('loadGatewayConfig', () => {
     });
 
     it.each([
+      ['ADMISSION_MODE', 'dynamic'],
+      ['ADMISSION_MIN_LIMIT', '0'],
+      ['CLIENT_THROTTLE_K', '0.5'],
       ['RESILIENCE_POLICIES', 'maybe'],
       ['ROUTE_POLICIES', 'gift.get=medium'],
       ['ROUTE_POLICIES', 'gift.get'],

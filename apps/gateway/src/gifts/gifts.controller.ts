@@ -21,7 +21,7 @@ import type { Upstream } from '../upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 
 /** A claim carries no fields: `{}` or no body at all. */
-const claimBody = z.strictObject({}).optional();
+export const claimBody = z.strictObject({}).optional();
 
 /**
  * `GET /api/gifts/{giftId}` (query, fast class, may move to another instance) and

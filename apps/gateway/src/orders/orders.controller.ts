@@ -11,7 +11,8 @@ import { QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 /** Most orders `GET /api/me/orders` returns by default, and at most. */
 export const ORDERS_LIMIT = { default: 50, max: 200 } as const;
 
-const listQuery = z.strictObject({
+/** `GET /api/me/orders` query; also the OpenAPI document's (openapi/user.operations.ts). */
+export const listQuery = z.strictObject({
   limit: z
     .string()
     .regex(/^\d{1,4}$/, `must be an integer 1-${ORDERS_LIMIT.max}`)

@@ -15,7 +15,8 @@ export const BATCH_MAX_REQUESTS = 20;
 /** Sub-requests of one batch running at once; the rest wait for a slot (the fast class is shared by every request). */
 export const BATCH_CONCURRENCY = 6;
 
-const batchBody = z.strictObject({
+/** `POST /api/batch` body; also the OpenAPI document's. */
+export const batchBody = z.strictObject({
   requests: z
     .array(
       z.strictObject({

@@ -29,6 +29,7 @@ type InjectResponse = Awaited<ReturnType<NestFastifyApplication['inject']>>;
 export function useTestApp() {
   let app: NestFastifyApplication;
   let userToken: string;
+  const routes: Array<{ method: string; url: string }> = [];
 
   beforeAll(async () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -44,6 +45,10 @@ export function useTestApp() {
     const module = GatewayModule.register(config, { redis: () => redis, upstream: (service) => upstreams[service] });
     app = await NestFactory.create<NestFastifyApplication>(module, createGatewayAdapter(config), { logger: false });
     configureHttp(app, config);
+    // Every route Fastify registers, as it registers it (Nest adds its routes in init()).
+    app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     userToken = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET));
@@ -57,7 +62,9 @@ export function useTestApp() {
     const auth = bearer ? { authorization: `Bearer ${bearer}` } : {};
     return app.inject({ method, url, headers: { ...auth, ...headers }, payload });
   }
-  return { inject };
+  /** The routes Fastify serves (HEAD routes it adds for GET ones included), after `beforeAll`. */
+  const registeredRoutes = (): ReadonlyArray<{ method: string; url: string }> => routes;
+  return { inject, registeredRoutes };
 }
 
 /** Checks the one error shape and returns its `error` object. */

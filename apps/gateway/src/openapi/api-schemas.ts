@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import {
+  ID_PATTERN,
+  OrderStatuses,
+  type ActivityView,
+  type DeadLetter,
+  type GiftView,
+  type OrderStatusReply,
+  type OrderView,
+  type PublishActivityReply,
+  type QueueCountsReply,
+} from '@app/contracts';
+import type { AuditEntry } from '@app/platform';
+import type { BulkheadSnapshot } from '@app/resilience';
+import type { BreakerView } from '../admin/admin-breakers.controller.js';
+import type { UpstreamView } from '../admin/admin-upstreams.controller.js';
+import type { OverviewView } from '../overview/overview.view.js';
+
+/**
+ * Zod schemas of what the gateway answers, for the OpenAPI document. The requests' schemas are not
+ * here: the document uses the very objects the controllers validate with (see the operation files).
+ *
+ * Each schema is bound to the TypeScript type the controller returns by `describes<T>()`, so a field
+ * added to, removed from or retyped in a view does not compile until its schema says the same.
+ */
+
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Returns `schema` if its output type is exactly `T`, else a compile error at the call. */
+export const describes =
+  <T>() =>
+  <S extends z.ZodType>(schema: S & (Equals<z.output<S>, T> extends true ? unknown : { __mismatch: T })): S =>
+    schema;
+
+const time = z.string().meta({ format: 'date-time', description: 'ISO-8601 time in UTC' });
+
+/** Ids in paths and keys: 1-128 characters of [A-Za-z0-9_-]. */
+export const idSchema = z.string().regex(ID_PATTERN);
+
+export const orderStatusSchema = z.enum(OrderStatuses).meta({
+  id: 'OrderStatus',
+  description: '`reserved` → `queued`/`delivering` → `delivered`; `uncertain` (outcome unknown, an operator resolves it) and `failed` (reservation released). `delivered` and `failed` are terminal.',
+});
+
+export const giftSchema = describes<GiftView>()(
+  z
+    .object({
+      giftId: z.string(),
+      activityId: z.string(),
+      name: z.string(),
+      remaining: z.number().int(),
+      dailyRemaining: z.number().int(),
+      perUserLimit: z.number().int(),
+      delivery: z.enum(['sync', 'async']),
+    })
+    .meta({ id: 'Gift' }),
+);
+
+export const activitySchema = describes<ActivityView>()(
+  z.object({ activityId: z.string(), name: z.string(), startsAt: time, endsAt: time, gifts: z.array(giftSchema) }).meta({ id: 'Activity' }),
+);
+
+export const orderSchema = describes<OrderView>()(
+  z
+    .object({
+      orderId: z.string().meta({ description: 'The order number: the Idempotency-Key of the claim.' }),
+      giftId: z.string(),
+      activityId: z.string(),
+      userId: z.string(),
+      status: orderStatusSchema,
+      attempts: z.number().int().meta({ description: 'Delivery attempts so far.' }),
+      version: z.number().int().meta({ description: 'One more per status change (the event stream\'s `id:`).' }),
+      createdAt: time,
+      updatedAt: time,
+      error: z.string().optional().meta({ description: 'Why the order failed or is uncertain.' }),
+    })
+    .meta({ id: 'Order' }),
+);
+
+export const orderListSchema = z.object({ orders: z.array(orderSchema) });
+
+export const orderStatusReplySchema = describes<OrderStatusReply>()(z.object({ orderId: z.string(), status: orderStatusSchema }).meta({ id: 'OrderStatusReply' }));
+
+const claimRefusalSchema = z.enum(['NOT_ACTIVE', 'USER_LIMIT_REACHED', 'SOLD_OUT', 'DAILY_LIMIT_REACHED']);
+
+export const overviewSchema = describes<OverviewView>()(
+  z
+    .object({
+      activities: z.array(
+        z.object({
+          activityId: z.string(),
+          name: z.string(),
+          startsAt: time,
+          endsAt: time,
+          isOpen: z.boolean(),
+          gifts: z.array(
+            z.object({
+              ...giftSchema.shape,
+              canClaim: z.boolean(),
+              reason: claimRefusalSchema.optional().meta({ description: 'Why the user cannot claim it now.' }),
+              claimed: z.number().int(),
+              orders: z.array(orderSchema),
+            }),
+          ),
+        }),
+      ),
+      orders: z.array(orderSchema),
+      recommendations: z.array(giftSchema).optional(),
+      degraded: z.array(z.string()).meta({ description: 'Parts left out because they failed or were slow (e.g. `recommendations`).' }),
+    })
+    .meta({ id: 'Overview' }),
+);
+
+export const batchReplySchema = z.object({
+  responses: z.array(
+    z.object({
+      id: z.string(),
+      status: z.number().int().meta({ description: 'The status the sub-request would have had alone.' }),
+      body: z.unknown().meta({ description: 'Its body: the resource, or an error in the one error shape.' }),
+    }),
+  ),
+});
+
+export const ticketSchema = z.object({
+  ticket: z.string().meta({ description: 'Pass as `?ticket=` to the order\'s event stream; valid for that order and user only.' }),
+  expiresAt: time,
+});
+
+export const publishReplySchema = describes<PublishActivityReply>()(z.object({ activityId: z.string(), updated: z.boolean() }));
+
+export const flagsSchema = z.object({ flags: z.record(z.string(), z.boolean()) });
+export const flagReplySchema = z.object({ name: z.string(), enabled: z.boolean() });
+
+export const queueCountsSchema = describes<QueueCountsReply>()(
+  z.object({ waiting: z.number().int(), active: z.number().int(), delayed: z.number().int(), failed: z.number().int(), completed: z.number().int() }),
+);
+
+export const deadLetterSchema = describes<DeadLetter>()(
+  z
+    .object({
+      orderId: z.string(),
+      reason: z.enum(['refused', 'exhausted']).meta({ description: '`refused`: the provider refused the order (4xx, permanent); `exhausted`: its tries ran out.' }),
+      error: z.string().meta({ description: 'The last failure.' }),
+      attempts: z.number().int(),
+      failedAt: time,
+    })
+    .meta({ id: 'DeadLetter' }),
+);
+export const deadLettersSchema = z.object({ failed: z.array(deadLetterSchema) });
+
+export const auditEntrySchema = describes<AuditEntry>()(
+  z.object({ id: z.string(), time, actor: z.string(), action: z.string(), target: z.string(), reason: z.string() }).meta({ id: 'AuditEntry' }),
+);
+export const auditSchema = z.object({ entries: z.array(auditEntrySchema) });
+
+const upstreamSchema = describes<UpstreamView>()(
+  z.object({
+    address: z.string(),
+    state: z.enum(['healthy', 'ejected', 'probing']),
+    successRate: z.number().meta({ description: 'Share of successful calls (0-1) in the routing window.' }),
+    requests: z.number().int(),
+    p99Ms: z.number(),
+    ejections: z.number().int(),
+    ejectedUntil: time.optional(),
+  }),
+);
+export const upstreamsSchema = z.object({ query: z.array(upstreamSchema), delivery: z.array(upstreamSchema) });
+
+const breakerSchema = describes<BreakerView>()(
+  z.object({
+    name: z.string(),
+    state: z.enum(['closed', 'open', 'halfOpen']),
+    failures: z.number().int(),
+    successes: z.number().int(),
+    rejects: z.number().int(),
+    scope: z.enum(['gateway', 'delivery']),
+  }),
+);
+const bulkheadSchema = describes<BulkheadSnapshot>()(
+  z.object({ name: z.string(), maxConcurrent: z.number().int(), maxQueued: z.number().int(), active: z.number().int(), queued: z.number().int(), rejected: z.number().int() }),
+);
+export const breakersSchema = z.object({ breakers: z.array(breakerSchema), bulkheads: z.array(bulkheadSchema), degraded: z.array(z.string()).optional() });
+
+export const healthSchema = z.looseObject({ status: z.string() });
