@@ -6,6 +6,7 @@ import { runBench, type BenchContext } from '../support/bench-run.js';
 import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { runClosedLoop } from '../support/loop-load.js';
 import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
+import { formatDelta, refusalCounts } from './diagnostics.js';
 import { quantile, runOpenLoop, type StormRequest, type StormSample } from './open-loop.js';
 
 /**
@@ -49,6 +50,10 @@ interface LevelResult {
   refused: number;
   unanswered: number;
   errors5xx: number;
+  /** Who refused: the gateways' admission counters over the level. */
+  refusedBy: string;
+  /** Worst lateness of the load generator itself (ms). */
+  generatorLateMs: number;
 }
 
 interface ModeResult {
@@ -96,8 +101,9 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   for (const multiple of [1, 2, 5]) {
     await sleep(REST_S * 1000);
     ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
-    const { samples } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
-    levels.push(summarise(`${multiple}x`, samples, LEVEL_S));
+    const before = await refusalCounts(suite.gatewayUrls);
+    const { samples, sentLateMs } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
+    levels.push({ ...summarise(`${multiple}x`, samples, LEVEL_S), refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)), generatorLateMs: sentLateMs });
   }
 
   await sleep(REST_S * 1000);
@@ -167,13 +173,14 @@ function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => 
 const isAdmitted = (s: StormSample): boolean => s.status === 200 || s.status === 202;
 const isRefused = (s: StormSample): boolean => s.status === 503 || s.status === 429;
 
-function summarise(label: string, samples: StormSample[], durationS: number): LevelResult {
+function summarise(label: string, samples: StormSample[], durationS: number): Omit<LevelResult, 'refusedBy' | 'generatorLateMs'> {
   const admitted = samples.filter(isAdmitted).map((s) => s.latencyMs);
   const refused = samples.filter(isRefused).map((s) => s.latencyMs);
   return {
     label,
     offeredPerS: samples.length / durationS,
-    goodputPerS: samples.filter((s) => s.status === 200).length / durationS,
+    // Delivered claims answered within the level's time (a backlog answered after it is not goodput of the level).
+    goodputPerS: samples.filter((s) => s.status === 200 && s.dueMs + s.latencyMs <= durationS * 1000).length / durationS,
     admittedP50: quantile(admitted, 0.5),
     admittedP99: quantile(admitted, 0.99),
     refusalP99: quantile(refused, 0.99),
@@ -210,6 +217,11 @@ function report(results: ModeResult[], capacity: number): void {
         fmtMs(l.refusalP99), String(l.refused), String(l.unanswered), String(l.errors5xx),
       ]),
     ),
+  );
+  printTable(
+    'Who refused (gateways\' admission counters over each level) and the load generator\'s own worst lateness',
+    ['mode', 'load', 'refused by', 'generator late ms'],
+    results.flatMap((r) => r.levels.map((l) => [r.mode, l.label, l.refusedBy, fmtMs(l.generatorLateMs)])),
   );
   printTable(
     'Per mode',

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '@nestjs/common';
 import { ErrorCode } from '@app/contracts';
 import { skipRequestLog } from '@app/platform';
-import { AdmissionController, COHORTS, userCohort, type AdmissionSnapshot, type Permit } from '@app/resilience';
+import { AdmissionController, COHORTS, PriorityLevel, userCohort, type AdmissionSnapshot, type Permit, type PriorityLevelSnapshot } from '@app/resilience';
 import type { AdmissionConfig } from '../config/gateway.config.js';
 import type { PolicedService } from '../policies/resilience-policies.js';
 import { admittedRoute } from './request-classes.js';
@@ -14,14 +14,20 @@ const LIMIT_RETRY_AFTER_S = 1;
 const COHORT_RETRY_AFTER_S = 2;
 /** How often the refusals since the last summary are logged, in ms. */
 const SUMMARY_EVERY_MS = 5_000;
+/** How often the event loop's lag is sampled, in ms. */
+const LAG_SAMPLE_MS = 10;
 
 const PERMIT = Symbol('rampart.admission');
 type AdmittedRequest = FastifyRequest & { [PERMIT]?: Permit };
 
 /**
- * The gateway's door: one {@link AdmissionController} per upstream service (an adaptive concurrency
- * limit with class priorities and user cohorts). A user request is admitted or refused in Fastify's
- * `preParsing` hook, after routing and CORS but before its body is read, its token verified, the
+ * The gateway's door, two checks deep. First the gateway's own {@link PriorityLevel} (DAGOR): when
+ * this process's event loop lags (its CPU, or the machine's, is saturated), requests are shed by
+ * priority key — lowest class first, and within a class the same user cohorts — whatever service they
+ * go to, so an overview flood gives way to claims. Then one {@link AdmissionController} per upstream
+ * service (an adaptive concurrency limit moved by that service's latency, with class shares and user
+ * cohorts): a slow or hung service fills its own limit and no other. A request is admitted or refused
+ * in Fastify's `preParsing` hook, after routing and CORS but before its body is read, its token verified, the
  * rate-limit script run or any upstream called; a refusal is a 503 SERVICE_UNAVAILABLE with
  * `Retry-After`, not logged line by line (metrics count it; a summary is logged every 5 s). An
  * admitted request holds its slot until its answer is sent, and its latency moves the limit; an
@@ -30,6 +36,10 @@ type AdmittedRequest = FastifyRequest & { [PERMIT]?: Permit };
 export class AdmissionGate {
   private readonly logger = new Logger('Admission');
   readonly controllers: Record<PolicedService, AdmissionController>;
+  readonly priority: PriorityLevel;
+  private lagTimer: NodeJS.Timeout | undefined;
+  /** Requests refused by the priority level, since start. */
+  refusedByPriority = 0;
   private readonly cohortSecret: string;
   private refusedSinceSummary = 0;
   private lastSummaryMs = Date.now();
@@ -37,17 +47,29 @@ export class AdmissionGate {
   constructor(config: AdmissionConfig, jwtSecret: string) {
     const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs };
     this.controllers = { query: new AdmissionController({ limit }), delivery: new AdmissionController({ limit }) };
+    this.priority = new PriorityLevel({ overloadedAboveMs: config.loopDelayMs });
     // Users' cohorts are salted with a key derived from the JWT secret: the same on every gateway,
     // unknown to users (nobody can pick a user id that is never shed).
     this.cohortSecret = createHmac('sha256', jwtSecret).update('rampart admission cohorts').digest('hex');
   }
 
-  /** Registers the hooks on the gateway's Fastify instance. */
+  /** Registers the hooks on the gateway's Fastify instance and starts sampling the event loop's lag. */
   register(fastify: FastifyInstance): void {
+    this.startLagSampling();
+    fastify.addHook('onClose', (_instance, done) => {
+      clearInterval(this.lagTimer);
+      done();
+    });
     fastify.addHook('preParsing', (request, reply, payload, done) => {
       const route = admittedRoute(request.method, request.routeOptions.url);
       if (!route) return done(null, payload);
-      const admission = this.controllers[route.service].tryAcquire(route.cls, this.cohortOf(request));
+      const cohort = this.cohortOf(request);
+      if (!this.priority.admits(route.cls, cohort)) {
+        this.refusedByPriority++;
+        this.refuse(request, reply, COHORT_RETRY_AFTER_S);
+        return;
+      }
+      const admission = this.controllers[route.service].tryAcquire(route.cls, cohort);
       if (!admission.admitted) {
         this.refuse(request, reply, admission.reason === 'cohort' ? COHORT_RETRY_AFTER_S : LIMIT_RETRY_AFTER_S);
         return;
@@ -68,8 +90,24 @@ export class AdmissionGate {
     });
   }
 
+  /** The priority level (the gateway's own overload). */
+  prioritySnapshot(): PriorityLevelSnapshot {
+    return this.priority.snapshot();
+  }
+
   snapshot(): Record<PolicedService, AdmissionSnapshot> {
     return { query: this.controllers.query.snapshot(), delivery: this.controllers.delivery.snapshot() };
+  }
+
+  /** Samples the event loop's lag every LAG_SAMPLE_MS: how late the timer fires is how long a request waits before it runs. */
+  private startLagSampling(): void {
+    let expected = performance.now() + LAG_SAMPLE_MS;
+    this.lagTimer = setInterval(() => {
+      const now = performance.now();
+      this.priority.recordDelay(now - expected);
+      expected = now + LAG_SAMPLE_MS;
+    }, LAG_SAMPLE_MS);
+    this.lagTimer.unref();
   }
 
   /** The cohort of the request's user: the token's `sub`, read without verifying (verification comes after admission). */
@@ -93,7 +131,7 @@ export class AdmissionGate {
   }
 
   private limits(): Record<string, number> {
-    return { queryLimit: this.controllers.query.limiter.limit, deliveryLimit: this.controllers.delivery.limiter.limit };
+    return { priorityLevel: this.priority.snapshot().level, queryLimit: this.controllers.query.limiter.limit, deliveryLimit: this.controllers.delivery.limiter.limit };
   }
 }
 

@@ -112,6 +112,8 @@ export type AdmissionConfig = Readonly<{
   maxLatencyMs: number;
   /** The SRE client-throttling K on the gateway→service hop; 0 turns client throttling off. Default 2. */
   clientThrottleK: number;
+  /** Event-loop lag (ms) above which the gateway counts itself overloaded and sheds by priority (DAGOR's 20 ms). Default 20. */
+  loopDelayMs: number;
 }>;
 
 /** Injection token of the frozen {@link GatewayConfig}. */
@@ -239,6 +241,7 @@ function readAdmission(reader: EnvReader): AdmissionConfig {
     maxLimit: reader.int('ADMISSION_MAX_LIMIT', { min: 1, max: 100_000, fallback: 2_000 }),
     maxLatencyMs: reader.int('ADMISSION_MAX_LATENCY_MS', { min: 1, max: 600_000, fallback: 1_000 }),
     clientThrottleK: reader.number('CLIENT_THROTTLE_K', { min: 0, max: 100, fallback: 2 }),
+    loopDelayMs: reader.int('ADMISSION_LOOP_DELAY_MS', { min: 1, max: 10_000, fallback: 20 }),
   };
   if (admission.minLimit > admission.maxLimit) reader.problems.push('ADMISSION_MIN_LIMIT must not exceed ADMISSION_MAX_LIMIT');
   if (admission.clientThrottleK > 0 && admission.clientThrottleK < 1) reader.problems.push('CLIENT_THROTTLE_K must be 0 (off) or at least 1');

@@ -68,6 +68,13 @@ function registerAdmissionMetrics(metrics: Metrics, admission: AdmissionGate): v
   metrics.gauge('rampart_admission_inflight_by_class', 'Requests in flight by class', ['upstream', 'class'], () =>
     rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].inflight])),
   );
+  metrics.gauge('rampart_admission_priority_level', 'Priority keys (class rank × 128 + user cohort, of 640) the gateway admits; below 640 it is shedding by priority', [], () => [
+    [{}, admission.prioritySnapshot().level],
+  ]);
+  metrics.gauge('rampart_event_loop_delay_seconds', 'Mean event-loop lag of the last admission window (the gateway\'s own queueing delay)', [], () => [
+    [{}, admission.prioritySnapshot().delayMs / 1000],
+  ]);
+  metrics.counterFrom('rampart_admission_priority_refused_total', 'Requests refused by the priority level (the gateway itself overloaded)', [], () => [[{}, admission.refusedByPriority]]);
   metrics.gauge('rampart_admission_cohorts', 'User cohorts (of 128) a class admits now; fewer under sustained overload', ['upstream', 'class'], () =>
     rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].admittedCohorts])),
   );

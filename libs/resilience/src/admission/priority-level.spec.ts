@@ -1,0 +1,87 @@
+import { ManualClock } from '../clock.js';
+import { PriorityLevel } from './priority-level.js';
+import { REQUEST_CLASSES, type RequestClass } from './request-class.js';
+import { COHORTS } from './user-cohorts.js';
+
+/** One 100 ms window: `perClass` requests of every class spread over all cohorts, and a queueing delay. */
+function window(level: PriorityLevel, clock: ManualClock, delayMs: number, classes: readonly RequestClass[] = REQUEST_CLASSES, perClass = 256) {
+  const admitted: Record<string, number> = {};
+  const admittedCohorts: Record<string, Set<number>> = {};
+  level.recordDelay(delayMs);
+  for (const cls of classes) {
+    admitted[cls] = 0;
+    admittedCohorts[cls] = new Set();
+    for (let i = 0; i < perClass; i++) {
+      const cohort = i % COHORTS;
+      if (level.admits(cls, cohort)) {
+        admitted[cls]++;
+        admittedCohorts[cls].add(cohort);
+      }
+    }
+  }
+  clock.advance(100);
+  return { admitted, admittedCohorts };
+}
+
+describe('PriorityLevel', () => {
+  it('admits everything while the queueing delay stays low', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    for (let i = 0; i < 50; i++) {
+      const { admitted } = window(level, clock, 2);
+      expect(Object.values(admitted).every((n) => n === 256)).toBe(true);
+    }
+  });
+
+  it('under overload sheds reports, then overviews, then reads, before any claim; within a class the same cohorts', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    window(level, clock, 2);
+    const seen: Array<Record<string, number>> = [];
+    for (let i = 0; i < 12; i++) seen.push(window(level, clock, 100).admitted);
+    // Every step of the way, a class is shed only once every class below it is shed entirely.
+    for (const admitted of seen) {
+      for (let r = 0; r < REQUEST_CLASSES.length - 1; r++) {
+        if (admitted[REQUEST_CLASSES[r]!]! < 256) expect(admitted[REQUEST_CLASSES[r + 1]!]).toBe(0);
+      }
+    }
+    const last = seen.at(-1)!;
+    expect(last.report).toBe(0);
+    expect(last.overview).toBe(0);
+    expect(last.claim).toBeGreaterThan(0);
+    // The admitted cohorts of a partly shed class are the lowest ones: the same users, window after window.
+    const { admittedCohorts } = window(level, clock, 15); // between threshold/2 and threshold: hold
+    const partly = REQUEST_CLASSES.find((c) => admittedCohorts[c]!.size > 0 && admittedCohorts[c]!.size < COHORTS)!;
+    const cohorts = [...admittedCohorts[partly]!].sort((a, b) => a - b);
+    expect(cohorts).toEqual(cohorts.map((_, i) => i));
+  });
+
+  it('holds between half the threshold and the threshold, and grows back once the delay falls', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    window(level, clock, 2);
+    for (let i = 0; i < 6; i++) window(level, clock, 100);
+    const shedLevel = level.snapshot().level;
+    for (let i = 0; i < 5; i++) window(level, clock, 15);
+    expect(level.snapshot().level).toBe(shedLevel);
+    let windows = 0;
+    while (level.snapshot().level < REQUEST_CLASSES.length * COHORTS && windows < 100) {
+      window(level, clock, 2);
+      windows++;
+    }
+    expect(windows).toBeLessThan(100);
+    expect(level.snapshot()).toMatchObject({ overloaded: false });
+  });
+
+  it('sheds at most half a window, and never the last cohort of claims', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    window(level, clock, 2, ['claim']);
+    const first = window(level, clock, 1000, ['claim']).admitted.claim!;
+    expect(first).toBe(256);
+    const second = window(level, clock, 1000, ['claim']).admitted.claim!;
+    expect(second).toBeGreaterThanOrEqual(128);
+    for (let i = 0; i < 50; i++) window(level, clock, 1000, ['claim']);
+    expect(window(level, clock, 1000, ['claim']).admitted.claim).toBeGreaterThan(0);
+  });
+});

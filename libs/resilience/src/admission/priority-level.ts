@@ -1,0 +1,110 @@
+import { systemClock, type Clock } from '../clock.js';
+import { classRank, REQUEST_CLASSES, type RequestClass } from './request-class.js';
+import { COHORTS } from './user-cohorts.js';
+
+/** Options of {@link PriorityLevel}. */
+export interface PriorityLevelOptions {
+  /** Queueing delay (ms) above which the process counts as overloaded (DAGOR uses 20 ms). Default 20. */
+  overloadedAboveMs?: number;
+  /** Length of one judging window, in ms. Default 100. */
+  windowMs?: number;
+  /** Share by which an under-loaded window lets admissions grow. Default 0.05. */
+  growth?: number;
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+}
+
+/** Priority keys: a class's rank × 128 + the user's cohort; lower is more important. */
+const KEYS = REQUEST_CLASSES.length * COHORTS;
+
+/** The level's state, for metrics. */
+export interface PriorityLevelSnapshot {
+  /** Requests with a key below this are admitted (0..640; 640 admits everything). */
+  level: number;
+  /** Mean queueing delay of the last judged window (ms). */
+  delayMs: number;
+  /** Whether the last judged window was overloaded. */
+  overloaded: boolean;
+}
+
+/**
+ * DAGOR's admission level (WeChat, "Overload Control for Scaling WeChat Microservices", 2018) for one
+ * process: every request has a priority key — its business priority (the request class) then its user
+ * priority (the cohort, re-salted hourly) — and only keys below the level are admitted. The overload
+ * signal is the process's own queueing delay (for Node, the event loop's lag: what every request
+ * waits before it runs), not latency of downstream calls, so a slow dependency does not shed
+ * unrelated traffic. Each window: if overloaded, the level moves down to where the window's admitted
+ * requests shrink by `1 − threshold/delay` (at least 5%, at most half); if the delay is under half the
+ * threshold, up to where they grow by `growth`; otherwise it holds. Lower classes go first, and within
+ * a class the same cohorts of users. Refusal is a comparison: O(1), before any work.
+ */
+export class PriorityLevel {
+  private readonly clock: Clock;
+  private readonly thresholdMs: number;
+  private readonly windowMs: number;
+  private readonly growth: number;
+  private readonly histogram = new Float64Array(KEYS);
+  private level = KEYS;
+  private windowStart: number;
+  private delaySum = 0;
+  private delayCount = 0;
+  private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, overloaded: false };
+
+  constructor(options: PriorityLevelOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.thresholdMs = options.overloadedAboveMs ?? 20;
+    this.windowMs = options.windowMs ?? 100;
+    this.growth = options.growth ?? 0.05;
+    this.windowStart = this.clock.now();
+  }
+
+  /** Counts a request and says whether its key is below the level. */
+  admits(cls: RequestClass, cohort: number): boolean {
+    this.roll();
+    const key = classRank(cls) * COHORTS + cohort;
+    this.histogram[key]! += 1;
+    return key < this.level;
+  }
+
+  /** Records one measurement of queueing delay (e.g. an event-loop lag sample), in ms. */
+  recordDelay(delayMs: number): void {
+    this.roll();
+    this.delaySum += Math.max(0, delayMs);
+    this.delayCount++;
+  }
+
+  snapshot(): PriorityLevelSnapshot {
+    this.roll();
+    return { ...this.last, level: this.level };
+  }
+
+  private roll(): void {
+    const now = this.clock.now();
+    if (now - this.windowStart < this.windowMs) return;
+    const delay = this.delayCount ? this.delaySum / this.delayCount : 0;
+    const overloaded = delay > this.thresholdMs;
+    let admitted = 0;
+    for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
+    if (overloaded) {
+      const cut = Math.min(0.5, Math.max(0.05, 1 - this.thresholdMs / delay));
+      this.level = Math.max(1, this.keyAt(admitted * (1 - cut)));
+    } else if (delay < this.thresholdMs / 2) {
+      this.level = Math.max(this.level, this.keyAt(admitted * (1 + this.growth) + 1));
+    }
+    this.last = { level: this.level, delayMs: delay, overloaded };
+    this.histogram.fill(0);
+    this.delaySum = 0;
+    this.delayCount = 0;
+    this.windowStart = now;
+  }
+
+  /** The smallest level whose keys below it held at least `target` of the window's requests (KEYS if none). */
+  private keyAt(target: number): number {
+    let sum = 0;
+    for (let k = 0; k < KEYS; k++) {
+      sum += this.histogram[k]!;
+      if (sum >= target) return k + 1;
+    }
+    return KEYS;
+  }
+}
