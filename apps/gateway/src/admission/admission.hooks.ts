@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '@nestjs/common';
 import { ErrorCode } from '@app/contracts';
@@ -45,7 +46,9 @@ export class AdmissionGate {
   private lastSummaryMs = Date.now();
 
   constructor(config: AdmissionConfig, jwtSecret: string) {
-    const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs };
+    // Tolerance 2: a request's latency at the gateway includes its own CPU time on a machine it may
+    // share; the limit gives way once latency doubles, not at the first jitter.
+    const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs, tolerance: 2 };
     this.controllers = { query: new AdmissionController({ limit }), delivery: new AdmissionController({ limit }) };
     this.priority = new PriorityLevel({ overloadedAboveMs: config.loopDelayMs });
     // Users' cohorts are salted with a key derived from the JWT secret: the same on every gateway,
@@ -99,12 +102,18 @@ export class AdmissionGate {
     return { query: this.controllers.query.snapshot(), delivery: this.controllers.delivery.snapshot() };
   }
 
-  /** Samples the event loop's lag every LAG_SAMPLE_MS: how late the timer fires is how long a request waits before it runs. */
+  /**
+   * Samples the event loop every LAG_SAMPLE_MS: how late the timer fires (how long a request waits
+   * before it runs) and how busy the loop was since the last sample (its utilisation).
+   */
   private startLagSampling(): void {
     let expected = performance.now() + LAG_SAMPLE_MS;
+    let lastUtilization = performance.eventLoopUtilization();
     this.lagTimer = setInterval(() => {
       const now = performance.now();
-      this.priority.recordDelay(now - expected);
+      const utilization = performance.eventLoopUtilization(lastUtilization);
+      lastUtilization = performance.eventLoopUtilization();
+      this.priority.recordLoad(now - expected, utilization.utilization);
       expected = now + LAG_SAMPLE_MS;
     }, LAG_SAMPLE_MS);
     this.lagTimer.unref();

@@ -11,8 +11,10 @@ export interface AdmissionOptions {
   shares?: Partial<Record<RequestClass, number>>;
   /** Length of the window the cohort gate judges refusals over, in ms. Default 200. */
   cohortWindowMs?: number;
-  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.02. */
+  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.05. */
   cohortShedAbove?: number;
+  /** Refused share of a window's arrivals below which the cohort gate admits more cohorts. Default 0.01. */
+  cohortGrowBelow?: number;
   /** How long a class counts as active after its last arrival, in ms (for headroom). Default 1000. */
   activeForMs?: number;
   /** Time source. Default the system clock. */
@@ -75,6 +77,7 @@ export class AdmissionController {
   private readonly classes: Record<RequestClass, ClassState>;
   private readonly cohortWindowMs: number;
   private readonly cohortShedAbove: number;
+  private readonly cohortGrowBelow: number;
   private readonly activeForMs: number;
   private inflightTotal = 0;
 
@@ -82,7 +85,8 @@ export class AdmissionController {
     this.clock = options.clock ?? systemClock;
     this.limiter = new GradientLimit(options.limit);
     this.cohortWindowMs = options.cohortWindowMs ?? 200;
-    this.cohortShedAbove = options.cohortShedAbove ?? 0.02;
+    this.cohortShedAbove = options.cohortShedAbove ?? 0.05;
+    this.cohortGrowBelow = options.cohortGrowBelow ?? 0.01;
     this.activeForMs = options.activeForMs ?? 1000;
     const shares = { ...DEFAULT_CLASS_SHARES, ...options.shares };
     const now = this.clock.now();
@@ -167,7 +171,7 @@ export class AdmissionController {
   /**
    * Ends the class's cohort window when it is over: a window that refused more than
    * `cohortShedAbove` of its arrivals for the limit admits that share fewer cohorts; a window that
-   * refused none admits 25% more (plus one). Cohorts never go below 1: someone is always admitted.
+   * refused under `cohortGrowBelow` admits 25% more (plus one). Cohorts never go below 1: someone is always admitted.
    */
   private rollWindow(state: ClassState, now: number): void {
     if (now - state.windowStartMs < this.cohortWindowMs) return;
@@ -176,7 +180,7 @@ export class AdmissionController {
       const refused = state.windowRefused / arrivals;
       if (refused > this.cohortShedAbove) {
         state.admittedCohorts = Math.max(1, Math.floor(state.admittedCohorts * (1 - refused)));
-      } else if (state.windowRefused === 0) {
+      } else if (refused < this.cohortGrowBelow) {
         state.admittedCohorts = Math.min(COHORTS, Math.floor(state.admittedCohorts * 1.25) + 1);
       }
     }

@@ -4,10 +4,10 @@ import { REQUEST_CLASSES, type RequestClass } from './request-class.js';
 import { COHORTS } from './user-cohorts.js';
 
 /** One 100 ms window: `perClass` requests of every class spread over all cohorts, and a queueing delay. */
-function window(level: PriorityLevel, clock: ManualClock, delayMs: number, classes: readonly RequestClass[] = REQUEST_CLASSES, perClass = 256) {
+function window(level: PriorityLevel, clock: ManualClock, delayMs: number, classes: readonly RequestClass[] = REQUEST_CLASSES, perClass = 256, utilization = 1) {
   const admitted: Record<string, number> = {};
   const admittedCohorts: Record<string, Set<number>> = {};
-  level.recordDelay(delayMs);
+  level.recordLoad(delayMs, utilization);
   for (const cls of classes) {
     admitted[cls] = 0;
     admittedCohorts[cls] = new Set();
@@ -71,6 +71,16 @@ describe('PriorityLevel', () => {
     }
     expect(windows).toBeLessThan(100);
     expect(level.snapshot()).toMatchObject({ overloaded: false });
+  });
+
+  it('does not shed while the process is mostly idle however late it runs (starved by others, not overloaded)', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    for (let i = 0; i < 30; i++) {
+      const { admitted } = window(level, clock, 200, REQUEST_CLASSES, 256, 0.4);
+      expect(Object.values(admitted).every((n) => n === 256)).toBe(true);
+    }
+    expect(level.snapshot()).toMatchObject({ overloaded: false, utilization: 0.4 });
   });
 
   it('sheds at most half a window, and never the last cohort of claims', () => {

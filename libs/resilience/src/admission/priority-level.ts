@@ -10,6 +10,12 @@ export interface PriorityLevelOptions {
   windowMs?: number;
   /** Share by which an under-loaded window lets admissions grow. Default 0.05. */
   growth?: number;
+  /**
+   * Least busy share (event-loop utilisation, 0-1) at which a delay counts as this process's own
+   * overload. A process that is mostly idle yet runs late is starved by others (a noisy neighbour, a
+   * GC pause): shedding its own requests would not bring the delay down. Default 0.8.
+   */
+  minUtilization?: number;
   /** Time source. Default the system clock. */
   clock?: Clock;
 }
@@ -23,6 +29,8 @@ export interface PriorityLevelSnapshot {
   level: number;
   /** Mean queueing delay of the last judged window (ms). */
   delayMs: number;
+  /** Mean busy share (event-loop utilisation) of the last judged window. */
+  utilization: number;
   /** Whether the last judged window was overloaded. */
   overloaded: boolean;
 }
@@ -33,7 +41,8 @@ export interface PriorityLevelSnapshot {
  * priority (the cohort, re-salted hourly) — and only keys below the level are admitted. The overload
  * signal is the process's own queueing delay (for Node, the event loop's lag: what every request
  * waits before it runs), not latency of downstream calls, so a slow dependency does not shed
- * unrelated traffic. Each window: if overloaded, the level moves down to where the window's admitted
+ * unrelated traffic; and it counts only while the process is busy (utilisation ≥ `minUtilization`),
+ * since a delay caused by a starved CPU does not go away by refusing work. Each window: if overloaded, the level moves down to where the window's admitted
  * requests shrink by `1 − threshold/delay` (at least 5%, at most half); if the delay is under half the
  * threshold, up to where they grow by `growth`; otherwise it holds. Lower classes go first, and within
  * a class the same cohorts of users. Refusal is a comparison: O(1), before any work.
@@ -43,18 +52,21 @@ export class PriorityLevel {
   private readonly thresholdMs: number;
   private readonly windowMs: number;
   private readonly growth: number;
+  private readonly minUtilization: number;
   private readonly histogram = new Float64Array(KEYS);
   private level = KEYS;
   private windowStart: number;
   private delaySum = 0;
   private delayCount = 0;
-  private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, overloaded: false };
+  private utilizationSum = 0;
+  private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, overloaded: false };
 
   constructor(options: PriorityLevelOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.thresholdMs = options.overloadedAboveMs ?? 20;
     this.windowMs = options.windowMs ?? 100;
     this.growth = options.growth ?? 0.05;
+    this.minUtilization = options.minUtilization ?? 0.8;
     this.windowStart = this.clock.now();
   }
 
@@ -66,10 +78,14 @@ export class PriorityLevel {
     return key < this.level;
   }
 
-  /** Records one measurement of queueing delay (e.g. an event-loop lag sample), in ms. */
-  recordDelay(delayMs: number): void {
+  /**
+   * Records one measurement: the queueing delay (e.g. an event-loop lag sample, ms) and the busy share
+   * of the time since the last one (event-loop utilisation, 0-1).
+   */
+  recordLoad(delayMs: number, utilization: number): void {
     this.roll();
     this.delaySum += Math.max(0, delayMs);
+    this.utilizationSum += Math.min(1, Math.max(0, utilization));
     this.delayCount++;
   }
 
@@ -82,18 +98,20 @@ export class PriorityLevel {
     const now = this.clock.now();
     if (now - this.windowStart < this.windowMs) return;
     const delay = this.delayCount ? this.delaySum / this.delayCount : 0;
-    const overloaded = delay > this.thresholdMs;
+    const utilization = this.delayCount ? this.utilizationSum / this.delayCount : 0;
+    const overloaded = delay > this.thresholdMs && utilization >= this.minUtilization;
     let admitted = 0;
     for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
     if (overloaded) {
       const cut = Math.min(0.5, Math.max(0.05, 1 - this.thresholdMs / delay));
       this.level = Math.max(1, this.keyAt(admitted * (1 - cut)));
-    } else if (delay < this.thresholdMs / 2) {
+    } else if (delay < this.thresholdMs / 2 || utilization < this.minUtilization) {
       this.level = Math.max(this.level, this.keyAt(admitted * (1 + this.growth) + 1));
     }
-    this.last = { level: this.level, delayMs: delay, overloaded };
+    this.last = { level: this.level, delayMs: delay, utilization, overloaded };
     this.histogram.fill(0);
     this.delaySum = 0;
+    this.utilizationSum = 0;
     this.delayCount = 0;
     this.windowStart = now;
   }
