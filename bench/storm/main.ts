@@ -24,8 +24,10 @@ import { quantile, runOpenLoop, type StormRequest, type StormSample } from './op
  * < 50 ms, admitted p99 <= 3x the unloaded p99, settled within 2 s of the step; in the mixed storm
  * claims keep >= 95% success while overviews are shed first. Printed, not asserted.
  */
-const MODES = ['static', 'adaptive'] as const;
-type Mode = (typeof MODES)[number];
+const ALL_MODES = ['static', 'adaptive'] as const;
+type Mode = (typeof ALL_MODES)[number];
+/** `STORM_MODES=adaptive` runs one mode only (its offered load then comes from its own capacity); for tuning, not for the report. */
+const MODES: readonly Mode[] = process.env.STORM_MODES ? ALL_MODES.filter((m) => process.env.STORM_MODES!.split(',').includes(m)) : ALL_MODES;
 const USERS = 20_000;
 const GIFT_ID = 'storm-g1';
 const CAPACITY_CONCURRENCY = 64;
@@ -62,7 +64,9 @@ interface ModeResult {
   unloadedP99: number;
   levels: LevelResult[];
   settleMs: number;
-  mixed: Record<string, { sent: number; ok: number; refused: number; unanswered: number }>;
+  mixed: Record<string, { sent: number; ok: number; refused: number; unanswered: number; latencies: number[] }>;
+  mixedRefusedBy: string;
+  mixedGeneratorLateMs: number;
 }
 
 runBench('storm', { deadlineS: 600 }, async (ctx) => {
@@ -91,14 +95,16 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   ctx.step(`${mode}: capacity (closed loop, ${CAPACITY_CONCURRENCY} in flight over both gateways)`);
   await closedLoopClaims(suite, claim, WARMUP_S);
   const capacityPerS = await closedLoopClaims(suite, claim, CAPACITY_S);
-  const offeredUnit = mode === 'static' ? capacityPerS : reference();
+  const offeredUnit = reference() || capacityPerS;
   ctx.step(`${mode}: capacity ${fmtRate(capacityPerS)} claims/s; storms at multiples of ${fmtRate(offeredUnit)}/s`);
 
   const unloaded = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 0.3 * offeredUnit, durationMs: 4_000, next: claim });
   const unloadedP99 = quantile(unloaded.samples.filter(isAdmitted).map((s) => s.latencyMs), 0.99);
 
   const levels: LevelResult[] = [];
-  for (const multiple of [1, 2, 5]) {
+  // STORM_MIXED_ONLY=1 skips the claim levels and the step (for tuning the mixed storm).
+  const multiples = process.env.STORM_MIXED_ONLY ? [] : [1, 2, 5];
+  for (const multiple of multiples) {
     await sleep(REST_S * 1000);
     ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
     const before = await refusalCounts(suite.gatewayUrls);
@@ -106,31 +112,37 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     levels.push({ ...summarise(`${multiple}x`, samples, LEVEL_S), refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)), generatorLateMs: sentLateMs });
   }
 
-  await sleep(REST_S * 1000);
-  ctx.step(`${mode}: step 1x → 5x`);
-  const stepAtMs = STEP_BEFORE_S * 1000;
-  const step = await runOpenLoop({
-    origins: suite.gatewayUrls,
-    rateAt: (ms) => (ms < stepAtMs ? 1 : 5) * offeredUnit,
-    durationMs: (STEP_BEFORE_S + STEP_AFTER_S) * 1000,
-    next: claim,
-  });
-  const settleMs = settleTime(step.samples, stepAtMs, (STEP_BEFORE_S + STEP_AFTER_S) * 1000, 0.8 * offeredUnit, 3 * unloadedP99);
+  let settleMs = NaN;
+  if (multiples.length) {
+    await sleep(REST_S * 1000);
+    ctx.step(`${mode}: step 1x → 5x`);
+    const stepAtMs = STEP_BEFORE_S * 1000;
+    const step = await runOpenLoop({
+      origins: suite.gatewayUrls,
+      rateAt: (ms) => (ms < stepAtMs ? 1 : 5) * offeredUnit,
+      durationMs: (STEP_BEFORE_S + STEP_AFTER_S) * 1000,
+      next: claim,
+    });
+    settleMs = settleTime(step.samples, stepAtMs, (STEP_BEFORE_S + STEP_AFTER_S) * 1000, 0.8 * offeredUnit, 3 * unloadedP99);
+  }
 
   await sleep(REST_S * 1000);
   ctx.step(`${mode}: mixed storm (claims 0.8x + reads, order lists, overviews: 5x in all)`);
   const mixedRequest = mixedStorm(claim, authorizations);
+  const beforeMixed = await refusalCounts(suite.gatewayUrls);
   const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 5 * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest });
   const mixed: ModeResult['mixed'] = {};
   for (const s of mixedRun.samples) {
-    const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0 });
+    const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0, latencies: [] });
     row.sent++;
+    row.latencies.push(s.latencyMs);
     if (s.status >= 200 && s.status < 300) row.ok++;
     else if (s.status === 503 || s.status === 429) row.refused++;
     else if (s.status === 0) row.unanswered++;
   }
+  const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls));
   await suite.stop();
-  return { mode, capacityPerS, unloadedP99, levels, settleMs, mixed };
+  return { mode, capacityPerS, unloadedP99, levels, settleMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs };
 }
 
 /** Claims per second answered 200 by a closed loop over both gateways. */
@@ -230,14 +242,18 @@ function report(results: ModeResult[], capacity: number): void {
   );
   printTable(
     `Mixed storm (5x capacity in all, ${MIXED_S} s): success by class`,
-    ['mode', 'class', 'sent', 'ok', 'success', 'refused', 'unanswered'],
+    ['mode', 'class', 'sent', 'ok', 'success', 'refused', 'unanswered', 'p50 ms', 'p99 ms'],
     results.flatMap((r) =>
-      Object.entries(r.mixed).map(([cls, m]) => [r.mode, cls, String(m.sent), String(m.ok), fmtRatio(m.ok / m.sent), String(m.refused), String(m.unanswered)]),
+      Object.entries(r.mixed).map(([cls, m]) => [
+        r.mode, cls, String(m.sent), String(m.ok), fmtRatio(m.ok / m.sent), String(m.refused), String(m.unanswered), fmtMs(quantile(m.latencies, 0.5)), fmtMs(quantile(m.latencies, 0.99)),
+      ]),
     ),
   );
+  for (const r of results) console.log(`  ${r.mode}: refused by ${r.mixedRefusedBy}; generator late up to ${fmtMs(r.mixedGeneratorLateMs)} ms`);
   const adaptive = results.find((r) => r.mode === 'adaptive');
   const staticMode = results.find((r) => r.mode === 'static');
   if (!adaptive || !staticMode) return;
+  if (!adaptive.levels.length) return;
   const at = (r: ModeResult, label: string) => r.levels.find((l) => l.label === label)!;
   const unanswered = adaptive.levels.reduce((n, l) => n + l.unanswered, 0);
   const refusalP99 = Math.max(...adaptive.levels.map((l) => (Number.isFinite(l.refusalP99) ? l.refusalP99 : 0)));
