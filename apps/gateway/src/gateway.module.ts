@@ -26,6 +26,7 @@ import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
+import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
@@ -52,8 +53,9 @@ export class GatewayModule implements OnApplicationShutdown {
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
     metrics: Metrics,
     rateLimiter: ClaimRateLimiter,
+    private readonly soldOutLatch: SoldOutLatch,
   ) {
-    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter });
+    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, soldOutLatch });
   }
 
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
@@ -99,6 +101,15 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, RedisKeys],
         },
         {
+          provide: SoldOutLatch,
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, flags: FlagCache) => {
+            const latch = new SoldOutLatch(redis, subscriber, keys, flags, config.soldOutLatch);
+            await latch.start();
+            return latch;
+          },
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, FlagCache],
+        },
+        {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
           inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
@@ -114,6 +125,7 @@ export class GatewayModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
+    this.soldOutLatch.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);

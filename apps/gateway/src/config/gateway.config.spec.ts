@@ -154,6 +154,7 @@ describe('loadGatewayConfig', () => {
       });
       expect(config.backupUpstreams).toEqual({ query: [], delivery: [] });
       expect(config.claimRateLimitPerS).toBe(5);
+      expect(config.soldOutLatch).toEqual({ isEnabled: true, resyncMs: 5_000 });
     });
 
     it('reads every resilience variable', () => {
@@ -180,6 +181,8 @@ describe('loadGatewayConfig', () => {
         FAILOVER_RECOVER_PROBES: '1',
         FAILOVER_PROBE_INTERVAL_MS: '100',
         CLAIM_RATE_LIMIT_PER_S: '0',
+        SOLD_OUT_LATCH: 'off',
+        SOLD_OUT_LATCH_RESYNC_MS: '250',
       });
       expect(config.resilience).toEqual({
         isEnabled: false,
@@ -192,6 +195,7 @@ describe('loadGatewayConfig', () => {
       });
       expect(config.backupUpstreams).toEqual({ query: ['qb:1'], delivery: ['db:1', 'db:2'] });
       expect(config.claimRateLimitPerS).toBe(0);
+      expect(config.soldOutLatch).toEqual({ isEnabled: false, resyncMs: 250 });
     });
 
     it.each([
@@ -205,6 +209,8 @@ describe('loadGatewayConfig', () => {
       ['RETRY_MIN_SUCCESS_RATE', '1.5'],
       ['QUERY_BACKUP_UPSTREAMS', 'nohost'],
       ['CLAIM_RATE_LIMIT_PER_S', '-1'],
+      ['SOLD_OUT_LATCH', 'yes'],
+      ['SOLD_OUT_LATCH_RESYNC_MS', '50'],
     ])('rejects %s=%s naming the variable', (name, value) => {
       expect(problemOf({ [name]: value })).toContain(name);
     });

@@ -1,5 +1,6 @@
 import type { FlagCache, Metrics } from '@app/platform';
 import type { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
+import type { SoldOutLatch } from '../claims/sold-out.latch.js';
 import type { ResiliencePolicies } from '../policies/resilience-policies.js';
 import type { Upstream } from '../upstream/upstream.client.js';
 
@@ -12,6 +13,7 @@ export interface GatewayMetricSources {
   flags: FlagCache;
   policies?: ResiliencePolicies;
   rateLimiter?: ClaimRateLimiter;
+  soldOutLatch?: SoldOutLatch;
 }
 
 /**
@@ -34,7 +36,11 @@ export function registerGatewayMetrics(metrics: Metrics, sources: GatewayMetricS
   metrics.gauge('rampart_flag_enabled', 'Degradation flags as this instance sees them (1 enabled)', ['flag'], () =>
     Object.entries(sources.flags.all()).map(([flag, on]) => [{ flag }, on ? 1 : 0]),
   );
-  const { policies, rateLimiter } = sources;
+  const { policies, rateLimiter, soldOutLatch } = sources;
+  if (soldOutLatch) {
+    metrics.counterFrom('rampart_sold_out_latch_hits_total', 'Claims answered 409 SOLD_OUT by the sold-out latch (no Redis, no upstream call)', [], () => [[{}, soldOutLatch.hits]]);
+    metrics.gauge('rampart_sold_out_latches', 'Gifts latched sold out on this gateway', [], () => [[{}, soldOutLatch.latchedGifts().length]]);
+  }
   if (policies) registerPolicyMetrics(metrics, policies);
   if (rateLimiter) {
     metrics.counterFrom('rampart_rate_limited_total', 'Claims refused with 429 RATE_LIMITED (per-user rate of new claims)', [], () => [[{}, rateLimiter.refused]]);
