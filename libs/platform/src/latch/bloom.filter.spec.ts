@@ -25,6 +25,10 @@ describe('BloomFilter', () => {
     expect(filter.bits).toBe(9_592); // ceil(-1000 ln 0.01 / ln2^2) = 9,586, rounded up to bytes
     expect(filter.hashes).toBe(7);
     expect(BloomFilter.forCapacity(0).bits).toBe(64);
+    // A floor makes a small set practically exact: 20 items in 8,192 bits, 16 hashes.
+    const small = BloomFilter.of(Array.from({ length: 20 }, (_, i) => `u:${i}`), 0.001, 8_192);
+    expect([small.bits, small.hashes]).toEqual([8_192, 16]);
+    expect(Array.from({ length: 100_000 }, (_, i) => small.has(`u:${1_000 + i}`)).filter(Boolean)).toEqual([]);
     expect(JSON.stringify(BloomFilter.forCapacity(100_000)).length).toBeLessThan(170_000);
   });
 

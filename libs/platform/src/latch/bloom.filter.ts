@@ -18,20 +18,21 @@ export class BloomFilter {
 
   /**
    * An empty filter sized for `expected` items at `falsePositiveRate` (0-1, default 0.01):
-   * m = -n ln p / (ln 2)^2 bits (at least 64), k = round(m / n ln 2) hashes (1-16).
+   * m = -n ln p / (ln 2)^2 bits, at least `minBits` (default 64), k = round(m / n ln 2) hashes (1-16).
+   * A larger floor makes a small set practically exact for a few bytes.
    */
-  static forCapacity(expected: number, falsePositiveRate = 0.01): BloomFilter {
+  static forCapacity(expected: number, falsePositiveRate = 0.01, minBits = 64): BloomFilter {
     const n = Math.max(1, expected);
-    const bits = Math.max(64, Math.ceil((-n * Math.log(falsePositiveRate)) / Math.LN2 ** 2));
+    const bits = Math.max(minBits, Math.ceil((-n * Math.log(falsePositiveRate)) / Math.LN2 ** 2));
     const rounded = Math.ceil(bits / 8) * 8;
     const hashes = Math.min(16, Math.max(1, Math.round((rounded / n) * Math.LN2)));
     return new BloomFilter(rounded, hashes, new Uint8Array(rounded / 8));
   }
 
-  /** A filter of `items`, sized for them. */
-  static of(items: Iterable<string>, falsePositiveRate = 0.01): BloomFilter {
+  /** A filter of `items`, sized for them (see {@link forCapacity}). */
+  static of(items: Iterable<string>, falsePositiveRate = 0.01, minBits = 64): BloomFilter {
     const list = [...items];
-    const filter = BloomFilter.forCapacity(list.length, falsePositiveRate);
+    const filter = BloomFilter.forCapacity(list.length, falsePositiveRate, minBits);
     for (const item of list) filter.add(item);
     return filter;
   }
