@@ -91,7 +91,7 @@ export class SoldOutLatch {
   }
 
   /** Applies an announcement: `armed|<giftId>` (load it) or `cleared|<giftId>` (drop it now). */
-  onAnnouncement(message: string): void {
+  private onAnnouncement(message: string): void {
     const bar = message.indexOf('|');
     const kind = message.slice(0, bar);
     const giftId = message.slice(bar + 1);
