@@ -18,6 +18,7 @@ import { DurabilityFence } from './lifecycle/durability-fence.js';
 import { GiftTargets } from './lifecycle/gift-targets.js';
 import { OrderBindingStore } from './lifecycle/order-binding.store.js';
 import { OrderStore } from './lifecycle/order.store.js';
+import { SoldOutLatchWriter } from './lifecycle/sold-out-latch.writer.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
 import { GuardedProvider } from './provider/guarded-provider.js';
 import { ProviderClient } from './provider/provider.client.js';
@@ -93,6 +94,7 @@ export class DeliveryModule implements OnApplicationShutdown {
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
         OrderBindingStore,
         OrderStore,
+        SoldOutLatchWriter,
         GiftTargets,
         ClaimService,
         OrderDeliverer,

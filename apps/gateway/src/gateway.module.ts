@@ -29,6 +29,7 @@ import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
+import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
@@ -57,9 +58,10 @@ export class GatewayModule implements OnApplicationShutdown {
     rateLimiter: ClaimRateLimiter,
     admission: AdmissionGate,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    private readonly soldOutLatch: SoldOutLatch,
   ) {
     const isAdaptive = config.resilience.admission.mode === 'adaptive';
-    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, admission: isAdaptive ? admission : undefined });
+    registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, soldOutLatch, admission: isAdaptive ? admission : undefined });
   }
 
   static register(config: GatewayConfig, connections: GatewayConnections = defaultConnections(config)): DynamicModule {
@@ -108,6 +110,15 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, RedisKeys],
         },
         {
+          provide: SoldOutLatch,
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, flags: FlagCache) => {
+            const latch = new SoldOutLatch(redis, subscriber, keys, flags, config.soldOutLatch);
+            await latch.start();
+            return latch;
+          },
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, FlagCache],
+        },
+        {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
           inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
@@ -123,6 +134,7 @@ export class GatewayModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
+    this.soldOutLatch.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);

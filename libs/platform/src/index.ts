@@ -15,3 +15,5 @@ export * from './registry/instance.registry.js';
 export * from './registry/registry.config.js';
 export * from './metrics/metrics.js';
 export * from './metrics/message-metrics.interceptor.js';
+export * from './latch/bloom.filter.js';
+export * from './latch/sold-out-latch.record.js';

@@ -3,15 +3,23 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type ActivityConfig, type GiftConfig, parseGiftRecord, RedisKeys, toStoredActivityConfig } from '@app/contracts';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
+import prelude from '../lifecycle/lua/prelude.lua';
+import { SoldOutLatchWriter } from '../lifecycle/sold-out-latch.writer.js';
 
 /**
- * Stores one gift's configuration, keeping what was consumed (`reserved`).
- * KEYS[1] gift hash ({g:giftId})
- * ARGV activityId, name, inventory, dailyLimit, perUserLimit, delivery, providerUrl, orderNumbers, startsAtMs, endsAtMs
- * Returns {'ok'}; {'owned', otherActivityId} when another activity owns the gift; {'below', reserved}
- * when the inventory is lower than what is already reserved. Nothing is written unless 'ok'.
+ * Stores one gift's configuration, keeping what was consumed (`reserved`), and keeps its sold-out
+ * latch right (see prelude.lua): inventory above what is reserved re-arms (clears) the latch; a
+ * gift that is (still, or now) sold out gets a new latch sequence number to build for, so the
+ * latch carries the new window.
+ * KEYS[1] gift hash ({g:giftId})  KEYS[2] the gift's sold-out latch
+ * ARGV activityId, name, inventory, dailyLimit, perUserLimit, delivery, providerUrl, orderNumbers, startsAtMs, endsAtMs,
+ * sold-out channel, giftId
+ * Returns {'ok', latchSeq} (latchSeq '0' or the sequence number of a latch to build); {'owned',
+ * otherActivityId} when another activity owns the gift; {'below', reserved} when the inventory is
+ * lower than what is already reserved. Nothing is written unless 'ok'.
  */
-const UPSERT_GIFT = `
+const UPSERT_GIFT = `${prelude}
+
 local current = redis.call('HMGET', KEYS[1], 'activityId', 'reserved')
 if current[1] and current[1] ~= ARGV[1] then return {'owned', current[1]} end
 if tonumber(ARGV[3]) < tonumber(current[2] or '0') then return {'below', current[2]} end
@@ -19,7 +27,31 @@ redis.call('HSET', KEYS[1], 'activityId', ARGV[1], 'name', ARGV[2], 'inventory',
   'perUserLimit', ARGV[5], 'delivery', ARGV[6], 'providerUrl', ARGV[7], 'orderNumbers', ARGV[8],
   'startsAtMs', ARGV[9], 'endsAtMs', ARGV[10])
 if not current[2] then redis.call('HSET', KEYS[1], 'reserved', 0) end
-return {'ok'}
+if clear_sold_out(KEYS[1], KEYS[2], ARGV[11], ARGV[12]) == 1 then return {'ok', '0'} end
+if tonumber(ARGV[3]) > tonumber(current[2] or '0') then return {'ok', '0'} end
+if redis.call('HGET', KEYS[1], 'soldOut') == '1' then
+  -- Still sold out: rebuild the latch for the new configuration (window).
+  redis.call('HSET', KEYS[1], 'soldOut', '0')
+  redis.call('HINCRBY', KEYS[1], 'latchSeq', 1)
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[11], 'cleared|' .. ARGV[12])
+end
+return {'ok', tostring(mark_sold_out(KEYS[1], KEYS[2]))}
+`;
+
+/**
+ * Closes a gift dropped from its activity (window end 0: NOT_ACTIVE comes before SOLD_OUT), and
+ * drops its sold-out latch. KEYS[1] gift hash  KEYS[2] latch  ARGV[1] channel  ARGV[2] giftId.
+ */
+const CLOSE_GIFT = `
+redis.call('HSET', KEYS[1], 'endsAtMs', 0)
+if redis.call('HGET', KEYS[1], 'soldOut') == '1' then
+  redis.call('HSET', KEYS[1], 'soldOut', '0')
+  redis.call('HINCRBY', KEYS[1], 'latchSeq', 1)
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[1], 'cleared|' .. ARGV[2])
+end
+return 1
 `;
 
 /** Releases the publish lock only if this caller still holds it. KEYS[1] lock; ARGV token. */
@@ -33,6 +65,7 @@ export interface GiftOwnership {
 interface ActivityCommands {
   rpUpsertGift(key: string, ...argv: (string | number)[]): Promise<string[]>;
   rpUnlock(key: string, token: string): Promise<number>;
+  rpCloseGift(gift: string, latch: string, channel: string, giftId: string): Promise<number>;
 }
 
 /** Storage of activity configurations. */
@@ -43,8 +76,10 @@ export class ActivityStore {
   constructor(
     @Inject(DELIVERY_REDIS) redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly latches: SoldOutLatchWriter,
   ) {
-    redis.defineCommand('rpUpsertGift', { numberOfKeys: 1, lua: UPSERT_GIFT });
+    redis.defineCommand('rpUpsertGift', { numberOfKeys: 2, lua: UPSERT_GIFT });
+    redis.defineCommand('rpCloseGift', { numberOfKeys: 2, lua: CLOSE_GIFT });
     redis.defineCommand('rpUnlock', { numberOfKeys: 1, lua: UNLOCK });
     this.redis = redis as Redis & ActivityCommands;
   }
@@ -91,16 +126,19 @@ export class ActivityStore {
   async upsertGift(activityId: string, gift: GiftConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<string[]> {
     // Listed first: the reconciler must know every gift that can hold open orders.
     await this.redis.sadd(this.keys.gifts(), gift.giftId);
-    return this.redis.rpUpsertGift(
-      this.keys.gift(gift.giftId),
+    const k = this.keys;
+    const result = await this.redis.rpUpsertGift(
+      k.gift(gift.giftId), k.giftSoldOutLatch(gift.giftId),
       activityId, gift.name, gift.inventory, gift.dailyLimit ?? 0, gift.perUserLimit, gift.delivery,
-      gift.provider.url, gift.provider.orderNumbers ? '1' : '0', window.startsAtMs, window.endsAtMs,
+      gift.provider.url, gift.provider.orderNumbers ? '1' : '0', window.startsAtMs, window.endsAtMs, k.soldOutChannel(), gift.giftId,
     );
+    if (result[0] === 'ok') this.latches.arm(gift.giftId, Number(result[1]));
+    return result;
   }
 
   /** Closes a gift dropped from its activity: it stays readable (orders refer to it) but cannot be claimed. */
   async closeGift(giftId: string): Promise<void> {
-    await this.redis.hset(this.keys.gift(giftId), 'endsAtMs', 0);
+    await this.redis.rpCloseGift(this.keys.gift(giftId), this.keys.giftSoldOutLatch(giftId), this.keys.soldOutChannel(), giftId);
   }
 
   async saveActivity(activityId: string, config: ActivityConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<void> {

@@ -4,6 +4,7 @@ import holdAttempt from './lua/hold-attempt.lua';
 import moveOrder from './lua/move-order.lua';
 import prelude from './lua/prelude.lua';
 import startClaim from './lua/start-claim.lua';
+import storeLatch from './lua/store-latch.lua';
 import takeAttempt from './lua/take-attempt.lua';
 
 type Arg = string | number;
@@ -11,18 +12,20 @@ type Arg = string | number;
 /** The lifecycle's Redis commands (each a Lua script of `./lua`, one hash slot each). */
 export interface LifecycleCommands {
   rpBindOrder(binding: string, ...argv: Arg[]): Promise<string[]>;
-  rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, ...argv: Arg[]): Promise<string[]>;
+  rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, latch: string, ...argv: Arg[]): Promise<string[]>;
   rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
-  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+  rpStoreLatch(gift: string, latch: string, ...argv: Arg[]): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
   rpBindOrder: { numberOfKeys: 1, lua: bindOrder },
-  rpStartClaim: { numberOfKeys: 8, lua: startClaim },
+  rpStartClaim: { numberOfKeys: 9, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
   rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
-  rpMoveOrder: { numberOfKeys: 7, lua: moveOrder },
+  rpMoveOrder: { numberOfKeys: 8, lua: moveOrder },
+  rpStoreLatch: { numberOfKeys: 2, lua: storeLatch },
 };
 
 /**

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { type ClaimRefusal, parseHistoryLine, RedisKeys } from '@app/contracts';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
 import type { OrderRef } from './order-binding.store.js';
+import { SoldOutLatchWriter } from './sold-out-latch.writer.js';
 import { type Actor, type LifecycleStatus, transitionFor } from './order-transitions.js';
 
 /** An order's state as stored in its gift's slot. */
@@ -68,6 +69,8 @@ export class OrderStore {
     @Inject(DELIVERY_REDIS) redis: Redis,
     private readonly keys: RedisKeys,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
+    /** Builds a gift's sold-out latch when a script reports the gift just sold out (absent: none built). */
+    @Optional() private readonly latches?: SoldOutLatchWriter,
   ) {
     this.redis = withLifecycleCommands(redis);
   }
@@ -82,12 +85,13 @@ export class OrderStore {
   ): Promise<StartResult> {
     const k = this.keys;
     const { orderId, userId, giftId } = order;
-    const [kind, status, epoch, refusal, providerUrl, orderNumbers] = await this.redis.rpStartClaim(
+    const [kind, status, epoch, refusal, providerUrl, orderNumbers, latchSeq] = await this.redis.rpStartClaim(
       k.gift(giftId), k.giftDay(giftId, opts.day), k.giftUser(giftId, userId), k.giftLedger(giftId),
-      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId), k.giftOrders(giftId),
+      k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId), k.giftOrders(giftId), k.giftSoldOutLatch(giftId),
       orderId, userId, giftId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0', opts.forceAsync ? '1' : '0',
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
     );
+    this.latches?.arm(giftId, Number(latchSeq));
     if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' };
     return {
       kind: kind as 'started' | 'existing',
@@ -147,11 +151,15 @@ export class OrderStore {
     const extra = Object.entries(opts.fields ?? {}).flat();
     const [code, a, b] = await this.redis.rpMoveOrder(
       k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
-      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId),
+      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId), k.giftSoldOutLatch(giftId),
       orderId, from, to, opts.epoch ?? '', row.effects.join(','), actor, (opts.reason ?? '').slice(0, 300),
-      this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0', ...extra,
+      this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0',
+      k.soldOutChannel(), giftId, ...extra,
     );
-    if (code === 1) return { moved: true, version: Number(a) };
+    if (code === 1) {
+      this.latches?.arm(giftId, Number(b ?? 0));
+      return { moved: true, version: Number(a) };
+    }
     if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };
     return { moved: false, status: a as LifecycleStatus | '', epoch: Number(b ?? 0) };
   }

@@ -2,34 +2,54 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, type RedisKeys } from '@app/contracts';
 
+/** The window the limit counts in, in ms: at most `limitPerS` new keys in any 1,000 ms. */
+export const CLAIM_RATE_WINDOW_MS = 1_000;
+
 /**
- * KEYS[1] the user's counter ({u:userId}), a hash: `_s` the current second of the Redis server
- * clock (shared by every gateway), and one field `k:<key>` per idempotency key let through in that second.
- * ARGV[1] the limit per second, ARGV[2] the idempotency key. A key already let through this second
- * is not counted again, so concurrent repeats of one claim (before its order exists) are one claim.
- * Returns `{ allowed 1|0, ms until the next second }`. Touches only KEYS[1]: Cluster-safe.
+ * A sliding-window log, so the limit holds over *every* window of one second, not per calendar
+ * second: a fixed window let `2 x limit` claims through in a few ms across its boundary.
+ *
+ * KEYS[1] the user's log ({u:userId}), a sorted set: member an idempotency key let through, score
+ * the Redis server time (ms) it was let through. ARGV[1] the limit per window, ARGV[2] the
+ * idempotency key, ARGV[3] the window in ms. Entries older than the window are dropped; a key
+ * still in the log is not counted again, so concurrent repeats of one claim (before its order
+ * exists) are one claim. Returns `{ allowed 1|0, ms until the oldest entry leaves the window }`.
+ * Touches only KEYS[1]: Cluster-safe. `now` comes from the clock prelude (Redis TIME in production).
  */
-const SCRIPT = `
-local t = redis.call('TIME')
-if redis.call('HGET', KEYS[1], '_s') ~= t[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], '_s', t[1])
+const LIMITER_BODY = `
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {1, 0} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window - now}
 end
-redis.call('PEXPIRE', KEYS[1], 2000)
-if redis.call('HEXISTS', KEYS[1], 'k:' .. ARGV[2]) == 1 then return {1, 0} end
-if redis.call('HLEN', KEYS[1]) - 1 >= tonumber(ARGV[1]) then return {0, 1000 - math.floor(tonumber(t[2]) / 1000)} end
-redis.call('HSET', KEYS[1], 'k:' .. ARGV[2], 1)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], window + 1000)
 return {1, 0}
 `;
 
-type RateLimitRedis = Redis & { claimRateLimit(counterKey: string, limit: number, idempotencyKey: string): Promise<[number, number]> };
+/** The script as the gateway runs it: `now` is the Redis server clock, shared by every gateway. */
+const SERVER_CLOCK = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * The limiter's Lua. `clock: 'server'` (production) reads Redis TIME; `clock: 'argv'` takes `now`
+ * (ms) from ARGV[4], so a spec can drive the same algorithm on a real Redis with a fake clock.
+ */
+export function claimRateScript(clock: 'server' | 'argv' = 'server'): string {
+  return `${clock === 'server' ? SERVER_CLOCK : 'local now = tonumber(ARGV[4])'}\n${LIMITER_BODY}`;
+}
+
+type RateLimitRedis = Redis & { claimRateLimit(logKey: string, limit: number, idempotencyKey: string, windowMs: number): Promise<[number, number]> };
 
 /**
  * Per-user limit of new claims (anti click-storm): at most `limitPerS` new Idempotency-Keys per
- * user per second, counted in Redis so every gateway shares the count (a fixed one-second window
- * on Redis server time). Over the limit: 429 RATE_LIMITED with Retry-After (seconds to the next
- * window, at least 1). Repeats of a key already seen (its order exists) are not counted. If Redis
- * cannot answer, the claim is let through (the claim itself needs Redis and will fail there).
+ * user in any one-second window (sliding, on the Redis server clock), counted in Redis so every
+ * gateway shares the count. Over the limit: 429 RATE_LIMITED with Retry-After (seconds until the
+ * oldest counted claim leaves the window, rounded up, at least 1). Repeats of a key already seen
+ * (its order exists) are not counted. If Redis cannot answer, the claim is let through (the claim
+ * itself needs Redis and will fail there).
  */
 export class ClaimRateLimiter {
   private readonly logger = new Logger(ClaimRateLimiter.name);
@@ -47,7 +67,7 @@ export class ClaimRateLimiter {
     private readonly keys: RedisKeys,
     readonly limitPerS: number,
   ) {
-    if (limitPerS > 0) redis.defineCommand('claimRateLimit', { numberOfKeys: 1, lua: SCRIPT });
+    if (limitPerS > 0) redis.defineCommand('claimRateLimit', { numberOfKeys: 1, lua: claimRateScript('server') });
     this.redis = redis as RateLimitRedis;
   }
 
@@ -57,9 +77,9 @@ export class ClaimRateLimiter {
     let result: [number, number];
     try {
       // A repeat of a key already seen is answered from its order: not counted. (Its own step: the
-      // order's key lives in another hash slot than the user's counter.)
+      // order's key lives in another hash slot than the user's log.)
       if ((await this.redis.exists(this.keys.orderBinding(orderId))) === 1) return;
-      result = await this.redis.claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-rate`, this.limitPerS, orderId);
+      result = await this.redis.claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-window`, this.limitPerS, orderId, CLAIM_RATE_WINDOW_MS);
     } catch (err) {
       this.logger.warn({ event: 'rate-limit.unavailable', error: (err as Error).message });
       return;
@@ -67,7 +87,12 @@ export class ClaimRateLimiter {
     if (result[0] === 1) return;
     this.refused++;
     throw new AppError(ErrorCode.RateLimited, `more than ${this.limitPerS} new claims per second; try again later`, {
-      retryAfterS: Math.max(1, Math.ceil(result[1] / 1000)),
+      retryAfterS: retryAfterSeconds(result[1]),
     });
   }
+}
+
+/** Retry-After for a refusal: the ms until a slot frees, in whole seconds rounded up, at least 1. */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
 }

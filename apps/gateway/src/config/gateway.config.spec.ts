@@ -154,6 +154,7 @@ describe('loadGatewayConfig', () => {
       });
       expect(config.backupUpstreams).toEqual({ query: [], delivery: [] });
       expect(config.claimRateLimitPerS).toBe(5);
+      expect(config.soldOutLatch).toEqual({ isEnabled: true, resyncMs: 5_000 });
     });
 
     it('reads every resilience variable', () => {
@@ -187,6 +188,8 @@ describe('loadGatewayConfig', () => {
         ADMISSION_MAX_LATENCY_MS: '800',
         CLIENT_THROTTLE_K: '1.5',
         ADMISSION_LOOP_DELAY_MS: '30',
+        SOLD_OUT_LATCH: 'off',
+        SOLD_OUT_LATCH_RESYNC_MS: '250',
       });
       expect(config.resilience).toEqual({
         isEnabled: false,
@@ -200,6 +203,7 @@ describe('loadGatewayConfig', () => {
       });
       expect(config.backupUpstreams).toEqual({ query: ['qb:1'], delivery: ['db:1', 'db:2'] });
       expect(config.claimRateLimitPerS).toBe(0);
+      expect(config.soldOutLatch).toEqual({ isEnabled: false, resyncMs: 250 });
     });
 
     it.each([
@@ -216,6 +220,8 @@ describe('loadGatewayConfig', () => {
       ['RETRY_MIN_SUCCESS_RATE', '1.5'],
       ['QUERY_BACKUP_UPSTREAMS', 'nohost'],
       ['CLAIM_RATE_LIMIT_PER_S', '-1'],
+      ['SOLD_OUT_LATCH', 'yes'],
+      ['SOLD_OUT_LATCH_RESYNC_MS', '50'],
     ])('rejects %s=%s naming the variable', (name, value) => {
       expect(problemOf({ [name]: value })).toContain(name);
     });

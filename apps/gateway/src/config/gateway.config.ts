@@ -37,6 +37,12 @@ export type GatewayConfig = Readonly<
     backupUpstreams: Readonly<{ query: readonly string[]; delivery: readonly string[] }>;
     /** New claims per user per second, across every gateway (`CLAIM_RATE_LIMIT_PER_S`); 0 turns it off. Default 5. */
     claimRateLimitPerS: number;
+    soldOutLatch: Readonly<{
+      /** `SOLD_OUT_LATCH=on|off`: answer claims of a sold-out gift 409 SOLD_OUT from the local latch (on), or always through Redis and delivery (off, for comparison). Default on. */
+      isEnabled: boolean;
+      /** How often every latch is re-read from Redis besides the announcements (`SOLD_OUT_LATCH_RESYNC_MS`), in ms. Default 5000. */
+      resyncMs: number;
+    }>;
     discovery: Readonly<{
       /** Whether instances registered in Redis are added to the static lists (`DISCOVERY_ENABLED`). Default true. */
       isEnabled: boolean;
@@ -152,6 +158,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       delivery: reader.addresses('DELIVERY_BACKUP_UPSTREAMS', '', { allowEmpty: true }),
     },
     claimRateLimitPerS: reader.int('CLAIM_RATE_LIMIT_PER_S', { min: 0, max: 1_000_000, fallback: 5 }),
+    soldOutLatch: {
+      isEnabled: reader.string('SOLD_OUT_LATCH', { fallback: 'on', pattern: /^(on|off)$/, hint: 'on or off' }) === 'on',
+      resyncMs: reader.int('SOLD_OUT_LATCH_RESYNC_MS', { min: 100, max: 600_000, fallback: 5_000 }),
+    },
     discovery: {
       isEnabled: reader.boolean('DISCOVERY_ENABLED', true),
       refreshMs: reader.int('DISCOVERY_REFRESH_MS', { min: 100, max: 60_000, fallback: 1_000 }),

@@ -15,6 +15,7 @@ import {
 import { UserAuthGuard } from '../auth/user-auth.guard.js';
 import { UserId } from '../auth/user-id.decorator.js';
 import { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
+import { SoldOutLatch } from '../claims/sold-out.latch.js';
 import { RequestId } from '../http/request-id.js';
 import { parseStrict, pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
@@ -35,6 +36,7 @@ export class GiftsController {
     @Inject(QUERY_UPSTREAM) private readonly query: Upstream,
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
     private readonly rateLimiter: ClaimRateLimiter,
+    private readonly soldOut: SoldOutLatch,
   ) {}
 
   @Get(':giftId')
@@ -61,6 +63,8 @@ export class GiftsController {
     }
     parseStrict(claimBody, body, 'body');
     const request: ClaimGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`), userId, orderId: idempotencyKey };
+    // A new claim of a sold-out gift is answered here, before the rate limiter's Redis round trip.
+    this.soldOut.check(request.giftId, userId, idempotencyKey);
     await this.rateLimiter.check(userId, idempotencyKey);
     // Route gift.claim: slow class, its own breaker, never re-sent by the gateway.
     const result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, { retryOnOtherInstance: false });

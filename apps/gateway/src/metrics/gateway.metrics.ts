@@ -2,6 +2,7 @@ import type { FlagCache, Metrics } from '@app/platform';
 import { REQUEST_CLASSES } from '@app/resilience';
 import type { AdmissionGate } from '../admission/admission.hooks.js';
 import type { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
+import type { SoldOutLatch } from '../claims/sold-out.latch.js';
 import type { ResiliencePolicies } from '../policies/resilience-policies.js';
 import type { Upstream } from '../upstream/upstream.client.js';
 
@@ -16,6 +17,7 @@ export interface GatewayMetricSources {
   rateLimiter?: ClaimRateLimiter;
   /** The adaptive admission gate (absent with ADMISSION_MODE=static). */
   admission?: AdmissionGate;
+  soldOutLatch?: SoldOutLatch;
 }
 
 /**
@@ -38,7 +40,11 @@ export function registerGatewayMetrics(metrics: Metrics, sources: GatewayMetricS
   metrics.gauge('rampart_flag_enabled', 'Degradation flags as this instance sees them (1 enabled)', ['flag'], () =>
     Object.entries(sources.flags.all()).map(([flag, on]) => [{ flag }, on ? 1 : 0]),
   );
-  const { policies, rateLimiter, admission } = sources;
+  const { policies, rateLimiter, admission, soldOutLatch } = sources;
+  if (soldOutLatch) {
+    metrics.counterFrom('rampart_sold_out_latch_hits_total', 'Claims answered 409 SOLD_OUT by the sold-out latch (no Redis, no upstream call)', [], () => [[{}, soldOutLatch.hits]]);
+    metrics.gauge('rampart_sold_out_latches', 'Gifts latched sold out on this gateway', [], () => [[{}, soldOutLatch.latchedGifts().length]]);
+  }
   if (policies) registerPolicyMetrics(metrics, policies);
   if (admission) registerAdmissionMetrics(metrics, admission);
   if (rateLimiter) {

@@ -39,6 +39,7 @@ export function useTestApp() {
       on: () => redis,
       subscribe: async () => 1,
       hgetall: async () => ({}),
+      smembers: async () => [],
       defineCommand: () => undefined,
     } as unknown as Redis;
     const upstreams: Record<string, Upstream> = { query, delivery };

@@ -67,6 +67,17 @@ export class RedisKeys {
   giftUncertainOrders(giftId: string): string {
     return `${this.prefix}:{g:${giftId}}:uncertain`;
   }
+  /**
+   * A sold-out gift's latch (JSON, see the platform's `SoldOutLatchRecord`): present while the gift
+   * is sold out and its latch has been built; deleted when inventory comes back.
+   */
+  giftSoldOutLatch(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:sold-out`;
+  }
+  /** Pub/sub channel announcing a latch change: the message is `armed|<giftId>` or `cleared|<giftId>`. */
+  soldOutChannel(): string {
+    return `${this.prefix}:sold-out:changed`;
+  }
   /** Set of every published gift id (the reconciler walks their open orders). */
   gifts(): string {
     return `${this.prefix}:gifts`;

@@ -24,3 +24,36 @@ local function record_status(state, history, status, actor, reason, at, channel)
   if channel ~= '' then redis.call('PUBLISH', channel, version .. '|' .. status) end
   return version
 end
+
+--[[
+  The sold-out latch's state in the gift hash: `soldOut` '1' while the gift is sold out, `latchSeq`
+  one more per change of that (a latch built for an older sequence number is never stored), and
+  `latchBuildUntil` (Redis time, ms) while one instance builds the latch. The latch itself is
+  `{g:<giftId>}:sold-out`, written by store-latch.lua.
+]]
+local LATCH_BUILD_LEASE_MS = 10000
+
+-- Marks the gift sold out. Returns the sequence number the caller must build the latch for, or 0
+-- when nothing is to be built (already latched, or another builder holds the lease). A gift marked
+-- sold out whose latch is missing after the lease (its builder died) is handed to the next caller.
+local function mark_sold_out(gift, latch)
+  local g = redis.call('HMGET', gift, 'soldOut', 'latchBuildUntil')
+  local now = server_ms()
+  if g[1] == '1' and (redis.call('EXISTS', latch) == 1 or tonumber(g[2] or '0') > now) then return 0 end
+  local seq = tonumber(redis.call('HGET', gift, 'latchSeq') or '0')
+  if g[1] ~= '1' then seq = redis.call('HINCRBY', gift, 'latchSeq', 1) end
+  redis.call('HSET', gift, 'soldOut', '1', 'latchBuildUntil', now + LATCH_BUILD_LEASE_MS)
+  return seq
+end
+
+-- Re-arms the latch when the gift has inventory again: clears the mark, drops the latch, bumps the
+-- sequence number and announces 'cleared|<giftId>' on `channel`. Returns 1 if it was set.
+local function clear_sold_out(gift, latch, channel, giftId)
+  local g = redis.call('HMGET', gift, 'soldOut', 'inventory', 'reserved')
+  if g[1] ~= '1' or tonumber(g[3] or '0') >= tonumber(g[2] or '0') then return 0 end
+  redis.call('HSET', gift, 'soldOut', '0')
+  redis.call('HINCRBY', gift, 'latchSeq', 1)
+  redis.call('DEL', latch)
+  if channel ~= '' then redis.call('PUBLISH', channel, 'cleared|' .. giftId) end
+  return 1
+end

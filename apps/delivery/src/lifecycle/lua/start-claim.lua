@@ -6,23 +6,25 @@
 
   KEYS[1] gift hash  KEYS[2] today's count  KEYS[3] user-for-gift counts  KEYS[4] ledger
   KEYS[5] order state  KEYS[6] order history  KEYS[7] gift's open orders
-  KEYS[8] gift's orders by creation time (the operators' listing)
+  KEYS[8] gift's orders by creation time (the operators' listing)  KEYS[9] the gift's sold-out latch
   ARGV[1] orderId  ARGV[2] userId  ARGV[3] giftId  ARGV[4] nowMs (the window is checked against it)
   ARGV[5] day (UTC, of nowMs)  ARGV[6] uncertainLimit  ARGV[7] paused '1'|'0'  ARGV[8] forceAsync '1'|'0'
   ARGV[9] createdAtMs  ARGV[10] leaseMs  ARGV[11] watchMs  ARGV[12] events channel
   ARGV[13] refusal retention in seconds
 
-  Returns {kind, status, epoch, refusal, providerUrl, orderNumbers '1'|'0'} where kind is
+  Returns {kind, status, epoch, refusal, providerUrl, orderNumbers '1'|'0', latchSeq} where kind is
     'existing' (the order had a state; status as stored), 'refused' (refused now; status 'refused',
     refusal the code, or 'NOT_FOUND' for an unknown gift, which is not stored), or 'started'
-    (reserved now: 'delivering' at epoch 1 for a sync claim, 'queued' at epoch 0 for an async one).
+    (reserved now: 'delivering' at epoch 1 for a sync claim, 'queued' at epoch 0 for an async one),
+    and latchSeq is '0', or the sequence number of a sold-out latch the caller must build (this
+    claim took the last unit, or was refused SOLD_OUT while no latch exists: see mark_sold_out).
 ]]
 local state, history, open = KEYS[5], KEYS[6], KEYS[7]
 local g = redis.call('HMGET', KEYS[1], 'activityId', 'inventory', 'reserved', 'dailyLimit', 'perUserLimit',
   'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers')
 local prior = redis.call('HMGET', state, 'status', 'epoch', 'refusal')
 if prior[1] then
-  return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0'}
+  return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0', '0'}
 end
 local function refuse(code)
   if code ~= 'NOT_FOUND' then
@@ -30,7 +32,9 @@ local function refuse(code)
       'refusal', code, 'epoch', 0, 'version', 1, 'createdAtMs', ARGV[9], 'updatedAtMs', ARGV[4])
     redis.call('EXPIRE', state, tonumber(ARGV[13]))
   end
-  return {'refused', 'refused', '0', code, '', '0'}
+  local seq = 0
+  if code == 'SOLD_OUT' then seq = mark_sold_out(KEYS[1], KEYS[9]) end
+  return {'refused', 'refused', '0', code, '', '0', tostring(seq)}
 end
 if not g[1] then return refuse('NOT_FOUND') end
 local now = tonumber(ARGV[4])
@@ -42,7 +46,7 @@ if tonumber(g[3] or '0') >= tonumber(g[2]) then return refuse('SOLD_OUT') end
 local daily = tonumber(g[4] or '0')
 if daily > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= daily then return refuse('DAILY_LIMIT_REACHED') end
 
-redis.call('HINCRBY', KEYS[1], 'reserved', 1)
+local reserved = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
 redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], 259200)
 redis.call('HINCRBY', KEYS[3], 'claimed', 1)
@@ -63,4 +67,6 @@ redis.call('HSET', state, 'orderId', ARGV[1], 'userId', ARGV[2], 'giftId', ARGV[
 record_status(state, history, status, 'claim', '', at, ARGV[12])
 redis.call('ZADD', open, at + holdMs, ARGV[1])
 redis.call('ZADD', KEYS[8], 'NX', tonumber(ARGV[9]), ARGV[1])
-return {'started', status, tostring(epoch), '', g[9] or '', g[10] or '0'}
+local seq = 0
+if reserved >= tonumber(g[2]) then seq = mark_sold_out(KEYS[1], KEYS[9]) end
+return {'started', status, tostring(epoch), '', g[9] or '', g[10] or '0', tostring(seq)}
