@@ -7,7 +7,7 @@ import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { runClosedLoop } from '../support/loop-load.js';
 import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
 import { formatDelta, refusalCounts } from './diagnostics.js';
-import { quantile, runOpenLoop, type StormRequest, type StormSample } from './open-loop.js';
+import { quantile, runOpenLoop, type StormRequest, type StormSample } from '../../test/support/open-loop.js';
 
 /**
  * bench/storm: click storms against a deployment of 2 gateways, 3 query and 2 delivery instances

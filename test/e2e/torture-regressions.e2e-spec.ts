@@ -24,7 +24,11 @@ describe('torture regressions', () => {
       deliveryEnv: { PROVIDER_TIMEOUT_MS: '800', QUEUE_ATTEMPTS: '2', QUEUE_BACKOFF_BASE_MS: '200', QUEUE_BACKOFF_MAX_MS: '1000', SWEEP_INTERVAL_MS: '500' },
     });
     gw = suite.gatewayUrls[0];
-    const res = await http('PUT', `${gw}/admin/activities/torture-reg`, {
+    expect((await publish(1)).status).toBeLessThan(300);
+  });
+  /** Publishes the suite's activity; `scarce` is the inventory of reg-scarce. */
+  const publish = (scarce: number) =>
+    http('PUT', `${gw}/admin/activities/torture-reg`, {
       token: suite.adminToken,
       body: demoActivity(suite.providerUrl, [
         { giftId: 'reg-sync', perUserLimit: 10 },
@@ -32,10 +36,9 @@ describe('torture regressions', () => {
         { giftId: 'reg-dead', perUserLimit: 10, delivery: 'async' },
         { giftId: 'reg-limit', perUserLimit: 1, delivery: 'async' },
         { giftId: 'reg-unc', perUserLimit: 10, provider: { url: noOrderNumbersUrl, orderNumbers: false } },
+        { giftId: 'reg-scarce', inventory: scarce, perUserLimit: 10 },
       ]),
     });
-    expect(res.status).toBeLessThan(300);
-  });
   afterAll(async () => {
     await noOrderNumbers?.stop();
     await suite?.stop();
@@ -171,6 +174,25 @@ describe('torture regressions', () => {
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1_200)); // every instance applies a flag within 1 s
   };
+
+  // Torture seed 3 (after the sold-out latch): a key of another gift reused for a sold-out gift was
+  // answered 409 SOLD_OUT by the latch, which refuses before any key is looked up (as the rate limiter
+  // does). That is allowed while the gift is sold out; what must hold is that no order is made and,
+  // once the gift has inventory again, the reuse is the contract's 422.
+  it('a key reused for a sold-out gift is refused without an order, and is 422 once the gift is back', async () => {
+    const [alice, bob, carol] = await Promise.all([suite.token('reg-scarce-a'), suite.token('reg-scarce-b'), suite.token('reg-scarce-c')]);
+    expect((await claim('reg-sync', alice, 'reg-scarce-reused')).status).toBe(200);
+    expect((await claim('reg-scarce', bob, 'reg-scarce-last')).status).toBe(200); // the last unit
+    await waitFor(async () => (await claim('reg-scarce', carol, `reg-scarce-new-${Date.now()}`)).body?.error?.code === 'SOLD_OUT', { timeoutMs: 5_000, what: 'reg-scarce sold out' });
+    const reuse = await claim('reg-scarce', alice, 'reg-scarce-reused');
+    expect([409, 422]).toContain(reuse.status);
+    expect(reuse.body.error.code).toMatch(/^(SOLD_OUT|IDEMPOTENCY_KEY_REUSED)$/);
+    expect((await http('GET', `${gw}/api/orders/reg-scarce-reused`, { token: alice })).body).toMatchObject({ giftId: 'reg-sync', status: 'delivered' });
+    expect((await providerStats(suite.providerUrl)).byOrder['reg-scarce-reused']?.deliveries).toBe(1);
+    expect((await publish(2)).status).toBeLessThan(300); // inventory back: the latch is lifted
+    await waitFor(async () => (await claim('reg-scarce', alice, 'reg-scarce-reused')).status === 422, { timeoutMs: 5_000, what: 'the reuse answered 422' });
+    expect((await providerStats(suite.providerUrl)).byOrder['reg-scarce-reused']?.deliveries).toBe(1);
+  });
 });
 
 // torture seed 2 (`--minutes 1 --keys uuid`), invariant g: `PUT /admin/flags/gift.daily.paused`

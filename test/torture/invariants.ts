@@ -151,12 +151,22 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
   }
 
   // h. keys
+  // When each gift was first seen sold out (a SOLD_OUT answer to a key of its own): from then on the
+  // gateways' sold-out latch may refuse a claim of it before the key is looked up, as the rate limiter
+  // and admission control may (nothing is created either way), so a reuse may get SOLD_OUT, not 422.
+  const soldOutSince = new Map<string, number>();
+  for (const rec of state.keys.values()) {
+    for (const a of rec.answers) {
+      if (a.status === 409 && a.code === 'SOLD_OUT' && a.t < (soldOutSince.get(a.giftId) ?? Infinity)) soldOutSince.set(a.giftId, a.t);
+    }
+  }
   for (const rec of state.keys.values()) {
     const ids = new Set(rec.answers.filter((a) => a.status === 200 || a.status === 202).map((a) => a.orderId));
     if (ids.size > 1) v('h', 'several orderIds for a key', `key ${short(rec.key)} answered with ${ids.size} orderIds: ${[...ids].join(', ')}`, rec.key);
     for (const r of rec.reuses) {
       if (r.status === 422 && r.code === 'IDEMPOTENCY_KEY_REUSED') continue;
       if (r.status === 0 || r.status === 503 || (r.status === 429 && r.code === 'RATE_LIMITED')) continue;
+      if (r.status === 409 && r.code === 'SOLD_OUT' && r.t >= (soldOutSince.get(r.giftId) ?? Infinity)) continue;
       v('h', `reuse answered ${r.status} ${r.code ?? ''}`, `key ${short(rec.key)} of ${rec.giftId}/${rec.userId} reused for ${r.giftId}/${r.userId} answered ${r.status} ${r.code ?? r.orderStatus ?? ''}, not 422`, rec.key);
     }
   }

@@ -14,6 +14,9 @@ export interface StormSample {
   dueMs: number;
   latencyMs: number;
   status: number;
+  /** For an error answer: its `Retry-After` header and its body's `error.code` (when the body has the contract's shape). */
+  retryAfter?: string;
+  code?: string;
 }
 
 /** Options of {@link runOpenLoop}. */
@@ -77,11 +80,28 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: Sto
 async function send(pool: Pool, request: StormRequest, started: number, dueMs: number, giveUpMs: number): Promise<StormSample> {
   try {
     const res = await pool.request({ method: request.method, path: request.path, headers: request.headers, signal: AbortSignal.timeout(giveUpMs) });
-    await res.body.dump();
-    const latencyMs = performance.now() - started - dueMs;
-    return { cls: request.cls, dueMs, latencyMs, status: latencyMs > giveUpMs ? 0 : res.statusCode };
+    const sample: StormSample = { cls: request.cls, dueMs, latencyMs: 0, status: res.statusCode };
+    if (res.statusCode >= 400) {
+      const retryAfter = res.headers['retry-after'];
+      if (typeof retryAfter === 'string') sample.retryAfter = retryAfter;
+      sample.code = errorCodeOf(await res.body.text());
+    } else {
+      await res.body.dump();
+    }
+    sample.latencyMs = performance.now() - started - dueMs;
+    if (sample.latencyMs > giveUpMs) sample.status = 0;
+    return sample;
   } catch {
     return { cls: request.cls, dueMs, latencyMs: performance.now() - started - dueMs, status: 0 };
+  }
+}
+
+function errorCodeOf(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
   }
 }
 
