@@ -70,8 +70,9 @@ export class AdminActivitiesController {
     if (check.kind === 'invalid') throw new AppError(ErrorCode.InvalidConfig, 'invalid activity configuration', { details: check.details });
     const options = { timeoutMs: this.config.timeouts.slowMs, retryOnOtherInstance: false };
     if (dryRun === 'true') {
+      // A dry run stores nothing: safe to send to another instance.
       const plan: PlanActivityRequest = { meta: { requestId }, activityId, config: check.config };
-      await reply.status(200).send(await this.delivery.call<PlanActivityReply>(Patterns.PlanActivity, plan, options));
+      await reply.status(200).send(await this.delivery.call<PlanActivityReply>(Patterns.PlanActivity, plan, { ...options, retryOnOtherInstance: true }));
       return;
     }
     const request: PublishActivityRequest = { meta: { requestId }, activityId, config: check.config, actor, ...(reason ? { reason } : {}) };
