@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   type AdminActivityView,
   type AdminGetActivityRequest,
+  activityConfigSchema,
   AppError,
   checkActivityConfig,
   ErrorCode,
@@ -24,12 +25,18 @@ import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from '../upstream/upstream.tokens.j
 
 /** `PUT /admin/activities/{activityId}` query string: `dryRun=true` checks and answers the diff, storing nothing. */
 export const publishQuery = z.strictObject({
-  dryRun: z.enum(['true', 'false']).optional(),
+  dryRun: z.enum(['true', 'false']).optional().meta({ description: '`true`: run every check and answer what would change (200), storing and auditing nothing.' }),
 });
 /** The optional `reason` a publish body may carry beside the configuration (recorded in the audit log). */
 export const publishReason = z.strictObject({
   reason: z.string().trim().min(1, 'must not be empty').max(500).optional(),
 });
+/**
+ * The publish body as the two checks of `publish` accept it together: the configuration
+ * (`checkActivityConfig`, 400 for unknown fields, 422 for violations) and `publishReason`. The
+ * OpenAPI document's body schema; the route checks the parts apart for their different statuses.
+ */
+export const publishBody = activityConfigSchema.extend(publishReason.shape);
 
 /**
  * `PUT /admin/activities/{activityId}`: checks the whole configuration here (400 for unknown
@@ -70,8 +77,9 @@ export class AdminActivitiesController {
     if (check.kind === 'invalid') throw new AppError(ErrorCode.InvalidConfig, 'invalid activity configuration', { details: check.details });
     const options = { timeoutMs: this.config.timeouts.slowMs, retryOnOtherInstance: false };
     if (dryRun === 'true') {
+      // A dry run stores nothing: safe to send to another instance.
       const plan: PlanActivityRequest = { meta: { requestId }, activityId, config: check.config };
-      await reply.status(200).send(await this.delivery.call<PlanActivityReply>(Patterns.PlanActivity, plan, options));
+      await reply.status(200).send(await this.delivery.call<PlanActivityReply>(Patterns.PlanActivity, plan, { ...options, retryOnOtherInstance: true }));
       return;
     }
     const request: PublishActivityRequest = { meta: { requestId }, activityId, config: check.config, actor, ...(reason ? { reason } : {}) };

@@ -25,15 +25,16 @@ const id = z.string().regex(ID_PATTERN, 'must be 1-128 characters of [A-Za-z0-9_
 /** `GET /admin/orders` query string: filters, page size and the opaque cursor of the previous page. */
 export const adminOrdersQuery = z
   .strictObject({
-    status: z.enum(OrderStatuses).optional(),
-    giftId: id.optional(),
-    userId: id.optional(),
+    status: z.enum(OrderStatuses).optional().meta({ description: 'Only orders in this status; `uncertain` is the work list.' }),
+    giftId: id.optional().meta({ description: 'Only this gift\'s orders.' }),
+    userId: id.optional().meta({ description: 'Only this user\'s orders (newest first, across gifts).' }),
     limit: z
       .string()
       .regex(/^\d{1,3}$/, `must be an integer 1-${ADMIN_ORDERS_LIMIT.max}`)
       .transform(Number)
       .pipe(z.number().min(1).max(ADMIN_ORDERS_LIMIT.max))
-      .default(ADMIN_ORDERS_LIMIT.default),
+      .default(ADMIN_ORDERS_LIMIT.default)
+      .meta({ description: `Orders per page, 1-${ADMIN_ORDERS_LIMIT.max} (default ${ADMIN_ORDERS_LIMIT.default}).` }),
     cursor: z
       .string()
       .transform((text, ctx) => {
@@ -41,7 +42,8 @@ export const adminOrdersQuery = z
         if (!cursor) ctx.addIssue({ code: 'custom', message: 'not a cursor of this listing' });
         return cursor ?? z.NEVER;
       })
-      .optional(),
+      .optional()
+      .meta({ description: 'The previous page\'s `nextCursor`, with the same filters.' }),
   })
   .superRefine((q, ctx) => {
     // A cursor continues the listing it came from: same kind of walk (by user or by gift).

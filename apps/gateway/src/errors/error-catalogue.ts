@@ -24,7 +24,7 @@ export interface ErrorCatalogueEntry {
  */
 export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> = Object.freeze({
   [ErrorCode.BadRequest]: {
-    meaning: 'The request is malformed: invalid JSON, an unknown or invalid field, query parameter or header (e.g. a missing Idempotency-Key). `details` lists each problem with its path.',
+    meaning: 'The request is malformed: invalid JSON, an unknown or invalid field, query parameter or header (e.g. a missing Idempotency-Key, a malformed X-Actor, a cursor of another listing). `details` lists each problem with its path.',
     retry: 'after fixing',
   },
   [ErrorCode.PayloadTooLarge]: { meaning: 'The body is larger than the gateway accepts (`BODY_LIMIT_BYTES`).', retry: 'after fixing' },

@@ -1,15 +1,22 @@
 import { z } from 'zod';
-import { activityConfigSchema, ErrorCode } from '@app/contracts';
+import { ErrorCode } from '@app/contracts';
+import { publishBody, publishQuery } from '../admin/admin-activities.controller.js';
 import { flagBody } from '../admin/admin-flags.controller.js';
-import { auditQuery, failedQuery, resolveBody } from '../admin/admin-operations.controller.js';
+import { auditQuery, discardBody, failedQuery, resolveBody, retryBody } from '../admin/admin-operations.controller.js';
+import { ADMIN_ORDERS_LIMIT, adminOrdersQuery } from '../admin/admin-orders.controller.js';
 import type { ApiHeader, ApiOperation } from './api-operation.js';
 import {
+  adminActivitySchema,
+  adminOrderListSchema,
+  adminOrderSchema,
   auditSchema,
   breakersSchema,
   deadLettersSchema,
+  discardReplySchema,
   flagReplySchema,
   flagsSchema,
   orderStatusReplySchema,
+  planReplySchema,
   publishReplySchema,
   queueCountsSchema,
   upstreamsSchema,
@@ -18,13 +25,28 @@ import {
 /** `X-Actor`: the operator's name in the audit entry of a change. Add it to every admin change. */
 export const actorHeader: ApiHeader = {
   name: 'X-Actor',
-  description: 'The operator\'s name for the audit log (1-64 of [A-Za-z0-9_.@-]); recorded as `admin:<name>`, else `admin`. The token is shared: a label, not an identity.',
+  description: 'The operator\'s name for the audit log (1-64 of [A-Za-z0-9_.@-]; malformed is 400); recorded as `admin:<name>`, else `admin`. The token is shared: a label, not an identity.',
   required: false,
   schema: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/),
   example: 'alice',
 };
 
 const orderId = { description: 'The order number.', example: 'shop-12345' };
+const activityId = { description: 'The activity (a malformed id is 400).', example: 'spring' };
+
+const giftConfig = { giftId: 'g1', name: 'Skin', inventory: 1000, dailyLimit: 300, perUserLimit: 1, delivery: 'sync' as const, provider: { url: 'http://127.0.0.1:7001', orderNumbers: true } };
+const order = {
+  orderId: 'shop-12345',
+  giftId: 'g1',
+  activityId: 'spring',
+  userId: 'u1',
+  status: 'uncertain' as const,
+  attempts: 1,
+  version: 2,
+  createdAt: '2026-05-01T10:00:00.000Z',
+  updatedAt: '2026-05-01T10:00:05.000Z',
+  error: 'provider did not answer within 3000 ms',
+};
 
 /**
  * The operator API (contract section 3), as the OpenAPI document describes it. Documenting a new
@@ -39,24 +61,69 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Publish (create or update) an activity',
     description:
       'The whole configuration is checked before anything is stored; 422 INVALID_CONFIG lists every violation in `details` (dailyLimit above inventory, endsAt not after startsAt, duplicate giftId, a giftId of another activity, a provider URL that is not http(s), inventory below what is reserved ...). ' +
-      'Re-publishing keeps what has been consumed. Defaults: `perUserLimit` 1, `delivery` sync, `provider.orderNumbers` false, no `dailyLimit`.',
+      'Re-publishing keeps what has been consumed; a gift left out is closed (stays readable, cannot be claimed). Defaults: `perUserLimit` 1, `delivery` sync, `provider.orderNumbers` false, no `dailyLimit`. ' +
+      'The body may carry a `reason` beside the configuration (recorded in the audit log with `X-Actor`). ' +
+      'With `dryRun=true` every check runs alike (422 the same) and the answer is what publishing would change (200), storing and auditing nothing.',
     auth: 'admin',
-    pathParams: { activityId: { description: 'The activity (a malformed id is 400).', example: 'spring' } },
+    pathParams: { activityId },
+    query: publishQuery,
+    queryExample: { dryRun: 'true' },
+    headers: [actorHeader],
     body: {
-      schema: activityConfigSchema,
-      example: {
-        name: 'Spring festival',
-        startsAt: '2026-01-01T00:00:00Z',
-        endsAt: '2027-01-01T00:00:00Z',
-        gifts: [{ giftId: 'g1', name: 'Skin', inventory: 1000, dailyLimit: 300, perUserLimit: 1, delivery: 'sync', provider: { url: 'http://127.0.0.1:7001', orderNumbers: true } }],
-      },
+      schema: publishBody,
+      example: { name: 'Spring festival', startsAt: '2026-01-01T00:00:00Z', endsAt: '2027-01-01T00:00:00Z', gifts: [giftConfig], reason: 'spring stock' },
       isRequired: true,
     },
     successes: [
-      { status: 200, description: 'Updated.', schema: publishReplySchema, example: { activityId: 'spring', updated: true } },
+      {
+        status: 200,
+        description: 'Updated; with `dryRun=true`, what publishing would change (nothing stored).',
+        schema: z.union([planReplySchema, publishReplySchema]),
+        examples: {
+          dryRun: {
+            summary: 'dryRun=true: the changes',
+            value: {
+              activityId: 'spring',
+              dryRun: true,
+              changes: {
+                created: false,
+                activity: {},
+                gifts: { added: [], changed: [{ giftId: 'g1', fields: { inventory: { before: 500, after: 1000 } } }], removed: [], unchanged: [] },
+              },
+            },
+          },
+          updated: { summary: 'Published over an existing activity', value: { activityId: 'spring', updated: true } },
+        },
+      },
       { status: 201, description: 'Created.', schema: publishReplySchema, example: { activityId: 'spring', updated: false } },
     ],
     errors: [ErrorCode.InvalidConfig],
+    callsServices: true,
+  },
+  {
+    id: 'getActivityAdmin',
+    method: 'get',
+    path: '/admin/activities/{activityId}',
+    tag: 'Operator',
+    summary: 'Read an activity\'s stored configuration with what each gift consumed',
+    description: 'The configuration as published (defaults applied), each gift with `consumed`. Never answered from a last good value: 503 while the query service cannot answer.',
+    auth: 'admin',
+    pathParams: { activityId },
+    successes: [
+      {
+        status: 200,
+        description: 'The configuration and consumption.',
+        schema: adminActivitySchema,
+        example: {
+          activityId: 'spring',
+          name: 'Spring festival',
+          startsAt: '2026-01-01T00:00:00.000Z',
+          endsAt: '2027-01-01T00:00:00.000Z',
+          gifts: [{ ...giftConfig, consumed: { reserved: 120, delivered: 117, remaining: 880, reservedToday: 40 } }],
+        },
+      },
+    ],
+    errors: [ErrorCode.NotFound],
     callsServices: true,
   },
   {
@@ -100,6 +167,7 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
     path: '/admin/queues/failed',
     tag: 'Operator',
     summary: 'Dead-lettered orders, newest first',
+    description: 'Each says whether the provider refused the order (`refused`: it answered 4xx, retrying will not help: discard it) or its tries ran out (`exhausted`: retry once the provider is back).',
     auth: 'admin',
     query: failedQuery,
     queryExample: { limit: '10' },
@@ -108,7 +176,12 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
         status: 200,
         description: 'The dead letters (default 50, at most 200).',
         schema: deadLettersSchema,
-        example: { failed: [{ orderId: 'shop-12345', reason: 'provider refused: 400', attempts: 1, failedAt: '2026-05-01T10:00:01.000Z' }] },
+        example: {
+          failed: [
+            { orderId: 'shop-12345', reason: 'refused', error: 'provider answered 400', attempts: 1, failedAt: '2026-05-01T10:00:01.000Z' },
+            { orderId: 'shop-12340', reason: 'exhausted', error: 'provider answered 503', attempts: 5, failedAt: '2026-05-01T09:58:40.000Z' },
+          ],
+        },
       },
     ],
     callsServices: true,
@@ -119,12 +192,77 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
     path: '/admin/queues/failed/{orderId}/retry',
     tag: 'Operator',
     summary: 'Re-queue a dead-lettered order (audited)',
-    description: '409 CONFLICT when the order is not `failed` (e.g. a concurrent retry won); 409 USER_LIMIT_REACHED / SOLD_OUT / DAILY_LIMIT_REACHED when its unit cannot be taken back under the claim rules.',
+    description: 'The body and its `reason` are optional (recorded in the audit log). 404 when the order does not exist; 409 CONFLICT when it is not `failed` (e.g. a concurrent retry won); 409 USER_LIMIT_REACHED / SOLD_OUT / DAILY_LIMIT_REACHED when its unit cannot be taken back under the claim rules.',
     auth: 'admin',
     pathParams: { orderId },
     headers: [actorHeader],
+    body: { schema: retryBody, example: { reason: 'provider p1 is back' }, isRequired: false },
     successes: [{ status: 200, description: 'The order, queued again.', schema: orderStatusReplySchema, example: { orderId: 'shop-12345', status: 'queued' } }],
     errors: [ErrorCode.NotFound, ErrorCode.Conflict, ErrorCode.UserLimitReached, ErrorCode.SoldOut, ErrorCode.DailyLimitReached],
+    callsServices: true,
+  },
+  {
+    id: 'discardDeadLetter',
+    method: 'post',
+    path: '/admin/queues/failed/{orderId}/discard',
+    tag: 'Operator',
+    summary: 'Drop a dead letter; the order stays failed (audited)',
+    description: 'For an order the provider refused (or one not worth retrying): it leaves the dead-letter set (and the dead-letter alert), its reservation was released when it failed. A reason is required. 404 when the order does not exist or is not dead-lettered.',
+    auth: 'admin',
+    pathParams: { orderId },
+    headers: [actorHeader],
+    body: { schema: discardBody, example: { reason: 'provider refused the address; user contacted' }, isRequired: true },
+    successes: [{ status: 200, description: 'Discarded.', schema: discardReplySchema, example: { orderId: 'shop-12345', status: 'failed', discarded: true } }],
+    errors: [ErrorCode.NotFound],
+    callsServices: true,
+  },
+  {
+    id: 'listOrdersAdmin',
+    method: 'get',
+    path: '/admin/orders',
+    tag: 'Operator',
+    summary: 'Any order of any user, filtered, by cursor (`status=uncertain` is the work list)',
+    description:
+      `Newest first per gift, gifts in id order (with \`userId\`: that user's orders, newest first). \`limit\` 1-${ADMIN_ORDERS_LIMIT.max} (default ${ADMIN_ORDERS_LIMIT.default}). ` +
+      '`nextCursor` is opaque: a position, so orders created meanwhile never shift a page. A page may be short, even empty, and still carry a `nextCursor` (a rare filter reads a bounded number of index entries per page): follow it until it is absent. ' +
+      'A malformed cursor, or one from a listing with other filters, is 400. Never answered from a last good value.',
+    auth: 'admin',
+    query: adminOrdersQuery,
+    queryExample: { status: 'uncertain', limit: '20' },
+    successes: [
+      {
+        status: 200,
+        description: 'A page of orders.',
+        schema: adminOrderListSchema,
+        example: { orders: [order], nextCursor: 'eyJtIjoiZyIsImciOiJnMSIsInMiOjE3Nzc2Mjk2MDAwMDAsIm8iOiJzaG9wLTEyMzQ1In0' },
+      },
+    ],
+    callsServices: true,
+  },
+  {
+    id: 'getOrderAdmin',
+    method: 'get',
+    path: '/admin/orders/{orderId}',
+    tag: 'Operator',
+    summary: 'Read any order with its history',
+    description: 'The order (with `userId`, and `failure`, `providerRef`, `resolvedBy` where they apply) and its status changes: when, by whom (`claim`, `worker`, `sweeper`, `operator`) and why. 404 when it does not exist (a refused claim is no order).',
+    auth: 'admin',
+    pathParams: { orderId },
+    successes: [
+      {
+        status: 200,
+        description: 'The order and its history.',
+        schema: adminOrderSchema,
+        example: {
+          ...order,
+          history: [
+            { status: 'delivering', at: '2026-05-01T10:00:00.000Z', actor: 'claim' },
+            { status: 'uncertain', at: '2026-05-01T10:00:05.000Z', actor: 'claim', reason: 'provider did not answer within 3000 ms' },
+          ],
+        },
+      },
+    ],
+    errors: [ErrorCode.NotFound],
     callsServices: true,
   },
   {
@@ -133,7 +271,7 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
     path: '/admin/orders/{orderId}/resolve',
     tag: 'Operator',
     summary: 'Settle an uncertain order (audited)',
-    description: '`delivered: false` fails the order and releases its reservation. 409 CONFLICT when the order is not `uncertain`; of concurrent resolves exactly one succeeds.',
+    description: '`delivered: false` fails the order and releases its reservation; a reason is required (audited with `X-Actor`, and in the order\'s history). 404 when the order does not exist; 409 CONFLICT when it is not `uncertain`; of concurrent resolves exactly one succeeds.',
     auth: 'admin',
     pathParams: { orderId },
     headers: [actorHeader],

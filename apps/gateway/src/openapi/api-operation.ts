@@ -17,7 +17,13 @@ export interface ApiSuccess {
   contentType?: string;
   /** A typical body; tests check it against `schema`. */
   example?: unknown;
+  /** Several typical bodies, by name, instead of `example` (when one status answers two kinds, e.g. a publish and its dry run). */
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
+
+/** The typical bodies of a success: its `example`, or each of its `examples`. */
+export const examplesOf = (success: ApiSuccess): unknown[] =>
+  success.examples ? Object.values(success.examples).map((e) => e.value) : success.example === undefined ? [] : [success.example];
 
 /** A request header the route reads. */
 export interface ApiHeader {

@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import {
+  activityConfigSchema,
   ID_PATTERN,
   OrderStatuses,
   type ActivityView,
+  type AdminActivityView,
+  type AdminOrderList,
+  type AdminOrderView,
   type DeadLetter,
+  type DiscardFailedReply,
   type GiftView,
   type OrderStatusReply,
   type OrderView,
+  type PlanActivityReply,
   type PublishActivityReply,
   type QueueCountsReply,
 } from '@app/contracts';
@@ -79,6 +85,34 @@ export const orderSchema = describes<OrderView>()(
 
 export const orderListSchema = z.object({ orders: z.array(orderSchema) });
 
+export const adminOrderListSchema = describes<AdminOrderList>()(
+  z.object({
+    orders: z.array(orderSchema),
+    nextCursor: z.string().optional().meta({ description: 'Present while there may be more: pass it as `cursor` for the next page (a page may be short, even empty).' }),
+  }),
+);
+
+export const adminOrderSchema = describes<AdminOrderView>()(
+  z
+    .object({
+      ...orderSchema.shape,
+      failure: z.enum(['refused', 'exhausted']).optional().meta({ description: 'Why a failed order failed: the provider refused it (4xx), or its tries ran out.' }),
+      providerRef: z.string().optional().meta({ description: 'The provider\'s reference of the delivery.' }),
+      resolvedBy: z.string().optional().meta({ description: 'The operator who settled it (resolve).' }),
+      history: z
+        .array(
+          z.object({
+            status: z.string(),
+            at: time,
+            actor: z.string().optional().meta({ description: 'Who moved the order: `claim`, `worker`, `sweeper` (the reconciler) or `operator`.' }),
+            reason: z.string().optional(),
+          }),
+        )
+        .meta({ description: 'Its status changes, oldest first (the last 50).' }),
+    })
+    .meta({ id: 'AdminOrder' }),
+);
+
 export const orderStatusReplySchema = describes<OrderStatusReply>()(z.object({ orderId: z.string(), status: orderStatusSchema }).meta({ id: 'OrderStatusReply' }));
 
 const claimRefusalSchema = z.enum(['NOT_ACTIVE', 'USER_LIMIT_REACHED', 'SOLD_OUT', 'DAILY_LIMIT_REACHED']);
@@ -126,7 +160,52 @@ export const ticketSchema = z.object({
   expiresAt: time,
 });
 
-export const publishReplySchema = describes<PublishActivityReply>()(z.object({ activityId: z.string(), updated: z.boolean() }));
+export const publishReplySchema = describes<PublishActivityReply>()(z.object({ activityId: z.string(), updated: z.boolean() }).meta({ id: 'PublishReply' }));
+
+/** A gift's configuration as stored (the publish schema's output: defaults applied). */
+const giftConfigSchema = activityConfigSchema.shape.gifts.element;
+const fieldChangeSchema = z.object({ before: z.unknown(), after: z.unknown() });
+
+export const planReplySchema = describes<PlanActivityReply>()(
+  z
+    .object({
+      activityId: z.string(),
+      dryRun: z.literal(true),
+      changes: z.object({
+        created: z.boolean().meta({ description: 'True when no activity of that id is stored yet.' }),
+        activity: z.record(z.string(), fieldChangeSchema).meta({ description: 'Changed activity fields (`name`, `startsAt`, `endsAt`), by name.' }),
+        gifts: z.object({
+          added: z.array(giftConfigSchema),
+          changed: z
+            .array(z.object({ giftId: z.string(), fields: z.record(z.string(), fieldChangeSchema) }))
+            .meta({ description: 'Changed gift fields by name (`provider.url` for nested ones); `dailyLimit` is null when none.' }),
+          removed: z.array(giftConfigSchema).meta({ description: 'Gifts left out of the new configuration: they are closed (stay readable, cannot be claimed).' }),
+          unchanged: z.array(z.string()),
+        }),
+      }),
+    })
+    .meta({ id: 'PublishPlan', description: 'What publishing the configuration would change; nothing was stored.' }),
+);
+
+export const adminActivitySchema = describes<AdminActivityView>()(
+  z.object({
+    activityId: z.string(),
+    name: z.string(),
+    startsAt: time,
+    endsAt: time,
+    gifts: z.array(
+      z.object({
+        ...giftConfigSchema.shape,
+        consumed: z.object({
+          reserved: z.number().int().meta({ description: 'Units held by orders (delivered or on their way; failed orders released theirs).' }),
+          delivered: z.number().int().meta({ description: 'Orders delivered (counted since this version; earlier deliveries are not in it).' }),
+          remaining: z.number().int().meta({ description: 'Inventory not reserved.' }),
+          reservedToday: z.number().int().meta({ description: 'Units reserved today (UTC), against the daily limit.' }),
+        }),
+      }),
+    ),
+  }),
+);
 
 export const flagsSchema = z.object({ flags: z.record(z.string(), z.boolean()) });
 export const flagReplySchema = z.object({ name: z.string(), enabled: z.boolean() });
@@ -147,6 +226,7 @@ export const deadLetterSchema = describes<DeadLetter>()(
     .meta({ id: 'DeadLetter' }),
 );
 export const deadLettersSchema = z.object({ failed: z.array(deadLetterSchema) });
+export const discardReplySchema = describes<DiscardFailedReply>()(z.object({ orderId: z.string(), status: z.literal('failed'), discarded: z.literal(true) }));
 
 export const auditEntrySchema = describes<AuditEntry>()(
   z.object({ id: z.string(), time, actor: z.string(), action: z.string(), target: z.string(), reason: z.string() }).meta({ id: 'AuditEntry' }),

@@ -2,7 +2,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { AppError, ErrorCode } from '@app/contracts';
 import { ADMIN_TOKEN, delivery, query, useTestApp } from '../testing/test-app.js';
 import { publicErrorOf } from '../errors/error-catalogue.js';
-import type { ApiOperation } from './api-operation.js';
+import { type ApiOperation, examplesOf } from './api-operation.js';
 import { API_OPERATIONS, buildOpenApiDocument, errorCodesOf, jsonSchemaOf, UNDOCUMENTED_ROUTES } from './openapi.document.js';
 
 /** A parsed JSON document, read freely by the tests. */
@@ -53,6 +53,26 @@ describe('OpenAPI document', () => {
     expect(Object.keys(claim.responses[409].content['application/json'].examples).sort()).toEqual(codes(409).sort());
   });
 
+  it('documents the operators\' changes: X-Actor and its 400 on each, publish\'s dryRun, reason and both answers', () => {
+    const changes = API_OPERATIONS.filter((op) => op.auth === 'admin' && op.method !== 'get');
+    expect(changes.map((op) => op.id).sort()).toEqual(['discardDeadLetter', 'publishActivity', 'resolveOrder', 'retryDeadLetter', 'setFlag']);
+    for (const op of changes) {
+      expect(operationOf(op).parameters).toContainEqual(expect.objectContaining({ name: 'X-Actor', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{1,64}$' } }));
+      expect(operationOf(op).responses[400].content['application/json'].schema.properties.error.properties.code.enum).toContain('BAD_REQUEST');
+    }
+    const publish = document.paths['/admin/activities/{activityId}'].put;
+    expect(publish.parameters).toContainEqual(expect.objectContaining({ name: 'dryRun', in: 'query', required: false, description: expect.stringContaining('storing') }));
+    expect(publish.requestBody.content['application/json'].schema.properties.reason).toMatchObject({ type: 'string', maxLength: 500 });
+    expect(publish.responses[200].content['application/json'].schema.anyOf).toEqual([{ $ref: '#/components/schemas/PublishPlan' }, { $ref: '#/components/schemas/PublishReply' }]);
+    expect(Object.keys(publish.responses[200].content['application/json'].examples)).toEqual(['dryRun', 'updated']);
+    const codes = (path: string, method: string, status: number): string[] => document.paths[path][method].responses[status]?.content['application/json'].schema.properties.error.properties.code.enum ?? [];
+    expect(codes('/admin/orders/{orderId}', 'get', 404)).toEqual(['NOT_FOUND']);
+    expect(codes('/admin/activities/{activityId}', 'get', 404)).toEqual(['NOT_FOUND']);
+    expect(codes('/admin/queues/failed/{orderId}/discard', 'post', 404)).toEqual(['NOT_FOUND']);
+    expect(codes('/admin/orders/{orderId}/resolve', 'post', 409)).toEqual(['CONFLICT']);
+    expect(codes('/admin/orders', 'get', 400)).toEqual(['BAD_REQUEST']);
+  });
+
   it('lists every public error code, and only public codes in responses', () => {
     const publicCodes: string[] = document.components.schemas.ErrorCode.enum;
     expect(publicCodes).toContain('SOLD_OUT');
@@ -72,8 +92,9 @@ describe('OpenAPI document', () => {
       expect(op.query!.safeParse(op.queryExample).error).toBeUndefined();
     });
 
-    it.each(API_OPERATIONS.flatMap((op) => op.successes.map((s) => [`${op.id} ${s.status}`, s] as const)))('%s: the response example passes its schema', (_, success) => {
-      expect(success.schema?.safeParse(success.example).error).toBeUndefined();
+    it.each(API_OPERATIONS.flatMap((op) => op.successes.map((s) => [`${op.id} ${s.status}`, s] as const)))('%s: the response examples pass its schema', (_, success) => {
+      expect(examplesOf(success).length > 0).toBe(success.schema !== undefined);
+      for (const example of examplesOf(success)) expect(success.schema!.safeParse(example).error).toBeUndefined();
     });
   });
 });
@@ -102,9 +123,9 @@ describe('OpenAPI document against the routes Fastify serves', () => {
   });
 
   const tokenOf = (op: ApiOperation) => (op.auth === 'admin' ? ADMIN_TOKEN : op.auth === 'public' ? null : undefined);
-  const requestOf = (op: ApiOperation, extra: { body?: object; query?: Record<string, string> } = {}) => {
+  const requestOf = (op: ApiOperation, extra: { body?: object; query?: Record<string, string>; headers?: Record<string, string> } = {}) => {
     const search = new URLSearchParams({ ...op.queryExample, ...extra.query }).toString();
-    const headers = Object.fromEntries((op.headers ?? []).map((h) => [h.name.toLowerCase(), h.example]));
+    const headers = { ...Object.fromEntries((op.headers ?? []).map((h) => [h.name.toLowerCase(), h.example])), ...extra.headers };
     const payload = op.body ? { ...(op.body.example as object), ...extra.body } : undefined;
     return inject(`${pathOf(op)}${search ? `?${search}` : ''}`, { method: op.method.toUpperCase() as 'GET', headers, payload }, tokenOf(op));
   };
@@ -115,7 +136,7 @@ describe('OpenAPI document against the routes Fastify serves', () => {
   it.each(API_OPERATIONS.filter((op) => !NEEDS_REDIS.has(op.id)).map((op) => [op.id, op] as const))(
     '%s: its documented request gets a documented success whose body passes the documented schema',
     async (_, op) => {
-      const answer = op.successes[0].example;
+      const answer = examplesOf(op.successes[0])[0];
       query.call.mockResolvedValue(answer);
       delivery.call.mockResolvedValue(answer);
       const res = await requestOf(op);
@@ -152,6 +173,17 @@ describe('OpenAPI document against the routes Fastify serves', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe('BAD_REQUEST');
       expect(operationOf(op).responses[400].content['application/json'].schema.properties.error.properties.code.enum).toContain('BAD_REQUEST');
+    },
+  );
+
+  it.each(API_OPERATIONS.filter((op) => op.headers?.some((h) => h.name === 'X-Actor')).map((op) => [op.id, op] as const))(
+    '%s: a malformed X-Actor is refused with 400 before any service is called, as the document says',
+    async (_, op) => {
+      const res = await requestOf(op, { headers: { 'x-actor': 'alice smith' } });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('BAD_REQUEST');
+      expect(query.call).not.toHaveBeenCalled();
+      expect(delivery.call).not.toHaveBeenCalled();
     },
   );
 

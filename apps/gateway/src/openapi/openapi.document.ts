@@ -103,7 +103,8 @@ function rewriteRefs(value: unknown): unknown {
 export function errorCodesOf(op: ApiOperation): ErrorCode[] {
   const codes = new Set<ErrorCode>(op.errors ?? []);
   if (op.auth !== 'public') codes.add(ErrorCode.Unauthorized);
-  if (op.body || op.query || op.headers?.some((h) => h.required)) codes.add(ErrorCode.BadRequest);
+  // Every documented header is checked (a missing Idempotency-Key, a malformed X-Actor): 400.
+  if (op.body || op.query || op.headers?.length) codes.add(ErrorCode.BadRequest);
   if (op.body) codes.add(ErrorCode.PayloadTooLarge);
   if (op.callsServices) codes.add(ErrorCode.ServiceUnavailable);
   codes.add(ErrorCode.Internal);
@@ -117,8 +118,16 @@ function operation(op: ApiOperation, toSchema: (schema: z.ZodType, io: 'input' |
   }
   if (op.query) {
     const query = toSchema(op.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
-    for (const [name, schema] of Object.entries(query.properties ?? {})) {
-      parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema, ...(op.queryExample?.[name] ? { example: op.queryExample[name] } : {}) });
+    for (const [name, { description, ...schema }] of Object.entries(query.properties ?? {})) {
+      // A field's `.meta({ description })` describes the parameter (Swagger UI shows the parameter's, not its schema's).
+      parameters.push({
+        name,
+        in: 'query',
+        required: query.required?.includes(name) ?? false,
+        ...(description ? { description } : {}),
+        schema,
+        ...(op.queryExample?.[name] ? { example: op.queryExample[name] } : {}),
+      });
     }
   }
   for (const q of op.extraQuery ?? []) parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: toSchema(q.schema, 'input') });
@@ -130,7 +139,9 @@ function operation(op: ApiOperation, toSchema: (schema: z.ZodType, io: 'input' |
     responses[String(s.status)] = {
       description: s.description,
       headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-      ...(s.schema ? { content: { [contentType]: { schema: toSchema(s.schema, 'output'), ...(s.example !== undefined ? { example: s.example } : {}) } } } : {}),
+      ...(s.schema
+        ? { content: { [contentType]: { schema: toSchema(s.schema, 'output'), ...(s.examples ? { examples: s.examples } : s.example !== undefined ? { example: s.example } : {}) } } }
+        : {}),
     };
   }
   const byStatus = new Map<number, ErrorCode[]>();

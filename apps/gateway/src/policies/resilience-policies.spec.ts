@@ -77,6 +77,30 @@ describe('ResiliencePolicies', () => {
     expect(fake.calls.map((c) => c.timeoutMs)).toEqual([100, 3000]);
   });
 
+  it('operators\' changes keep the slow timeout their controller asks for and are never re-sent; operators\' reads are retried but never stale', async () => {
+    const { policies } = make({ TIMEOUT_FAST_MS: '300', TIMEOUT_SLOW_MS: '3000' }, { [Flags.QueryServeStale]: true });
+    let isDown = false;
+    const fake = fakeUpstream(async () => {
+      if (isDown) throw unreachable();
+      return 'v';
+    });
+    const delivery = policies.wrap('delivery', fake.upstream);
+    const query = policies.wrap('query', fake.upstream);
+    // An unknown pattern would be the fast class, cutting the controller's 3000 ms to 300.
+    for (const pattern of [Patterns.PlanActivity, Patterns.DiscardFailed, Patterns.RetryFailed, Patterns.ResolveOrder]) await delivery.call(pattern, {}, { timeoutMs: 3000 });
+    expect(fake.calls.map((c) => c.timeoutMs)).toEqual([3000, 3000, 3000, 3000]);
+    const order = { meta: { requestId: 'r1' }, orderId: 'o1' };
+    await expect(query.call(Patterns.AdminGetOrder, order)).resolves.toBe('v');
+    isDown = true;
+    fake.calls.length = 0;
+    await expect(delivery.call(Patterns.DiscardFailed, { orderId: 'o1' }, { timeoutMs: 3000 })).rejects.toMatchObject({ code: ErrorCode.UpstreamUnreachable });
+    expect(fake.calls).toHaveLength(1);
+    fake.calls.length = 0;
+    // The order read that succeeded is not answered again from the stale cache, even with query.serveStale on.
+    await expect(query.call(Patterns.AdminGetOrder, order)).rejects.toMatchObject({ code: ErrorCode.UpstreamUnreachable });
+    expect(fake.calls).toHaveLength(2);
+  });
+
   it('retries a failed read once on another instance, never a claim', async () => {
     const { policies } = make();
     const fake = fakeUpstream(async (n) => {

@@ -27,7 +27,7 @@ export interface RouteSpec {
  * pattern (`gift.get`); a caller may name its own route (`CallOptions.route`) to get a breaker of
  * its own, with the spec of its pattern. `ROUTE_POLICIES` overrides class and timeout per route.
  */
-export const ROUTE_TABLE: Readonly<Partial<Record<Pattern, Readonly<RouteSpec>>>> = Object.freeze({
+export const ROUTE_TABLE: Readonly<Record<Pattern, Readonly<RouteSpec>>> = Object.freeze({
   [Patterns.GetGift]: { timeoutClass: 'fast', idempotent: true, stale: 'flag' },
   [Patterns.GetActivity]: { timeoutClass: 'fast', idempotent: true, stale: 'always' },
   [Patterns.ListActivities]: { timeoutClass: 'fast', idempotent: true, stale: 'always' },
@@ -35,12 +35,23 @@ export const ROUTE_TABLE: Readonly<Partial<Record<Pattern, Readonly<RouteSpec>>>
   [Patterns.Recommendations]: { timeoutClass: 'fast', idempotent: true, stale: 'flag' },
   [Patterns.GetOrder]: { timeoutClass: 'fast', idempotent: true, stale: 'flag' },
   [Patterns.ListUserOrders]: { timeoutClass: 'fast', idempotent: true, stale: 'flag' },
+  // Operators' reads: safe to repeat, but an operator acts on what they show (resolves the work
+  // list, discards a dead letter, reads consumption before a re-publish), so never a stale answer.
+  [Patterns.AdminListOrders]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
+  [Patterns.AdminGetOrder]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
+  [Patterns.AdminGetActivity]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
   // A claim is never re-sent by the gateway: the client repeats it with the same Idempotency-Key.
   [Patterns.ClaimGift]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
   [Patterns.PublishActivity]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
+  // A publish's dry run does the publish's checks against storage (slow class, beside the publish it
+  // precedes) but stores and audits nothing: repeating it is harmless, so it is idempotent.
+  [Patterns.PlanActivity]: { timeoutClass: 'slow', idempotent: true, stale: 'never' },
   [Patterns.QueueCounts]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
+  [Patterns.QueueFailed]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
   [Patterns.ProviderBreakers]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
   [Patterns.RetryFailed]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
+  // A discard is audited: sent twice, the second would answer 404 for a discard that happened.
+  [Patterns.DiscardFailed]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
   [Patterns.ResolveOrder]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
   [Patterns.Ping]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
 });

@@ -64,7 +64,11 @@ export interface AdminActivityView {
   name: string;
   startsAt: string;
   endsAt: string;
-  gifts: Array<GiftConfig & { consumed: GiftConsumption }>;
+  gifts: AdminActivityGift[];
+}
+/** A gift of `GET /admin/activities/{id}`: its stored configuration and what it consumed. */
+export interface AdminActivityGift extends GiftConfig {
+  consumed: GiftConsumption;
 }
 export interface PublishActivityReply {
   activityId: string;
