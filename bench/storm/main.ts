@@ -6,7 +6,7 @@ import { runBench, type BenchContext } from '../support/bench-run.js';
 import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { runClosedLoop } from '../support/loop-load.js';
 import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
-import { formatDelta, refusalCounts } from './diagnostics.js';
+import { formatDelta, processCpuSeconds, refusalCounts } from './diagnostics.js';
 import { quantile, runOpenLoop, type StormRequest, type StormSample } from '../../test/support/open-loop.js';
 
 /**
@@ -16,8 +16,8 @@ import { quantile, runOpenLoop, type StormRequest, type StormSample } from '../.
  *
  * Per mode: capacity = a saturating closed loop of sync claims (64 in flight over both gateways);
  * the unloaded p99 at 30% of it; then open-loop claims at 1x, 2x and 5x of the static mode's capacity
- * (the same offered load for both modes), a step from 1x to 5x, and a mixed storm (claims at 80% of
- * capacity plus gift reads, order lists and overviews, 5x capacity in all). Every request gets 5 s
+ * (the same offered load for both modes), a step from 1x to 5x, and a mixed storm (a read flood:
+ * claims at half the capacity plus gift reads, order lists and overviews, 3x capacity in all). Every request gets 5 s
  * before it counts as unanswered. The load generator runs on the same two cores: read the ratios.
  *
  * Goals (issue 13): goodput >= 85% of capacity at 2x and >= 80% at 5x, 0 unanswered, refusal p99
@@ -38,6 +38,8 @@ const REST_S = 3;
 const STEP_BEFORE_S = 5;
 const STEP_AFTER_S = 8;
 const MIXED_S = 10;
+/** The mixed storm's total, in multiples of capacity (claims are 1/6 of it: half the capacity). */
+const MIXED_MULTIPLE = 3;
 /** Window of the settle-time check, and its stride (ms). */
 const SETTLE_WINDOW_MS = 500;
 const SETTLE_STRIDE_MS = 100;
@@ -56,6 +58,9 @@ interface LevelResult {
   refusedBy: string;
   /** Worst lateness of the load generator itself (ms). */
   generatorLateMs: number;
+  /** CPU per offered request over the level (µs): both gateways together, and the load generator. */
+  gatewayCpuUs: number;
+  generatorCpuUs: number;
 }
 
 interface ModeResult {
@@ -108,8 +113,17 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     await sleep(REST_S * 1000);
     ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
     const before = await refusalCounts(suite.gatewayUrls);
+    const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0);
+    const [gatewayCpuBefore, generatorCpuBefore] = [gatewayCpu(), process.cpuUsage()];
     const { samples, sentLateMs } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
-    levels.push({ ...summarise(`${multiple}x`, samples, LEVEL_S), refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)), generatorLateMs: sentLateMs });
+    const generatorCpu = process.cpuUsage(generatorCpuBefore);
+    levels.push({
+      ...summarise(`${multiple}x`, samples, LEVEL_S),
+      refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)),
+      generatorLateMs: sentLateMs,
+      gatewayCpuUs: ((gatewayCpu() - gatewayCpuBefore) * 1e6) / samples.length,
+      generatorCpuUs: (generatorCpu.user + generatorCpu.system) / samples.length,
+    });
   }
 
   let settleMs = NaN;
@@ -127,10 +141,10 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   }
 
   await sleep(REST_S * 1000);
-  ctx.step(`${mode}: mixed storm (claims 0.8x + reads, order lists, overviews: 5x in all)`);
+  ctx.step(`${mode}: mixed storm (claims 0.5x + reads, order lists, overviews: ${MIXED_MULTIPLE}x in all)`);
   const mixedRequest = mixedStorm(claim, authorizations);
   const beforeMixed = await refusalCounts(suite.gatewayUrls);
-  const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 5 * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest });
+  const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => MIXED_MULTIPLE * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest });
   const mixed: ModeResult['mixed'] = {};
   for (const s of mixedRun.samples) {
     const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0, latencies: [] });
@@ -167,17 +181,17 @@ async function closedLoopClaims(suite: Suite, claim: () => StormRequest, duratio
 }
 
 /**
- * The mixed storm's requests, in shares of the total (5x capacity): claims 16% (0.8x), gift reads
- * 30%, order lists 20%, overviews 34%.
+ * The mixed storm's requests, in shares of the total (3x capacity): claims 1/6 (0.5x), gift reads
+ * 30%, order lists 20%, overviews 1/3.
  */
 function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => StormRequest {
   let n = 0;
   return () => {
-    const k = n++ % 50;
+    const k = n++ % 60;
     const authorization = authorizations[(n * 7919) % authorizations.length]!;
-    if (k < 8) return claim();
-    if (k < 23) return { cls: 'gift read', method: 'GET', path: `/api/gifts/${GIFT_ID}`, headers: { authorization } };
-    if (k < 33) return { cls: 'order list', method: 'GET', path: '/api/me/orders', headers: { authorization } };
+    if (k < 10) return claim();
+    if (k < 28) return { cls: 'gift read', method: 'GET', path: `/api/gifts/${GIFT_ID}`, headers: { authorization } };
+    if (k < 40) return { cls: 'order list', method: 'GET', path: '/api/me/orders', headers: { authorization } };
     return { cls: 'overview', method: 'GET', path: '/api/me/overview', headers: { authorization } };
   };
 }
@@ -185,7 +199,7 @@ function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => 
 const isAdmitted = (s: StormSample): boolean => s.status === 200 || s.status === 202;
 const isRefused = (s: StormSample): boolean => s.status === 503 || s.status === 429;
 
-function summarise(label: string, samples: StormSample[], durationS: number): Omit<LevelResult, 'refusedBy' | 'generatorLateMs'> {
+function summarise(label: string, samples: StormSample[], durationS: number): Omit<LevelResult, 'refusedBy' | 'generatorLateMs' | 'gatewayCpuUs' | 'generatorCpuUs'> {
   const admitted = samples.filter(isAdmitted).map((s) => s.latencyMs);
   const refused = samples.filter(isRefused).map((s) => s.latencyMs);
   return {
@@ -231,9 +245,9 @@ function report(results: ModeResult[], capacity: number): void {
     ),
   );
   printTable(
-    'Who refused (gateways\' admission counters over each level) and the load generator\'s own worst lateness',
-    ['mode', 'load', 'refused by', 'generator late ms'],
-    results.flatMap((r) => r.levels.map((l) => [r.mode, l.label, l.refusedBy, fmtMs(l.generatorLateMs)])),
+    'Who refused (gateways\' admission counters over each level), the load generator\'s worst lateness, CPU per offered request',
+    ['mode', 'load', 'refused by', 'generator late ms', 'gateway CPU µs/request', 'generator CPU µs/request'],
+    results.flatMap((r) => r.levels.map((l) => [r.mode, l.label, l.refusedBy, fmtMs(l.generatorLateMs), l.gatewayCpuUs.toFixed(0), l.generatorCpuUs.toFixed(0)])),
   );
   printTable(
     'Per mode',
@@ -241,7 +255,7 @@ function report(results: ModeResult[], capacity: number): void {
     results.map((r) => [r.mode, fmtRate(r.capacityPerS), fmtMs(r.unloadedP99), Number.isFinite(r.settleMs) ? `${(r.settleMs / 1000).toFixed(1)} s` : 'never']),
   );
   printTable(
-    `Mixed storm (5x capacity in all, ${MIXED_S} s): success by class`,
+    `Mixed storm (read flood: claims 0.5x + reads and overviews, ${MIXED_MULTIPLE}x capacity in all, ${MIXED_S} s): success by class`,
     ['mode', 'class', 'sent', 'ok', 'success', 'refused', 'unanswered', 'p50 ms', 'p99 ms'],
     results.flatMap((r) =>
       Object.entries(r.mixed).map(([cls, m]) => [

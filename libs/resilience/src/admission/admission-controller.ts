@@ -11,9 +11,9 @@ export interface AdmissionOptions {
   shares?: Partial<Record<RequestClass, number>>;
   /** Length of the window the cohort gate judges refusals over, in ms. Default 200. */
   cohortWindowMs?: number;
-  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.05. */
+  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.1. */
   cohortShedAbove?: number;
-  /** Refused share of a window's arrivals below which the cohort gate admits more cohorts. Default 0.01. */
+  /** Refused share of a window's arrivals below which the cohort gate admits more cohorts. Default 0.02. */
   cohortGrowBelow?: number;
   /** How long a class counts as active after its last arrival, in ms (for headroom). Default 1000. */
   activeForMs?: number;
@@ -85,8 +85,8 @@ export class AdmissionController {
     this.clock = options.clock ?? systemClock;
     this.limiter = new GradientLimit(options.limit);
     this.cohortWindowMs = options.cohortWindowMs ?? 200;
-    this.cohortShedAbove = options.cohortShedAbove ?? 0.05;
-    this.cohortGrowBelow = options.cohortGrowBelow ?? 0.01;
+    this.cohortShedAbove = options.cohortShedAbove ?? 0.1;
+    this.cohortGrowBelow = options.cohortGrowBelow ?? 0.02;
     this.activeForMs = options.activeForMs ?? 1000;
     const shares = { ...DEFAULT_CLASS_SHARES, ...options.shares };
     const now = this.clock.now();
@@ -170,18 +170,20 @@ export class AdmissionController {
 
   /**
    * Ends the class's cohort window when it is over: a window that refused more than
-   * `cohortShedAbove` of its arrivals for the limit admits that share fewer cohorts; a window that
-   * refused under `cohortGrowBelow` admits 25% more (plus one). Cohorts never go below 1: someone is always admitted.
+   * `cohortShedAbove` of its arrivals for the limit admits half that share fewer cohorts; a window
+   * that refused under `cohortGrowBelow` admits 10% more (plus one); in between it holds. Cohorts never go below 1: someone is always admitted.
    */
   private rollWindow(state: ClassState, now: number): void {
     if (now - state.windowStartMs < this.cohortWindowMs) return;
     const arrivals = state.windowArrivals;
     if (arrivals > 0) {
       const refused = state.windowRefused / arrivals;
+      // Half the refused share: the limit keeps refusing a little at the edge, which is what keeps
+      // the cohorts near what the limit can take rather than swinging below it.
       if (refused > this.cohortShedAbove) {
-        state.admittedCohorts = Math.max(1, Math.floor(state.admittedCohorts * (1 - refused)));
+        state.admittedCohorts = Math.max(1, Math.floor(state.admittedCohorts * (1 - refused / 2)));
       } else if (refused < this.cohortGrowBelow) {
-        state.admittedCohorts = Math.min(COHORTS, Math.floor(state.admittedCohorts * 1.25) + 1);
+        state.admittedCohorts = Math.min(COHORTS, Math.floor(state.admittedCohorts * 1.1) + 1);
       }
     }
     // Nobody asked for a whole window: the overload that shed these cohorts is over.
