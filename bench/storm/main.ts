@@ -113,10 +113,12 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     await sleep(REST_S * 1000);
     ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
     const before = await refusalCounts(suite.gatewayUrls);
+    const tracer = process.env.STORM_TRACE ? traceAdmission(suite) : undefined;
     const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0);
     const [gatewayCpuBefore, generatorCpuBefore] = [gatewayCpu(), process.cpuUsage()];
     const { samples, sentLateMs } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
+    if (tracer) clearInterval(tracer);
     levels.push({
       ...summarise(`${multiple}x`, samples, LEVEL_S),
       refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)),
@@ -157,6 +159,16 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls));
   await suite.stop();
   return { mode, capacityPerS, unloadedP99, levels, settleMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs };
+}
+
+/** STORM_TRACE=1: prints the first gateway's admission gauges every 500 ms (for tuning). */
+function traceAdmission(suite: Suite): NodeJS.Timeout {
+  const wanted = /^(rampart_admission_limit|rampart_admission_inflight|rampart_admission_priority_level|rampart_event_loop_delay_seconds|rampart_admission_cohorts\{upstream="delivery",class="claim"|rampart_client_throttled_total\{service="delivery")/;
+  return setInterval(() => {
+    void fetch(`${suite.gatewayUrls[0]}/metrics`)
+      .then((r) => r.text())
+      .then((text) => console.error(text.split('\n').filter((l) => wanted.test(l)).map((l) => l.replace(/^rampart_/, '')).join(' | ')));
+  }, 500);
 }
 
 /** Claims per second answered 200 by a closed loop over both gateways. */

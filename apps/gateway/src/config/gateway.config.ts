@@ -111,7 +111,7 @@ export type AdmissionConfig = Readonly<{
   mode: 'adaptive' | 'static';
   /** First limit of each service before any latency is measured. Default 64. */
   initialLimit: number;
-  /** Limits never go below / above these. Default 8 / 2000. */
+  /** Limits never go below / above these. Default 32 / 2000. */
   minLimit: number;
   maxLimit: number;
   /** Mean latency of admitted requests (ms) above which a limit backs off whatever its baseline. Default 1000. */
@@ -247,7 +247,7 @@ function readAdmission(reader: EnvReader): AdmissionConfig {
   const admission = {
     mode: reader.string('ADMISSION_MODE', { fallback: 'adaptive', pattern: /^(adaptive|static)$/, hint: 'adaptive or static' }) as 'adaptive' | 'static',
     initialLimit: reader.int('ADMISSION_INITIAL_LIMIT', { min: 1, max: 100_000, fallback: 64 }),
-    minLimit: reader.int('ADMISSION_MIN_LIMIT', { min: 1, max: 100_000, fallback: 8 }),
+    minLimit: reader.int('ADMISSION_MIN_LIMIT', { min: 1, max: 100_000, fallback: 32 }),
     maxLimit: reader.int('ADMISSION_MAX_LIMIT', { min: 1, max: 100_000, fallback: 2_000 }),
     maxLatencyMs: reader.int('ADMISSION_MAX_LATENCY_MS', { min: 1, max: 600_000, fallback: 1_000 }),
     clientThrottleK: reader.number('CLIENT_THROTTLE_K', { min: 0, max: 100, fallback: 2 }),

@@ -83,14 +83,14 @@ describe('PriorityLevel', () => {
     expect(level.snapshot()).toMatchObject({ overloaded: false, utilization: 0.4 });
   });
 
-  it('sheds at most half a window, and never the last cohort of claims', () => {
+  it('sheds at most a quarter a window, and never the last cohort of claims', () => {
     const clock = new ManualClock();
     const level = new PriorityLevel({ clock });
     window(level, clock, 2, ['claim']);
     const first = window(level, clock, 1000, ['claim']).admitted.claim!;
     expect(first).toBe(256);
     const second = window(level, clock, 1000, ['claim']).admitted.claim!;
-    expect(second).toBeGreaterThanOrEqual(128);
+    expect(second).toBeGreaterThanOrEqual(192);
     for (let i = 0; i < 50; i++) window(level, clock, 1000, ['claim']);
     expect(window(level, clock, 1000, ['claim']).admitted.claim).toBeGreaterThan(0);
   });

@@ -20,6 +20,16 @@ export interface PriorityLevelOptions {
   clock?: Clock;
 }
 
+/** Most of a window's admissions one overloaded window sheds (the level moves a quarter at a time, so it cannot overshoot far). */
+const MAX_CUT = 0.25;
+
+/** The middle value of `xs` (0 when empty). */
+function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
 /** Priority keys: a class's rank × 128 + the user's cohort; lower is more important. */
 const KEYS = REQUEST_CLASSES.length * COHORTS;
 
@@ -27,7 +37,7 @@ const KEYS = REQUEST_CLASSES.length * COHORTS;
 export interface PriorityLevelSnapshot {
   /** Requests with a key below this are admitted (0..640; 640 admits everything). */
   level: number;
-  /** Mean queueing delay of the last judged window (ms). */
+  /** Median queueing delay of the last judged window (ms). */
   delayMs: number;
   /** Mean busy share (event-loop utilisation) of the last judged window. */
   utilization: number;
@@ -42,9 +52,11 @@ export interface PriorityLevelSnapshot {
  * signal is the process's own queueing delay (for Node, the event loop's lag: what every request
  * waits before it runs), not latency of downstream calls, so a slow dependency does not shed
  * unrelated traffic; and it counts only while the process is busy (utilisation ≥ `minUtilization`),
- * since a delay caused by a starved CPU does not go away by refusing work. Each window: if overloaded, the level moves down to where the window's admitted
- * requests shrink by `1 − threshold/delay` (at least 5%, at most half); if the delay is under half the
- * threshold, up to where they grow by `growth`; otherwise it holds. Lower classes go first, and within
+ * since a delay caused by a starved CPU does not go away by refusing work. A window's delay is the
+ * median of its samples (one GC pause is not an overload). Each window: if overloaded, the level
+ * moves down to where the window's admitted requests shrink by `1 − threshold/delay` (at least 5%, at
+ * most a quarter, so it cannot overshoot far); if the delay is under half the threshold, up to where
+ * they grow by `growth`; otherwise it holds. Lower classes go first, and within
  * a class the same cohorts of users. Refusal is a comparison: O(1), before any work.
  */
 export class PriorityLevel {
@@ -56,8 +68,8 @@ export class PriorityLevel {
   private readonly histogram = new Float64Array(KEYS);
   private level = KEYS;
   private windowStart: number;
-  private delaySum = 0;
-  private delayCount = 0;
+  /** The window's delay samples (their median is the window's delay: one GC pause is not an overload). */
+  private delays: number[] = [];
   private utilizationSum = 0;
   private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, overloaded: false };
 
@@ -84,9 +96,8 @@ export class PriorityLevel {
    */
   recordLoad(delayMs: number, utilization: number): void {
     this.roll();
-    this.delaySum += Math.max(0, delayMs);
+    this.delays.push(Math.max(0, delayMs));
     this.utilizationSum += Math.min(1, Math.max(0, utilization));
-    this.delayCount++;
   }
 
   snapshot(): PriorityLevelSnapshot {
@@ -97,22 +108,21 @@ export class PriorityLevel {
   private roll(): void {
     const now = this.clock.now();
     if (now - this.windowStart < this.windowMs) return;
-    const delay = this.delayCount ? this.delaySum / this.delayCount : 0;
-    const utilization = this.delayCount ? this.utilizationSum / this.delayCount : 0;
+    const delay = median(this.delays);
+    const utilization = this.delays.length ? this.utilizationSum / this.delays.length : 0;
     const overloaded = delay > this.thresholdMs && utilization >= this.minUtilization;
     let admitted = 0;
     for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
     if (overloaded) {
-      const cut = Math.min(0.5, Math.max(0.05, 1 - this.thresholdMs / delay));
+      const cut = Math.min(MAX_CUT, Math.max(0.05, 1 - this.thresholdMs / delay));
       this.level = Math.max(1, this.keyAt(admitted * (1 - cut)));
     } else if (delay < this.thresholdMs / 2 || utilization < this.minUtilization) {
       this.level = Math.max(this.level, this.keyAt(admitted * (1 + this.growth) + 1));
     }
     this.last = { level: this.level, delayMs: delay, utilization, overloaded };
     this.histogram.fill(0);
-    this.delaySum = 0;
+    this.delays = [];
     this.utilizationSum = 0;
-    this.delayCount = 0;
     this.windowStart = now;
   }
 
