@@ -51,6 +51,8 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(await page.locator('#upstreams tbody tr[data-address]').count()).toBe(3); // 2 query + 1 delivery
     expect(await page.locator('#queue-failed').textContent()).toBe('0');
     expect(await page.locator('#whoami').textContent()).toBe('dash.op');
+    // Admission control: the priority level is shown, and a claim's admission appears in the table.
+    await page.waitForSelector('#admission-priority:has-text("priority level 640 of 640")');
   });
 
   it('resolves an uncertain order from the work list with a reason, signed by the operator, and shows its history', async () => {

@@ -8,6 +8,7 @@ import { registerGatewayMetrics } from './metrics/gateway.metrics.js';
 import { AdmissionGate } from './admission/admission.hooks.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
+import { AdminAdmissionController } from './admin/admin-admission.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
@@ -71,7 +72,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, HealthController, MetricsController, DashboardController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, HealthController, MetricsController, DashboardController,
         OpenApiController,
       ],
       providers: [

@@ -111,15 +111,36 @@ export const DASHBOARD_JS = `'use strict';
     }
   }
 
+  function renderAdmission(data) {
+    if (data.mode !== 'adaptive') {
+      $('#admission-priority').textContent = 'ADMISSION_MODE=static: the class bulkheads shed (see breakers).';
+      rows('#admission', [], () => '');
+      return;
+    }
+    const p = data.priority;
+    $('#admission-priority').textContent = 'priority level ' + p.level + ' of 640' + (p.level < 640 ? ' (shedding by priority)' : '') + ', event-loop delay ' + p.delayMs + ' ms, busy ' + Math.round(p.utilization * 100) + '%, refused by priority ' + p.refused;
+    const items = [];
+    for (const service of ['delivery', 'query']) {
+      const s = data.services[service];
+      for (const cls of Object.keys(s.classes)) {
+        const c = s.classes[cls];
+        if (!c.admitted && !c.refusedLimit && !c.refusedCohort) continue;
+        items.push({ service, cls, limit: s.limit, inflight: c.inflight + ' / ' + s.inflight, c });
+      }
+    }
+    rows('#admission', items, (i) => '<tr><td>' + esc(i.service) + '</td><td>' + esc(i.cls) + '</td><td>' + esc(i.limit) + '</td><td>' + esc(i.inflight) + '</td><td>' + esc(i.c.admitted) + '</td><td>' + esc(i.c.refusedLimit) + '</td><td>' + esc(i.c.refusedCohort) + '</td><td>' + esc(i.c.admittedCohorts) + '</td></tr>');
+  }
+
   function renderAudit(data) {
     rows('#audit', data.entries, (e) => '<tr><td>' + esc(e.time) + '</td><td>' + esc(e.actor) + '</td><td>' + esc(e.action) + '</td><td>' + esc(e.target) + '</td><td>' + esc(e.reason) + '</td></tr>');
   }
 
   async function refresh() {
-    const [upstreams, breakers, queue, failed, flags, audit, uncertain] = await Promise.allSettled([
+    const [upstreams, breakers, queue, failed, flags, audit, uncertain, admission] = await Promise.allSettled([
       api('/admin/upstreams'), api('/admin/breakers'), api('/admin/queues'), api('/admin/queues/failed'), api('/admin/flags'), api('/admin/audit?limit=500'),
-      api('/admin/orders?status=uncertain&limit=50'),
+      api('/admin/orders?status=uncertain&limit=50'), api('/admin/admission'),
     ]);
+    if (admission.status === 'fulfilled') renderAdmission(admission.value);
     if (upstreams.status === 'fulfilled') renderUpstreams(upstreams.value);
     if (breakers.status === 'fulfilled') renderBreakers(breakers.value);
     if (queue.status === 'fulfilled' && failed.status === 'fulfilled') renderQueue(queue.value, failed.value);

@@ -5,7 +5,11 @@ import { flagBody } from '../admin/admin-flags.controller.js';
 import { auditQuery, discardBody, failedQuery, resolveBody, retryBody } from '../admin/admin-operations.controller.js';
 import { ADMIN_ORDERS_LIMIT, adminOrdersQuery } from '../admin/admin-orders.controller.js';
 import type { ApiHeader, ApiOperation } from './api-operation.js';
+
+const admissionClass = { inflight: 0, admitted: 1200, refusedLimit: 4, refusedCohort: 0, admittedCohorts: 128 };
+const admissionClassesExample = { claim: admissionClass, status: admissionClass, read: admissionClass, overview: admissionClass, report: admissionClass };
 import {
+  admissionSchema,
   adminActivitySchema,
   adminOrderListSchema,
   adminOrderSchema,
@@ -314,6 +318,30 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
         example: {
           query: [{ address: '127.0.0.1:4001', state: 'healthy', successRate: 1, requests: 240, p99Ms: 4, ejections: 0 }],
           delivery: [{ address: '127.0.0.1:4101', state: 'ejected', successRate: 0.2, requests: 10, p99Ms: 300, ejections: 1, ejectedUntil: '2026-05-01T10:00:30.000Z' }],
+        },
+      },
+    ],
+    callsServices: false,
+  },
+  {
+    id: 'getAdmission',
+    method: 'get',
+    path: '/admin/admission',
+    tag: 'Operator',
+    summary: 'Admission control of this gateway: priority level, per-service limits, decisions per class',
+    auth: 'admin',
+    successes: [
+      {
+        status: 200,
+        description: 'This gateway\'s view (with ADMISSION_MODE=static, only the mode).',
+        schema: admissionSchema,
+        example: {
+          mode: 'adaptive',
+          priority: { level: 640, delayMs: 1.2, utilization: 0.35, overloaded: false, refused: 0 },
+          services: {
+            query: { limit: 64, inflight: 3, baselineMs: 2.1, recentMs: 2.4, throttled: 0, classes: admissionClassesExample },
+            delivery: { limit: 80, inflight: 12, baselineMs: 6.5, recentMs: 9.1, throttled: 0, classes: admissionClassesExample },
+          },
         },
       },
     ],

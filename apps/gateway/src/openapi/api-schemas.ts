@@ -18,6 +18,7 @@ import {
 } from '@app/contracts';
 import type { AuditEntry } from '@app/platform';
 import type { BulkheadSnapshot } from '@app/resilience';
+import type { AdmissionClassView, AdmissionServiceView, AdmissionView } from '../admin/admin-admission.controller.js';
 import type { BreakerView } from '../admin/admin-breakers.controller.js';
 import type { UpstreamView } from '../admin/admin-upstreams.controller.js';
 import type { OverviewView } from '../overview/overview.view.js';
@@ -245,6 +246,36 @@ const upstreamSchema = describes<UpstreamView>()(
   }),
 );
 export const upstreamsSchema = z.object({ query: z.array(upstreamSchema), delivery: z.array(upstreamSchema) });
+
+const admissionClassSchema = describes<AdmissionClassView>()(
+  z.object({
+    inflight: z.number().int(),
+    admitted: z.number().int(),
+    refusedLimit: z.number().int(),
+    refusedCohort: z.number().int(),
+    admittedCohorts: z.number().int().meta({ description: 'User cohorts (of 128) the class admits now.' }),
+  }),
+);
+const admissionServiceSchema = describes<AdmissionServiceView>()(
+  z.object({
+    limit: z.number().int(),
+    inflight: z.number().int(),
+    baselineMs: z.number(),
+    recentMs: z.number(),
+    throttled: z.number().int(),
+    classes: z.object({ claim: admissionClassSchema, status: admissionClassSchema, read: admissionClassSchema, overview: admissionClassSchema, report: admissionClassSchema }),
+  }),
+);
+export const admissionSchema = describes<AdmissionView>()(
+  z.object({
+    mode: z.enum(['adaptive', 'static']),
+    priority: z
+      .object({ level: z.number().int(), delayMs: z.number(), utilization: z.number(), overloaded: z.boolean(), refused: z.number().int() })
+      .optional()
+      .meta({ description: 'The priority level (of 640 keys: class rank × 128 + user cohort) and the gateway\'s own event-loop delay.' }),
+    services: z.object({ query: admissionServiceSchema, delivery: admissionServiceSchema }).optional(),
+  }),
+);
 
 const breakerSchema = describes<BreakerView>()(
   z.object({
