@@ -87,6 +87,26 @@ describe('operator dashboard (headless Chromium)', () => {
     ]));
   });
 
+  it('publishes only after a dry run that shows the diff and stores nothing', async () => {
+    await page.fill('#publish-id', 'a-dash');
+    await page.click('#publish-load');
+    await page.waitForFunction(() => (document.querySelector('#publish-config') as HTMLTextAreaElement).value.includes('dash-g1'));
+    const config = JSON.parse(await page.inputValue('#publish-config'));
+    config.gifts[0].inventory = 1500;
+    await page.fill('#publish-config', JSON.stringify(config, null, 2));
+    expect(await page.isDisabled('#publish-go')).toBe(true); // not checked yet
+    await page.fill('#publish-reason', 'more skins for the weekend');
+    await page.click('#publish-check');
+    await page.waitForSelector('#publish-diff:has-text("dash-g1.inventory: 1000 → 1500")');
+    const stored = async () => (await http('GET', `${gw}/admin/activities/a-dash`, { token: suite.adminToken })).body.gifts[0].inventory;
+    expect(await stored()).toBe(1000); // the dry run stored nothing
+    await page.click('#publish-go');
+    await page.waitForSelector('#publish-diff:has-text("published")');
+    expect(await stored()).toBe(1500);
+    const audit = await http('GET', `${gw}/admin/audit?limit=20`, { token: suite.adminToken });
+    expect(audit.body.entries).toEqual(expect.arrayContaining([expect.objectContaining({ target: 'a-dash', actor: 'admin:dash.op', reason: 'more skins for the weekend' })]));
+  });
+
   it('shows an ejected instance after one is killed', async () => {
     const victim = `127.0.0.1:${suite.queryTcpPorts[0]}`;
     suite.queries[0].signal('SIGKILL');

@@ -70,6 +70,14 @@ export const DASHBOARD_HTML = `<!doctype html>
       <form id="add-flag"><input id="new-flag" placeholder="gift.g1.paused" size="28"> <button type="submit">Enable</button></form>
       <div class="error" id="flag-error"></div>
     </section>
+    <section class="wide"><h2>Publish an activity</h2>
+      <p class="muted">Load the stored configuration, edit it, check it: the dry run shows what would change and stores nothing. Publish is enabled once the edited configuration passed a check.</p>
+      <form id="publish-form"><input id="publish-id" placeholder="activity id" size="24" aria-label="activity id"> <button type="button" id="publish-load">Load</button>
+        <input id="publish-reason" placeholder="why (audited)" size="30" aria-label="reason"> <button type="submit" id="publish-check">Check (dry run)</button> <button type="button" id="publish-go" disabled>Publish</button></form>
+      <textarea id="publish-config" rows="10" style="width:100%;font-family:monospace" aria-label="configuration (JSON)" placeholder='{ "name": "...", "startsAt": "...", "endsAt": "...", "gifts": [ ... ] }'></textarea>
+      <div class="error" id="publish-error"></div>
+      <pre id="publish-diff" class="muted"></pre>
+    </section>
     <section><h2>Audit log</h2><table id="audit"><thead><tr><th>time</th><th>actor</th><th>action</th><th>target</th><th>reason</th></tr></thead><tbody></tbody></table></section>
   </main>
 </div>

@@ -197,6 +197,63 @@ export const DASHBOARD_JS = `'use strict';
       return refresh();
     }
   });
+  // Publishing: a dry run first (PUT ?dryRun=true shows the diff, stores nothing), then Publish the
+  // very text that was checked; editing the text after the check disables Publish again.
+  let checkedText = '';
+  const publishPath = () => '/admin/activities/' + encodeURIComponent($('#publish-id').value.trim());
+  function publishBody() {
+    const config = JSON.parse($('#publish-config').value);
+    const reason = $('#publish-reason').value.trim();
+    return JSON.stringify(reason ? { ...config, reason } : config);
+  }
+  function describeChanges(changes) {
+    const ids = (gifts) => gifts.map((g) => g.giftId).join(', ');
+    if (changes.created) return 'new activity: every gift is added (' + ids(changes.gifts.added) + ')';
+    const lines = [];
+    for (const [field, c] of Object.entries(changes.activity || {})) lines.push(field + ': ' + JSON.stringify(c.before) + ' → ' + JSON.stringify(c.after));
+    if (changes.gifts.added.length) lines.push('gifts added: ' + ids(changes.gifts.added));
+    if (changes.gifts.removed.length) lines.push('gifts removed: ' + ids(changes.gifts.removed));
+    for (const g of changes.gifts.changed) for (const [field, c] of Object.entries(g.fields)) lines.push(g.giftId + '.' + field + ': ' + JSON.stringify(c.before) + ' → ' + JSON.stringify(c.after));
+    return lines.length ? lines.join('\\n') : 'no change';
+  }
+  $('#publish-load').addEventListener('click', async () => {
+    $('#publish-error').textContent = '';
+    try {
+      const stored = await api(publishPath());
+      const config = { name: stored.name, startsAt: stored.startsAt, endsAt: stored.endsAt, gifts: stored.gifts.map(({ consumed, ...gift }) => gift) };
+      $('#publish-config').value = JSON.stringify(config, null, 2);
+    } catch (err) {
+      $('#publish-error').textContent = err.message;
+    }
+  });
+  $('#publish-config').addEventListener('input', () => { $('#publish-go').disabled = $('#publish-config').value !== checkedText; });
+  $('#publish-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    $('#publish-error').textContent = '';
+    $('#publish-diff').textContent = '';
+    $('#publish-go').disabled = true;
+    try {
+      const plan = await api(publishPath() + '?dryRun=true', { method: 'PUT', body: publishBody() });
+      $('#publish-diff').textContent = describeChanges(plan.changes);
+      checkedText = $('#publish-config').value;
+      $('#publish-go').disabled = false;
+    } catch (err) {
+      $('#publish-error').textContent = err instanceof SyntaxError ? 'The configuration is not valid JSON: ' + err.message : err.message;
+    }
+  });
+  $('#publish-go').addEventListener('click', async () => {
+    $('#publish-error').textContent = '';
+    if ($('#publish-config').value !== checkedText) { $('#publish-error').textContent = 'Check the edited configuration first.'; return; }
+    try {
+      await api(publishPath(), { method: 'PUT', body: publishBody() });
+      $('#publish-diff').textContent = 'published';
+      $('#publish-go').disabled = true;
+      checkedText = '';
+    } catch (err) {
+      $('#publish-error').textContent = err.message;
+    }
+  });
+
   $('#order-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const orderId = $('#order-id').value.trim();
