@@ -60,6 +60,8 @@ interface ClassState extends ClassSnapshot {
   windowStartMs: number;
   windowArrivals: number;
   windowRefused: number;
+  /** Refused share of arrivals, smoothed over windows (one window's burst does not move the cohorts). */
+  refusedShare: number;
 }
 
 /**
@@ -105,6 +107,7 @@ export class AdmissionController {
           windowStartMs: now,
           windowArrivals: 0,
           windowRefused: 0,
+          refusedShare: 0,
         };
         return [cls, state];
       }),
@@ -124,7 +127,9 @@ export class AdmissionController {
     }
     if (this.inflightTotal >= this.ceiling(cls, now)) {
       state.refusedLimit++;
-      state.windowRefused++;
+      // A refusal while the limit probes its baseline (half the limit for one window) is deliberate
+      // and brief: it says nothing about this class's overload.
+      if (!this.limiter.isProbing) state.windowRefused++;
       return { admitted: false, reason: 'limit' };
     }
     state.admitted++;
@@ -169,15 +174,16 @@ export class AdmissionController {
   }
 
   /**
-   * Ends the class's cohort window when it is over: a window that refused more than
-   * `cohortShedAbove` of its arrivals for the limit admits half that share fewer cohorts; a window
-   * that refused under `cohortGrowBelow` admits 10% more (plus one); in between it holds. Cohorts never go below 1: someone is always admitted.
+   * Ends the class's cohort window when it is over. The refused share (for the limit, outside its
+   * probes) is smoothed over windows (weight 0.3 for the newest); while it is above `cohortShedAbove`
+   * the class admits half that share fewer cohorts each window, below `cohortGrowBelow` 10% more
+   * (plus one), in between it holds. Cohorts never go below 1: someone is always admitted.
    */
   private rollWindow(state: ClassState, now: number): void {
     if (now - state.windowStartMs < this.cohortWindowMs) return;
     const arrivals = state.windowArrivals;
     if (arrivals > 0) {
-      const refused = state.windowRefused / arrivals;
+      const refused = (state.refusedShare = 0.7 * state.refusedShare + 0.3 * (state.windowRefused / arrivals));
       // Half the refused share: the limit keeps refusing a little at the edge, which is what keeps
       // the cohorts near what the limit can take rather than swinging below it.
       if (refused > this.cohortShedAbove) {
@@ -187,7 +193,10 @@ export class AdmissionController {
       }
     }
     // Nobody asked for a whole window: the overload that shed these cohorts is over.
-    if (arrivals === 0 || now - state.windowStartMs >= 2 * this.cohortWindowMs) state.admittedCohorts = COHORTS;
+    if (arrivals === 0 || now - state.windowStartMs >= 2 * this.cohortWindowMs) {
+      state.admittedCohorts = COHORTS;
+      state.refusedShare = 0;
+    }
     state.windowStartMs = now;
     state.windowArrivals = 0;
     state.windowRefused = 0;
