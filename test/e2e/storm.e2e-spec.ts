@@ -36,7 +36,7 @@ describe('click storm (2 gateways, 3 query, 2 delivery, adaptive admission)', ()
 
   it('answers every request of a 4x storm, never with a 500, refuses with Retry-After, and serves claims again afterwards', async () => {
     const capacity = await closedLoop(suite, claim, 3_000);
-    const storm = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 4 * capacity, durationMs: 6_000, next: claim, giveUpMs: 10_000 });
+    const storm = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 4 * capacity, durationMs: 6_000, next: claim, giveUpMs: 10_000, inspectErrors: true });
     const by = (pred: (s: (typeof storm.samples)[number]) => boolean) => storm.samples.filter(pred);
     const delivered = by((s) => s.status === 200);
     const refused = by((s) => s.status === 503 || s.status === 429);

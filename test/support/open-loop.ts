@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
 /** One request of a storm: which class it is, and how to send it. */
@@ -32,6 +33,8 @@ export interface OpenLoopOptions {
   giveUpMs?: number;
   /** Sockets per gateway. Default 256. */
   connections?: number;
+  /** Read error answers' `Retry-After` and `error.code` into the samples (costs the generator a JSON parse each). Default false. */
+  inspectErrors?: boolean;
 }
 
 /**
@@ -40,13 +43,16 @@ export interface OpenLoopOptions {
  * behind shows as latency instead of hiding it (no coordinated omission). A 1 ms timer sends what is
  * due. Each request gets `giveUpMs` to be answered (headers and body), else it counts as unanswered.
  */
-export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: StormSample[]; sentLateMs: number }> {
+export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: StormSample[]; sentLateMs: number; loopDelayP99Ms: number }> {
   const giveUpMs = opts.giveUpMs ?? 5_000;
   const pools = opts.origins.map(
     (origin) => new Pool(origin, { connections: opts.connections ?? 256, pipelining: 1, headersTimeout: giveUpMs, bodyTimeout: giveUpMs, keepAliveTimeout: 10_000 }),
   );
   const samples: StormSample[] = [];
   const pending: Promise<void>[] = [];
+  // The generator's own event-loop delay: when it is large, latencies include the generator's queue.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const started = performance.now();
   let owed = 0;
   let lastMs = 0;
@@ -64,7 +70,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: Sto
         worstLateMs = Math.max(worstLateMs, elapsed - dueMs);
         const request = opts.next();
         const pool = pools[sent++ % pools.length]!;
-        pending.push(send(pool, request, started, dueMs, giveUpMs).then((sample) => void samples.push(sample)));
+        pending.push(send(pool, request, started, dueMs, giveUpMs, opts.inspectErrors ?? false).then((sample) => void samples.push(sample)));
       }
       owed -= count;
       lastMs = elapsed;
@@ -73,15 +79,16 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: Sto
     tick();
   });
   await Promise.all(pending);
+  loopDelay.disable();
   await Promise.all(pools.map((p) => p.close()));
-  return { samples, sentLateMs: worstLateMs };
+  return { samples, sentLateMs: worstLateMs, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
 }
 
-async function send(pool: Pool, request: StormRequest, started: number, dueMs: number, giveUpMs: number): Promise<StormSample> {
+async function send(pool: Pool, request: StormRequest, started: number, dueMs: number, giveUpMs: number, inspectErrors: boolean): Promise<StormSample> {
   try {
     const res = await pool.request({ method: request.method, path: request.path, headers: request.headers, signal: AbortSignal.timeout(giveUpMs) });
     const sample: StormSample = { cls: request.cls, dueMs, latencyMs: 0, status: res.statusCode };
-    if (res.statusCode >= 400) {
+    if (inspectErrors && res.statusCode >= 400) {
       const retryAfter = res.headers['retry-after'];
       if (typeof retryAfter === 'string') sample.retryAfter = retryAfter;
       sample.code = errorCodeOf(await res.body.text());
