@@ -31,7 +31,7 @@ export interface OpenLoopOptions {
   next: () => StormRequest;
   /** A request without an answer after this long is unanswered (status 0). Default 5000. */
   giveUpMs?: number;
-  /** Sockets per gateway. Default 256. */
+  /** Sockets per gateway. Default 512. */
   connections?: number;
   /** Read error answers' `Retry-After` and `error.code` into the samples (costs the generator a JSON parse each). Default false. */
   inspectErrors?: boolean;
@@ -46,7 +46,7 @@ export interface OpenLoopOptions {
 export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: StormSample[]; sentLateMs: number; loopDelayP99Ms: number }> {
   const giveUpMs = opts.giveUpMs ?? 5_000;
   const pools = opts.origins.map(
-    (origin) => new Pool(origin, { connections: opts.connections ?? 256, pipelining: 1, headersTimeout: giveUpMs, bodyTimeout: giveUpMs, keepAliveTimeout: 10_000 }),
+    (origin) => new Pool(origin, { connections: opts.connections ?? 512, pipelining: 1, headersTimeout: giveUpMs, bodyTimeout: giveUpMs, keepAliveTimeout: 10_000 }),
   );
   const samples: StormSample[] = [];
   const pending: Promise<void>[] = [];

@@ -11,9 +11,9 @@ export interface AdmissionOptions {
   shares?: Partial<Record<RequestClass, number>>;
   /** Length of the window the cohort gate judges refusals over, in ms. Default 200. */
   cohortWindowMs?: number;
-  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.1. */
+  /** Refused share of a window's arrivals above which the cohort gate admits fewer cohorts. Default 0.2. */
   cohortShedAbove?: number;
-  /** Refused share of a window's arrivals below which the cohort gate admits more cohorts. Default 0.02. */
+  /** Refused share of a window's arrivals below which the cohort gate admits more cohorts. Default 0.05. */
   cohortGrowBelow?: number;
   /** How long a class counts as active after its last arrival, in ms (for headroom). Default 1000. */
   activeForMs?: number;
@@ -87,8 +87,8 @@ export class AdmissionController {
     this.clock = options.clock ?? systemClock;
     this.limiter = new GradientLimit(options.limit);
     this.cohortWindowMs = options.cohortWindowMs ?? 200;
-    this.cohortShedAbove = options.cohortShedAbove ?? 0.1;
-    this.cohortGrowBelow = options.cohortGrowBelow ?? 0.02;
+    this.cohortShedAbove = options.cohortShedAbove ?? 0.2;
+    this.cohortGrowBelow = options.cohortGrowBelow ?? 0.05;
     this.activeForMs = options.activeForMs ?? 1000;
     const shares = { ...DEFAULT_CLASS_SHARES, ...options.shares };
     const now = this.clock.now();
