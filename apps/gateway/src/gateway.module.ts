@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks } from '@app/platform';
 import { registerGatewayMetrics } from './metrics/gateway.metrics.js';
-import { AdmissionGate } from './admission/admission.hooks.js';
+import { AdmissionGate } from './admission/admission.gate.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminAdmissionController } from './admin/admin-admission.controller.js';

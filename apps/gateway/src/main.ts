@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeOnSignals, createLogger, logRequests, Metrics, readyEvent } from '@app/platform';
 import { loadGatewayConfig } from './config/gateway.config.js';
-import { AdmissionGate } from './admission/admission.hooks.js';
+import { AdmissionGate } from './admission/admission.gate.js';
 import { GatewayModule } from './gateway.module.js';
 import { configureHttp, createGatewayAdapter } from './http/http-setup.js';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
 import { REQUEST_CLASSES, type RequestClass } from '@app/resilience';
-import { AdmissionGate } from '../admission/admission.hooks.js';
+import { AdmissionGate } from '../admission/admission.gate.js';
 import { AdminAuthGuard } from '../auth/admin-auth.guard.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ResiliencePolicies } from '../policies/resilience-policies.js';

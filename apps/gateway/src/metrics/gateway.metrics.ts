@@ -1,6 +1,6 @@
 import type { FlagCache, Metrics } from '@app/platform';
 import { REQUEST_CLASSES } from '@app/resilience';
-import type { AdmissionGate } from '../admission/admission.hooks.js';
+import type { AdmissionGate } from '../admission/admission.gate.js';
 import type { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
 import type { SoldOutLatch } from '../claims/sold-out.latch.js';
 import type { ResiliencePolicies } from '../policies/resilience-policies.js';

@@ -145,7 +145,7 @@ export class AdmissionGate {
   }
 }
 
-/** The `sub` of a bearer JWT's payload, undecoded signature and all; undefined when there is none. */
+/** The `sub` of a bearer JWT's payload, read without checking the signature (only to pick a cohort); undefined when there is none. */
 export function unverifiedSubject(authorization: string | undefined): string | undefined {
   if (!authorization || !authorization.startsWith('Bearer ')) return undefined;
   const token = authorization.slice(7);
