@@ -33,7 +33,7 @@ async function startEmbedded(dataDir: string, port: number): Promise<Embedded> {
     timeoutMs: 60_000,
     what: `the embedded PostgreSQL to listen (${logs.join(' | ')})`,
   });
-  if (line === 'exited') throw new Error(`embedded PostgreSQL exited: ${logs.join('\n')}`);
+  if (!line || line === 'exited') throw new Error(`embedded PostgreSQL exited: ${logs.join('\n')}`);
   return {
     child,
     port: Number(/:(\d+)$/.exec(line)?.[1]),
