@@ -42,12 +42,15 @@ export function registerDeliveryMetrics(
  * scrape for the three gauges. A full Redis with noeviction refuses writes: claims answer 503. Every
  * delivery instance reports the same servers; the alerts take the max/min by node.
  */
+const SCRAPE_REUSE_MS = 100;
+
 function registerRedisMemoryMetrics(metrics: Metrics, redis: Redis): void {
-  let pending: Promise<RedisMemory[]> | undefined;
-  // The three gauges are collected one after another in one scrape: one INFO per server serves them all.
+  // The four gauges are collected one after another in one scrape: one INFO per server serves them all.
+  let last: { atMs: number; read: Promise<RedisMemory[]> } | undefined;
   const read = () => {
-    pending ??= readRedisMemory(redis).finally(() => setTimeout(() => (pending = undefined), 500).unref());
-    return pending;
+    const now = Date.now();
+    if (!last || now - last.atMs > SCRAPE_REUSE_MS) last = { atMs: now, read: readRedisMemory(redis) };
+    return last.read;
   };
   metrics.gauge('rampart_redis_memory_used_bytes', 'Redis used_memory (INFO memory), by server', ['node'], async () =>
     (await read()).map((m) => [{ node: m.node }, m.usedBytes]),
