@@ -138,7 +138,7 @@ describe('a Redis filled up to maxmemory (noeviction)', () => {
       { timeoutMs: 30_000, intervalMs: 250, what: 'a claim to be served once Redis has room' },
     );
     // (An attempt the throttling let through may still be delivering when the next one asks.)
-    expect(again.body).toMatchObject({ orderId: 'full-full-sync-0', status: expect.stringMatching(/^(delivering|delivered)$/) });
+    expect(again?.body).toMatchObject({ orderId: 'full-full-sync-0', status: expect.stringMatching(/^(delivering|delivered)$/) });
     await waitForOrderStatus(gw, tokenAgain, 'full-full-sync-0', ['delivered'], 20_000);
     expect(gauge(await deliveryMetrics(suite), 'rampart_redis_memory_headroom_ratio', node)).toBeGreaterThan(0.5);
 
