@@ -71,6 +71,8 @@ interface RunResult {
   steady: { sent: number; result: LoadResult; growthFirstHalfBps: number; growthSecondHalfBps: number; peakBytes: number };
   final: { usedBytes: number; datasetBytes: number; keys: number; claims: number };
   samples: Sample[];
+  /** The largest keys left at the end (MEMORY USAGE), to see what stays. */
+  largest: Array<{ key: string; bytes: number }>;
   archiveDelayP50S?: number;
   archiveDelayP99S?: number;
   archiveLagMaxS?: number;
@@ -238,6 +240,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   await sample();
   clearInterval(sampler);
   const final = await memory();
+  const largest = await largestKeys(admin, 5);
   const text = await metrics();
   const result: RunResult = {
     label,
@@ -263,6 +266,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
       peakBytes: Math.max(...series.map((s) => s.usedBytes)),
     },
     final: { ...final, claims },
+    largest,
     samples: series,
     ...(archive
       ? {
@@ -325,6 +329,7 @@ function report(results: RunResult[], notes: string[]): void {
     rows,
   );
   for (const r of results) {
+    console.log(`${r.label}: largest keys at the end: ${r.largest.map((k) => `${k.key} ${(k.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
     console.log(`${r.label}: steady load ${r.steady.sent} claims sent, ${r.steady.result.ok} delivered, not delivered ${formatFailures(r.steady.result.failures)}; calibration delivered ${r.delivered.claims}, refused ${r.refused.claims}`);
   }
   const on = results.find((r) => r.archive);
@@ -341,13 +346,25 @@ function report(results: RunResult[], notes: string[]): void {
       `back to the start after retention: used_memory_dataset ${mb(on.baseline.datasetBytes)} -> ${mb(on.final.datasetBytes)} MB (within ${fmtRatio(backDataset)}), keys ${on.baseline.keys} -> ${on.final.keys} (within ${fmtRatio(backKeys)}): goal <= 10% ${verdict(backDataset <= 0.1 && backKeys <= 0.1)}; ` +
         `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (within ${fmtRatio(backUsed)}; Redis' own overhead: scripts, client buffers)`,
     );
-    if (off) console.log(`claims/s with the archive on / off: ${fmtRate(on.delivered.perS)} / ${fmtRate(off.delivered.perS)} = ${fmtRatio(on.delivered.perS / off.delivered.perS)} (goal >= 95%: ${verdict(on.delivered.perS / off.delivered.perS >= 0.95)}; one 8 s closed loop each on a shared machine: noisy)`);
+    if (off) console.log(`claims/s with the archive on / off: ${fmtRate(on.delivered.perS)} / ${fmtRate(off.delivered.perS)} = ${fmtRatio(on.delivered.perS / off.delivered.perS)} (goal >= 95%: ${verdict(on.delivered.perS / off.delivered.perS >= 0.95)}; one ${CAL_S} s closed loop each on a shared machine: noisy)`);
   } else {
     console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99, claims/s archive on vs off.');
   }
   if (off) console.log(`without retention Redis only grows: ${mb(off.final.usedBytes - off.baseline.usedBytes)} MB and ${off.final.keys - off.baseline.keys} keys more after ${off.final.claims} claims, ${((off.final.usedBytes - off.baseline.usedBytes) / Math.max(1, off.final.claims)).toFixed(0)} B a claim`);
   for (const note of notes) console.log(`note: ${note}`);
   console.log('Load generator, apps, Redis and PostgreSQL share the same cores; compare figures of one run only.');
+}
+
+/** The `count` largest keys by MEMORY USAGE (SCAN of the whole, small at the end of a run). */
+async function largestKeys(redis: Redis, count: number): Promise<Array<{ key: string; bytes: number }>> {
+  const sizes: Array<{ key: string; bytes: number }> = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) sizes.push({ key, bytes: Number(await redis.memory('USAGE', key)) || 0 });
+  } while (cursor !== '0' && sizes.length < 100_000);
+  return sizes.sort((a, b) => b.bytes - a.bytes).slice(0, count);
 }
 
 async function databaseAnswers(): Promise<{ ok: true } | { ok: false; reason: string }> {
