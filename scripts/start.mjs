@@ -22,7 +22,7 @@ import { ChildApp } from './lib/child-app.mjs';
 import { signUserToken } from './lib/jwt.mjs';
 import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
 import { HOW_TO_GET_REDIS, isLocalRedis, pingRedis, redisMemoryPolicy, startRedisServer, which } from './lib/local-redis.mjs';
-import { DEFAULT_DATABASE_URL, isLocalDatabase, parseDatabaseUrl, probePostgres, redactDatabaseUrl, withPort } from './lib/pg-probe.mjs';
+import { DEFAULT_DATABASE_URL, isLocalDatabase, parseDatabaseUrl, probePostgres, withPort } from './lib/pg-probe.mjs';
 import { loadOrCreateSecrets } from './lib/secrets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,13 +105,13 @@ try {
 }
 const postgres = await probePostgres(databaseUrl);
 if (postgres.ok) {
-  say(`using PostgreSQL at ${redactDatabaseUrl(databaseUrl)}`);
+  say(`using PostgreSQL at ${redactUrl(databaseUrl)}`);
 } else if (postgres.answers || !isLocalDatabase(databaseUrl)) {
   // Something is there but refuses us (a password, an unknown database): starting another would hide that.
-  fail(`PostgreSQL at ${redactDatabaseUrl(databaseUrl)} is not usable: ${postgres.reason}. Fix DATABASE_URL, or unset it to use the embedded one.`);
+  fail(`PostgreSQL at ${redactUrl(databaseUrl)} is not usable: ${postgres.reason}. Fix DATABASE_URL, or unset it to use the embedded one.`);
 } else {
   const wanted = parseDatabaseUrl(databaseUrl).port;
-  say(`no PostgreSQL at ${redactDatabaseUrl(databaseUrl)} (${postgres.reason}): starting an embedded one (PGlite, data in .rampart/pglite)`);
+  say(`no PostgreSQL at ${redactUrl(databaseUrl)} (${postgres.reason}): starting an embedded one (PGlite, data in .rampart/pglite)`);
   try {
     embeddedPostgres = await startEmbeddedPostgres({
       dataDir: join(root, '.rampart', 'pglite'),
@@ -123,7 +123,7 @@ if (postgres.ok) {
     fail(`could not start the embedded PostgreSQL: ${err.message}`);
   }
   databaseUrl = withPort(databaseUrl, embeddedPostgres.port);
-  say(`using the embedded PostgreSQL (PGlite) at ${redactDatabaseUrl(databaseUrl)}`);
+  say(`using the embedded PostgreSQL (PGlite) at ${redactUrl(databaseUrl)}`);
 }
 
 // 3. Secrets
@@ -262,7 +262,7 @@ ${backends
   .join('\n')}
   provider stub   http://${HOST}:${stubPort}/_stats   (faults: PUT /_faults)
   redis           ${redactUrl(redisUrl)}${redisServer ? `   (started by npm start, maxmemory ${redisMaxmemory}, noeviction)` : ''}
-  postgresql      ${redactDatabaseUrl(databaseUrl)}${embeddedPostgres ? '   (embedded PGlite started by npm start, data in .rampart/pglite)' : ''}
+  postgresql      ${redactUrl(databaseUrl)}${embeddedPostgres ? '   (embedded PGlite started by npm start, data in .rampart/pglite)' : ''}
 
   admin token     ${secrets.adminToken}   (${origin('ADMIN_TOKEN', secrets.sources.adminToken)})
   JWT secret      ${origin('JWT_SECRET', secrets.sources.jwtSecret)}; npm run token -- <userId> signs with it
