@@ -26,7 +26,7 @@ export function isLocalDatabase(url) {
 }
 
 /** The URL with its password replaced by `***`, for printing. */
-function redactDatabaseUrl(url) {
+export function redactDatabaseUrl(url) {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
