@@ -31,6 +31,22 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['redis-data', 'grafana-data']));
   });
 
+  it('Redis is bounded: maxmemory with noeviction, under a container memory limit above it', () => {
+    const command: string[] = services.redis.command;
+    const arg = (name: string) => command[command.indexOf(name) + 1];
+    expect(command).toContain('--maxmemory');
+    expect(arg('--maxmemory-policy')).toBe('noeviction');
+    // ${VAR:-default}: the defaults as shipped.
+    const bytes = (size: string) => {
+      const [, n, unit] = /^\$\{\w+:-(\d+)(m|mb|g|gb)\}$/.exec(size)!;
+      return Number(n) * (unit.startsWith('g') ? 1024 : 1);
+    };
+    const maxmemoryMb = bytes(arg('--maxmemory'));
+    const limitMb = bytes(services.redis.mem_limit);
+    expect(maxmemoryMb).toBeGreaterThan(0);
+    expect(limitMb).toBeGreaterThanOrEqual(maxmemoryMb * 1.25);
+  });
+
   it('Prometheus sends alerts to the alertmanager service on its port', () => {
     const prometheus = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8'));
     const targets: string[] = prometheus.alerting.alertmanagers[0].static_configs[0].targets;

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // npm start: the whole of Rampart on one machine, for trying it out.
 //   1. builds if a bundle is missing or older than the sources
-//   2. finds Redis at REDIS_URL, or starts a local redis-server (data in .rampart/redis)
+//   2. finds Redis at REDIS_URL, or starts a local redis-server (data in .rampart/redis, bounded by
+//      REDIS_MAXMEMORY, default 256mb, with maxmemory-policy noeviction)
+//   2b. finds PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), or starts an
+//      embedded one (PGlite behind pglite-socket, in this process, data in .rampart/pglite) on that URL's port
 //   3. takes JWT_SECRET / ADMIN_TOKEN from the environment, else from .rampart/secrets.json (made once)
 //   4. starts provider-stub, query x2, delivery x2, then the gateway, each waited for by its ready line
 //   5. publishes the demo activity through the gateway and prints URLs, tokens and curl commands
-// Ctrl-C / SIGTERM stops the apps (SIGTERM, SIGKILL after 10 s), then the redis-server if it started it.
+// Ctrl-C / SIGTERM stops the apps (SIGTERM, SIGKILL after 10 s), then the redis-server and the embedded
+// PostgreSQL if it started them.
+// REDIS_MAXMEMORY bounds the redis-server it starts (default 256mb).
 // Ports: PORT (gateway, 3000), STUB_PORT (7001), QUERY_TCP_PORTS (4001,4002), QUERY_HTTP_PORTS (4051,4052),
 // DELIVERY_TCP_PORTS (4101,4102), DELIVERY_HTTP_PORTS (4151,4152); the lists also set how many instances run.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { staleReason } from './lib/build-check.mjs';
 import { ChildApp } from './lib/child-app.mjs';
 import { signUserToken } from './lib/jwt.mjs';
-import { HOW_TO_GET_REDIS, isLocalRedis, pingRedis, startRedisServer, which } from './lib/local-redis.mjs';
+import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
+import { HOW_TO_GET_REDIS, isLocalRedis, pingRedis, redisMemoryPolicy, startRedisServer, which } from './lib/local-redis.mjs';
+import { DEFAULT_DATABASE_URL, isLocalDatabase, parseDatabaseUrl, probePostgres, withPort } from './lib/pg-probe.mjs';
 import { loadOrCreateSecrets } from './lib/secrets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,9 +66,16 @@ if (stale) {
 // 2. Redis
 const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 if (!URL.canParse(redisUrl) || !/^rediss?:$/.test(new URL(redisUrl).protocol)) fail(`REDIS_URL must be a redis:// URL (got "${redisUrl}")`);
+// The redis-server started here is bounded; a full one refuses writes (claims answer 503), never evicts.
+const redisMaxmemory = env.REDIS_MAXMEMORY?.trim() || '256mb';
+if (!/^\d+(b|kb|mb|gb)?$/i.test(redisMaxmemory)) fail(`REDIS_MAXMEMORY must be a size like 256mb or 1gb (got "${redisMaxmemory}")`);
 let redisServer;
 if (await pingRedis(redisUrl)) {
   say(`using Redis at ${redactUrl(redisUrl)}`);
+  const memory = await redisMemoryPolicy(redisUrl);
+  if (memory && memory.policy !== 'noeviction') {
+    say(`warning: this Redis has maxmemory-policy ${memory.policy}; Rampart needs noeviction (an evicted idempotency record or counter means a double delivery or an oversell)`);
+  }
 } else if (!isLocalRedis(redisUrl)) {
   fail(`Redis at ${redactUrl(redisUrl)} does not answer PING, and it is not local, so it cannot be started from here.`);
 } else if (!which('redis-server')) {
@@ -70,6 +84,7 @@ if (await pingRedis(redisUrl)) {
   say(`no Redis at ${redactUrl(redisUrl)}: starting redis-server (data in .rampart/redis)`);
   try {
     redisServer = await startRedisServer(redisUrl, join(root, '.rampart', 'redis'), {
+      maxmemory: redisMaxmemory,
       onLine: (line) => console.log(`[redis] ${line}`),
     });
   } catch (err) {
@@ -78,6 +93,37 @@ if (await pingRedis(redisUrl)) {
   redisServer.once('exit', (code, signal) => {
     if (!shuttingDown) say(`redis-server exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); the apps will report Redis errors`);
   });
+}
+
+// 2b. PostgreSQL (the system of record): the one at DATABASE_URL when it lets us in, else an embedded one.
+let databaseUrl = env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+let embeddedPostgres;
+try {
+  parseDatabaseUrl(databaseUrl);
+} catch (err) {
+  fail(err.message);
+}
+const postgres = await probePostgres(databaseUrl);
+if (postgres.ok) {
+  say(`using PostgreSQL at ${redactUrl(databaseUrl)}`);
+} else if (postgres.answers || !isLocalDatabase(databaseUrl)) {
+  // Something is there but refuses us (a password, an unknown database): starting another would hide that.
+  fail(`PostgreSQL at ${redactUrl(databaseUrl)} is not usable: ${postgres.reason}. Fix DATABASE_URL, or unset it to use the embedded one.`);
+} else {
+  const wanted = parseDatabaseUrl(databaseUrl).port;
+  say(`no PostgreSQL at ${redactUrl(databaseUrl)} (${postgres.reason}): starting an embedded one (PGlite, data in .rampart/pglite)`);
+  try {
+    embeddedPostgres = await startEmbeddedPostgres({
+      dataDir: join(root, '.rampart', 'pglite'),
+      host: HOST,
+      port: wanted,
+      onLine: (line) => console.log(`[pglite] ${line}`),
+    });
+  } catch (err) {
+    fail(`could not start the embedded PostgreSQL: ${err.message}`);
+  }
+  databaseUrl = withPort(databaseUrl, embeddedPostgres.port);
+  say(`using the embedded PostgreSQL (PGlite) at ${redactUrl(databaseUrl)}`);
 }
 
 // 3. Secrets
@@ -93,7 +139,7 @@ try {
 // LOG_FORMAT=json asks for the raw lines.
 const format = await logFormatter();
 // Every app shares the service token of the gateway-to-service hop (the stub ignores it).
-const base = { REDIS_URL: redisUrl, SERVICE_TOKEN: secrets.serviceToken };
+const base = { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, SERVICE_TOKEN: secrets.serviceToken };
 const node = (app) => [process.execPath, join('dist', 'apps', app, 'main.js')];
 const backends = [
   new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }, { format }),
@@ -139,6 +185,10 @@ async function shutdown(code) {
     const timer = setTimeout(() => redisServer.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
+  }
+  if (embeddedPostgres) {
+    say('stopping the embedded PostgreSQL started by npm start');
+    await embeddedPostgres.stop();
   }
   say('stopped');
   process.exit(code);
@@ -211,7 +261,8 @@ ${backends
   .map((a) => `  ${a.name.padEnd(14)}  http://${HOST}:${a.env.HTTP_PORT}/health/ready   (TCP ${a.env.TCP_PORT})`)
   .join('\n')}
   provider stub   http://${HOST}:${stubPort}/_stats   (faults: PUT /_faults)
-  redis           ${redactUrl(redisUrl)}${redisServer ? '   (started by npm start)' : ''}
+  redis           ${redactUrl(redisUrl)}${redisServer ? `   (started by npm start, maxmemory ${redisMaxmemory}, noeviction)` : ''}
+  postgresql      ${redactUrl(databaseUrl)}${embeddedPostgres ? '   (embedded PGlite started by npm start, data in .rampart/pglite)' : ''}
 
   admin token     ${secrets.adminToken}   (${origin('ADMIN_TOKEN', secrets.sources.adminToken)})
   JWT secret      ${origin('JWT_SECRET', secrets.sources.jwtSecret)}; npm run token -- <userId> signs with it

@@ -27,6 +27,22 @@ export async function pingRedis(url, timeoutMs = 1_000) {
   }
 }
 
+/** `{ maxmemory, policy }` of the Redis at `url` (CONFIG GET; undefined where CONFIG is disabled). */
+export async function redisMemoryPolicy(url) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const [, maxmemory] = await redis.config('GET', 'maxmemory');
+    const [, policy] = await redis.config('GET', 'maxmemory-policy');
+    return { maxmemory: Number(maxmemory), policy };
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export function isLocalRedis(url) {
   return LOCAL_HOSTS.has(new URL(url).hostname);
 }
@@ -54,16 +70,18 @@ export const HOW_TO_GET_REDIS = [
 
 /**
  * Starts `redis-server` for `url` on 127.0.0.1 with its data in `dataDir` (append-only file, no RDB
- * snapshots) and resolves once it answers PING. The process is detached into its own group so that
+ * snapshots), bounded by `maxmemory` with `maxmemory-policy noeviction` (full: writes are refused, nothing
+ * is evicted), and resolves once it answers PING. The process is detached into its own group so that
  * Ctrl-C in the terminal reaches only start.mjs, which stops it last.
  * @returns {Promise<import('node:child_process').ChildProcess>}
  */
-export async function startRedisServer(url, dataDir, { timeoutMs = 10_000, onLine = () => undefined } = {}) {
+export async function startRedisServer(url, dataDir, { maxmemory = '256mb', timeoutMs = 10_000, onLine = () => undefined } = {}) {
   const port = new URL(url).port || '6379';
   mkdirSync(dataDir, { recursive: true });
   const child = spawn(
     'redis-server',
-    ['--port', port, '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--save', '', '--loglevel', 'warning'],
+    ['--port', port, '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--save', '', '--loglevel', 'warning',
+      '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction'],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   for (const stream of [child.stdout, child.stderr]) {

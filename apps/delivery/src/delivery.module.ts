@@ -42,7 +42,7 @@ export class DeliveryModule implements OnApplicationShutdown {
     queue: DeliveryQueue,
     flags: FlagCache,
   ) {
-    registerDeliveryMetrics(metrics, { queue, reporter, provider, flags });
+    registerDeliveryMetrics(metrics, { queue, reporter, provider, flags, redis });
   }
 
   static register(config: DeliveryConfig): DynamicModule {

@@ -3,6 +3,7 @@ export * from './config/common.config.js';
 export * from './redis/redis.factory.js';
 export * from './redis/redis-url.js';
 export * from './redis/storage-errors.js';
+export * from './redis/redis-memory.js';
 export * from './logging/json.logger.js';
 export * from './logging/request-logging.js';
 export * from './health/health.controller.js';

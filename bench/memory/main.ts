@@ -1,0 +1,394 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { http } from '../../test/support/http.js';
+import { startRedisServer } from '../../test/support/redis.js';
+import { demoActivity, startSuite, type Suite } from '../../test/support/suite.js';
+import { runBench, type BenchContext } from '../support/bench-run.js';
+import { userAuthHeaders } from '../support/fixtures.js';
+import { HttpCaller } from '../support/http-caller.js';
+import { formatFailures, type LoadResult } from '../support/load-result.js';
+import { runClosedLoop, runPacedLoop, type LoadCall } from '../support/loop-load.js';
+import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
+import { histogramQuantile, total } from './prom-text.js';
+
+/**
+ * bench/memory: what claims leave in Redis, and whether retention gives it back (issue 14).
+ *
+ * Each run has a redis-server of its own (so used_memory and DBSIZE are this run's alone), 1 gateway,
+ * 1 query, 1 delivery and the provider stub at 0 ms:
+ *  1. calibration: CAL_S s of delivered claims, then CAL_S s of refused ones (a sold-out gift), closed
+ *     loops of 32: bytes and keys per delivered / refused claim in Redis, and delivered claims/s;
+ *  2. steady load: short activities (ACTIVITY_S s) one after another for STEADY_S s (all published before
+ *     the first claim, so the starting point holds their configurations), RATE claims/s
+ *     paced, REFUSED_SHARE of them on a sold-out gift; used_memory, DBSIZE, claims and the archive lag
+ *     sampled every SAMPLE_S s;
+ *  3. drain: no load for the last activity's retention and a margin; then the end against the start.
+ * Run "archive on": DATABASE_URL (a schema of its own, dropped after), RETENTION_SECONDS and
+ * REFUSAL_RETENTION_SECONDS = RETENTION_S. Run "archive off": no DATABASE_URL (no archiver, no
+ * retention), refusals kept the default 86400 s. When the build has no archive (delivery exports no
+ * rampart_archive_* metric) or no PostgreSQL answers, only the second is run and the report says what
+ * could not be measured. Printed, never asserted.
+ */
+const env = process.env;
+const num = (name: string, fallback: number): number => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${env[name]}")`);
+  return value;
+};
+const CAL_S = num('MEMORY_CALIBRATE_S', 8);
+const STEADY_S = num('MEMORY_STEADY_S', 150);
+const ACTIVITY_S = num('MEMORY_ACTIVITY_S', 20);
+const RETENTION_S = num('MEMORY_RETENTION_SECONDS', 30);
+const RATE = num('MEMORY_RATE', 100);
+const SAMPLE_S = num('MEMORY_SAMPLE_S', 5);
+const REFUSED_SHARE = 0.3;
+const RETENTION_INTERVAL_MS = 2_000;
+const DRAIN_S = RETENTION_S + 3 * (RETENTION_INTERVAL_MS / 1000) + 10;
+const USERS = 2_000;
+const CONCURRENCY = 32;
+const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ONLY = env.MEMORY_RUNS; // "on", "off" or both (unset)
+
+const perRunS = 25 + (2 * CAL_S + 20) + Math.max(1, Math.round(STEADY_S / ACTIVITY_S)) * ACTIVITY_S + DRAIN_S + 15;
+
+interface Sample {
+  atS: number;
+  phase: string;
+  usedBytes: number;
+  datasetBytes: number;
+  cappedBytes: number;
+  keys: number;
+  claims: number;
+  archiveLagS?: number;
+}
+
+interface RunResult {
+  label: string;
+  archive: boolean;
+  baseline: { usedBytes: number; datasetBytes: number; cappedBytes: number; keys: number };
+  delivered: { claims: number; perS: number; bytes: number; keys: number; result: LoadResult };
+  refused: { claims: number; bytes: number; keys: number };
+  steady: { sent: number; result: LoadResult; growthFirstHalfBps: number; growthSecondHalfBps: number; peakBytes: number };
+  final: { usedBytes: number; datasetBytes: number; cappedBytes: number; keys: number; claims: number };
+  samples: Sample[];
+  /** The largest keys left at the end (MEMORY USAGE), to see what stays. */
+  largest: Array<{ key: string; bytes: number }>;
+  archiveDelayP50S?: number;
+  archiveDelayP99S?: number;
+  archiveLagMaxS?: number;
+  archived?: number;
+  retired?: number;
+}
+
+runBench('memory', { deadlineS: Math.ceil(perRunS * 2 * 1.5) + 60 }, async (ctx) => {
+  const notes: string[] = [];
+  const database = await databaseAnswers();
+  if (!database.ok) notes.push(`no PostgreSQL at ${DATABASE_URL} (${database.reason}): no "archive on" run`);
+  const results: RunResult[] = [];
+  if (database.ok && ONLY !== 'off') {
+    const schema = `bench_memory_${randomUUID().slice(0, 8)}`;
+    ctx.defer(() => dropSchema(schema));
+    const on = await runOnce(ctx, `archive on, retention ${RETENTION_S} s`, {
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      RETENTION_SECONDS: String(RETENTION_S),
+      REFUSAL_RETENTION_SECONDS: String(RETENTION_S),
+      RETENTION_INTERVAL_MS: String(RETENTION_INTERVAL_MS),
+    }, true);
+    if (on) results.push(on);
+    else notes.push('this build has no archive (delivery exports no rampart_archive_lag_seconds after start-up with DATABASE_URL set): no "archive on" run');
+  }
+  if (ONLY !== 'on') results.push((await runOnce(ctx, 'archive off (no DATABASE_URL)', { DATABASE_URL: '' }, false))!);
+  report(results, notes);
+});
+
+/** One run; undefined when `expectArchive` and the apps turn out to have none (stopped at once). */
+async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, string>, expectArchive: boolean): Promise<RunResult | undefined> {
+  ctx.step(`${label}: starting a redis-server of its own and the apps`);
+  const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
+  let suite: Suite | undefined;
+  const admin = new Redis(redis.url);
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      admin.disconnect();
+      await Promise.all([...(suite ? [...suite.gateways, ...suite.queries, ...suite.deliveries, suite.provider] : [])].map((a) => a.stop()));
+      await redis.stop();
+    })());
+  ctx.defer(stop);
+  // DATABASE_URL "" is "not set" to the apps' env readers, and wins over a suite's default database.
+  suite = await startSuite({
+    redisUrl: redis.url,
+    prefix: `bench-memory-${randomUUID().slice(0, 8)}`,
+    env: appEnv,
+    providerEnv: { FAULT_LATENCY_MS: '0' },
+    // No per-user rate limiter: its short-lived window keys are not what a claim leaves behind.
+    gatewayEnv: { CLAIM_RATE_LIMIT_PER_S: '0' },
+  });
+  const gw = suite.gatewayUrls[0];
+  const metricsUrl = `http://127.0.0.1:${/"httpPort":(\d+)/.exec(suite.deliveries[0].logs.find((l) => l.includes('"event":"app.ready"')) ?? '')?.[1]}/metrics`;
+  const metrics = async () => (await fetch(metricsUrl)).text();
+  // The archiver's lag gauge exists only where an archiver runs (DATABASE_URL set, a build with one).
+  const archive = expectArchive && /^rampart_archive_lag_seconds/m.test(await metrics());
+  if (expectArchive && !archive) {
+    await stop();
+    return undefined;
+  }
+  const authorizations = await userAuthHeaders(suite, 'mem-user', USERS);
+  const run = randomUUID().slice(0, 6);
+  let seq = 0;
+  let claims = 0;
+  // used_memory counts everything the allocator holds (Lua scripts loaded by the first claims, client
+  // buffers...); used_memory_dataset is the data alone (used_memory minus Redis' own overhead).
+  const memory = async () => {
+    const info = await admin.info('memory');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
+    // The claim report stream and the audit stream are capped by length (MAXLEN), not retired: counted apart.
+    const capped = (await Promise.all(['reports', 'audit'].map(async (k) => Number(await admin.memory('USAGE', `${suite!.prefix}:${k}`)) || 0))).reduce((a, b) => a + b, 0);
+    return { usedBytes: field('used_memory'), datasetBytes: field('used_memory_dataset'), cappedBytes: capped, keys: await admin.dbsize() };
+  };
+  const publish = async (n: number, startsAtMs: number, endsAtMs: number) => {
+    const body = demoActivity(suite!.providerUrl, [
+      { giftId: `m${run}-${n}-ok`, inventory: 100_000_000, perUserLimit: 100_000_000 },
+      { giftId: `m${run}-${n}-out`, inventory: 1, perUserLimit: 1 },
+    ]);
+    Object.assign(body, { startsAt: new Date(startsAtMs).toISOString(), endsAt: new Date(endsAtMs).toISOString() });
+    const res = await http('PUT', `${gw}/admin/activities/mem-${run}-${n}`, { token: suite!.adminToken, body });
+    if (res.status !== 200 && res.status !== 201) throw new Error(`publishing activity ${n}: ${res.status} ${res.text}`);
+  };
+  const caller = new HttpCaller(gw, 64);
+  ctx.defer(() => caller.close());
+  const claim = (giftId: string): LoadCall => async () => {
+    const id = ++seq;
+    claims++;
+    const status = await caller.status({
+      method: 'POST',
+      path: `/api/gifts/${giftId}/claims`,
+      headers: { authorization: authorizations[id % USERS], 'idempotency-key': `m-${run}-${id}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return status === 200 || String(status);
+  };
+
+  const startedMs = Date.now();
+  const series: Sample[] = [];
+  let phase = 'start';
+  const sample = async () => {
+    const m = await memory();
+    const text = archive ? await metrics().catch(() => '') : '';
+    series.push({ atS: (Date.now() - startedMs) / 1000, phase, ...m, claims, ...(archive ? { archiveLagS: total(text, 'rampart_archive_lag_seconds') } : {}) });
+  };
+  const sampler = setInterval(() => void sample().catch(() => undefined), SAMPLE_S * 1000);
+  ctx.defer(() => clearInterval(sampler));
+
+  // Every activity is published up front, each with its own window (the calibration's, then the steady
+  // load's one after another), so the starting point holds all their configurations: what stays in Redis
+  // after retention is then only what retention does not remove.
+  const calibrationEndsMs = Date.now() + (2 * CAL_S + 20) * 1000;
+  const activities = Math.max(1, Math.round(STEADY_S / ACTIVITY_S));
+  const windowOf = (n: number) => ({ startsAtMs: calibrationEndsMs + (n - 1) * ACTIVITY_S * 1000, endsAtMs: calibrationEndsMs + n * ACTIVITY_S * 1000 });
+  await publish(0, Date.now() - 60_000, calibrationEndsMs);
+  for (let n = 1; n <= activities; n++) await publish(n, windowOf(n).startsAtMs, windowOf(n).endsAtMs);
+  await new Promise((r) => setTimeout(r, 2_000));
+  const baseline = await memory();
+  await sample();
+
+  // 1. Calibration: delivered, then refused (the sold-out gift's one unit goes first).
+  ctx.step(`${label}: calibration, ${CAL_S} s delivered and ${CAL_S} s refused claims`);
+  phase = 'calibration';
+  const beforeDelivered = await memory();
+  const delivered = await runClosedLoop({ concurrency: CONCURRENCY, durationS: CAL_S, call: claim(`m${run}-0-ok`) });
+  const afterDelivered = await memory();
+  await claim(`m${run}-0-out`)();
+  const beforeRefused = await memory();
+  const refused = await runClosedLoop({ concurrency: CONCURRENCY, durationS: CAL_S, call: claim(`m${run}-0-out`) });
+  const afterRefused = await memory();
+  const refusedCount = refused.failures['409'] ?? 0;
+
+  // 2. Steady load over short activities.
+  ctx.step(`${label}: steady load, ${RATE} claims/s (${REFUSED_SHARE * 100}% sold out) over ${activities} activities of ${ACTIVITY_S} s`);
+  await new Promise((r) => setTimeout(r, Math.max(0, windowOf(1).startsAtMs - Date.now())));
+  phase = 'steady';
+  const steadyStart = await memory();
+  const steadyStartedMs = Date.now();
+  const steadyResults: LoadResult[] = [];
+  let steadySent = 0;
+  for (let n = 1; n <= activities; n++) {
+    // Inside the activity's window with a margin at both ends (claims outside it are NOT_ACTIVE).
+    await new Promise((r) => setTimeout(r, Math.max(0, windowOf(n).startsAtMs + 300 - Date.now())));
+    const windowS = (windowOf(n).endsAtMs - 500 - Date.now()) / 1000;
+    if (windowS <= 1) throw new Error(`activity ${n}: its window passed before the load reached it (machine too busy?)`);
+    await claim(`m${run}-${n}-out`)(); // its one unit: every later claim of it is refused
+    let i = 0;
+    const ok = claim(`m${run}-${n}-ok`);
+    const out = claim(`m${run}-${n}-out`);
+    steadyResults.push(await runPacedLoop({ ratePerS: RATE, durationS: windowS, maxInFlight: 256, call: () => (++i % 10 < REFUSED_SHARE * 10 ? out() : ok()) }));
+    steadySent += Math.round(RATE * windowS);
+  }
+  const steadyEnd = await memory();
+  // Growth in the first and the second half of the steady load: with retention it flattens, without it
+  // stays linear. The middle is the sample closest to half-way.
+  const halfS = (Date.now() - steadyStartedMs) / 2000;
+  const midAtS = (steadyStartedMs - startedMs) / 1000 + halfS;
+  const mid = series
+    .filter((s) => s.phase === 'steady')
+    .sort((a, b) => Math.abs(a.atS - midAtS) - Math.abs(b.atS - midAtS))[0];
+  const midBytes = mid?.usedBytes ?? steadyStart.usedBytes;
+
+  // 3. Drain: the last activity ends, its retention passes.
+  ctx.step(`${label}: no load for ${DRAIN_S} s (retention of the last activity)`);
+  phase = 'drain';
+  await new Promise((r) => setTimeout(r, DRAIN_S * 1000));
+  await sample();
+  clearInterval(sampler);
+  const final = await memory();
+  const largest = await largestKeys(admin, 5);
+  const text = await metrics();
+  const result: RunResult = {
+    label,
+    archive,
+    baseline,
+    delivered: {
+      claims: delivered.ok,
+      perS: delivered.okPerS,
+      bytes: (afterDelivered.usedBytes - beforeDelivered.usedBytes) / Math.max(1, delivered.ok),
+      keys: (afterDelivered.keys - beforeDelivered.keys) / Math.max(1, delivered.ok),
+      result: delivered,
+    },
+    refused: {
+      claims: refusedCount,
+      bytes: (afterRefused.usedBytes - beforeRefused.usedBytes) / Math.max(1, refusedCount),
+      keys: (afterRefused.keys - beforeRefused.keys) / Math.max(1, refusedCount),
+    },
+    steady: {
+      sent: steadySent,
+      result: mergeResults(steadyResults),
+      growthFirstHalfBps: (midBytes - steadyStart.usedBytes) / halfS,
+      growthSecondHalfBps: (steadyEnd.usedBytes - midBytes) / halfS,
+      peakBytes: Math.max(...series.map((s) => s.usedBytes)),
+    },
+    final: { ...final, claims },
+    largest,
+    samples: series,
+    ...(archive
+      ? {
+          archiveDelayP50S: histogramQuantile(text, 'rampart_archive_delay_seconds', 0.5),
+          archiveDelayP99S: histogramQuantile(text, 'rampart_archive_delay_seconds', 0.99),
+          archiveLagMaxS: Math.max(0, ...series.map((s) => s.archiveLagS ?? 0)),
+          archived: total(text, 'rampart_archived_orders_total'),
+          retired: total(text, 'rampart_retention_orders_retired_total'),
+        }
+      : {}),
+  };
+  printSeries(result);
+  await stop();
+  return result;
+}
+
+function mergeResults(results: LoadResult[]): LoadResult {
+  const failures: Record<string, number> = {};
+  for (const r of results) for (const [k, n] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + n;
+  const ok = results.reduce((s, r) => s + r.ok, 0);
+  const elapsedS = results.reduce((s, r) => s + r.elapsedS, 0);
+  return { ok, failures, elapsedS, okPerS: ok / Math.max(elapsedS, 1e-9), p50Ms: Math.max(...results.map((r) => r.p50Ms)), p99Ms: Math.max(...results.map((r) => r.p99Ms)) };
+}
+
+const mb = (bytes: number) => (bytes / 1_048_576).toFixed(2);
+const pct = (now: number, start: number) => `${now >= start ? '+' : ''}${(((now - start) / start) * 100).toFixed(0)}%`;
+const secs = (s: number | undefined) => (s === undefined ? '-' : s.toFixed(2));
+
+function printSeries(r: RunResult): void {
+  printTable(
+    `${r.label}: Redis over time (every ${SAMPLE_S} s; start ${mb(r.baseline.usedBytes)} MB, ${r.baseline.keys} keys)`,
+    ['t s', 'phase', 'used MB', 'vs start', 'dataset MB', 'keys', 'claims sent', ...(r.archive ? ['archive lag s'] : [])],
+    r.samples.map((s) => [
+      s.atS.toFixed(0),
+      s.phase,
+      mb(s.usedBytes),
+      pct(s.usedBytes, r.baseline.usedBytes),
+      mb(s.datasetBytes),
+      String(s.keys),
+      String(s.claims),
+      ...(r.archive ? [secs(s.archiveLagS)] : []),
+    ]),
+  );
+}
+
+function report(results: RunResult[], notes: string[]): void {
+  const rows = results.map((r) => [
+    r.label,
+    `${r.delivered.bytes.toFixed(0)} B, ${r.delivered.keys.toFixed(2)} keys`,
+    `${r.refused.bytes.toFixed(0)} B, ${r.refused.keys.toFixed(2)} keys`,
+    fmtRate(r.delivered.perS),
+    `${fmtMs(r.steady.result.p50Ms)} / ${fmtMs(r.steady.result.p99Ms)}`,
+    `${fmtRate(r.steady.growthFirstHalfBps)} / ${fmtRate(r.steady.growthSecondHalfBps)}`,
+    `${mb(r.steady.peakBytes)} MB`,
+    `${mb(r.final.usedBytes)} MB (${pct(r.final.usedBytes, r.baseline.usedBytes)}), ${r.final.keys} keys (${r.final.keys - r.baseline.keys >= 0 ? '+' : ''}${r.final.keys - r.baseline.keys})`,
+    `${((r.final.usedBytes - r.baseline.usedBytes) / Math.max(1, r.final.claims)).toFixed(0)} B`,
+  ]);
+  printTable(
+    'Claims in Redis',
+    ['run', 'per delivered claim', 'per refused claim', 'delivered claims/s (32 in flight)', `steady p50 / p99 ms (${RATE}/s; worst activity)`, 'steady growth B/s, 1st / 2nd half', 'peak', 'end (vs start)', 'left per claim at the end'],
+    rows,
+  );
+  for (const r of results) {
+    console.log(`${r.label}: largest keys at the end: ${r.largest.map((k) => `${k.key} ${(k.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
+    console.log(`${r.label}: steady load ${r.steady.sent} claims sent, ${r.steady.result.ok} delivered, not delivered ${formatFailures(r.steady.result.failures)}; calibration delivered ${r.delivered.claims}, refused ${r.refused.claims}`);
+  }
+  const on = results.find((r) => r.archive);
+  const off = results.find((r) => !r.archive);
+  console.log('');
+  if (on) {
+    const backUsed = Math.abs(on.final.usedBytes - on.baseline.usedBytes) / on.baseline.usedBytes;
+    const uncapped = (m: { datasetBytes: number; cappedBytes: number }) => m.datasetBytes - m.cappedBytes;
+    const backDataset = Math.abs(uncapped(on.final) - uncapped(on.baseline)) / uncapped(on.baseline);
+    // Keys against the start of the steady load's first activity would be fairer (the start has a handful):
+    // a few keys per activity (its configuration) and per user stay by design.
+    const backKeys = Math.abs(on.final.keys - on.baseline.keys) / Math.max(1, on.baseline.keys);
+    console.log(`archive: ${on.archived ?? '-'} orders archived, ${on.retired ?? '-'} retired from Redis by retention; delay settle -> archived p50 ${secs(on.archiveDelayP50S)} s, p99 ${secs(on.archiveDelayP99S)} s (rampart_archive_delay_seconds); largest sampled lag ${secs(on.archiveLagMaxS)} s (rampart_archive_lag_seconds)`);
+    console.log(
+      `back to the start after retention: used_memory_dataset less the capped report and audit streams ${mb(uncapped(on.baseline))} -> ${mb(uncapped(on.final))} MB (within ${fmtRatio(backDataset)}; the streams ${mb(on.baseline.cappedBytes)} -> ${mb(on.final.cappedBytes)} MB), keys ${on.baseline.keys} -> ${on.final.keys} (within ${fmtRatio(backKeys)}): goal <= 10% ${verdict(backDataset <= 0.1 && backKeys <= 0.1)}; ` +
+        `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (within ${fmtRatio(backUsed)}; Redis' own overhead: scripts, client buffers)`,
+    );
+    if (off) console.log(`claims/s with the archive on / off: ${fmtRate(on.delivered.perS)} / ${fmtRate(off.delivered.perS)} = ${fmtRatio(on.delivered.perS / off.delivered.perS)} (goal >= 95%: ${verdict(on.delivered.perS / off.delivered.perS >= 0.95)}; one ${CAL_S} s closed loop each on a shared machine: noisy)`);
+  } else {
+    console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99, claims/s archive on vs off.');
+  }
+  if (off) console.log(`without retention Redis only grows: ${mb(off.final.usedBytes - off.baseline.usedBytes)} MB and ${off.final.keys - off.baseline.keys} keys more after ${off.final.claims} claims, ${((off.final.usedBytes - off.baseline.usedBytes) / Math.max(1, off.final.claims)).toFixed(0)} B a claim`);
+  for (const note of notes) console.log(`note: ${note}`);
+  console.log('Load generator, apps, Redis and PostgreSQL share the same cores; compare figures of one run only.');
+}
+
+/** The `count` largest keys by MEMORY USAGE (SCAN of the whole, small at the end of a run). */
+async function largestKeys(redis: Redis, count: number): Promise<Array<{ key: string; bytes: number }>> {
+  const sizes: Array<{ key: string; bytes: number }> = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) sizes.push({ key, bytes: Number(await redis.memory('USAGE', key)) || 0 });
+  } while (cursor !== '0' && sizes.length < 100_000);
+  return sizes.sort((a, b) => b.bytes - a.bytes).slice(0, count);
+}
+
+async function databaseAnswers(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1, connectionTimeoutMillis: 2_000 });
+  try {
+    await pool.query('select 1');
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1, connectionTimeoutMillis: 2_000 });
+  try {
+    await pool.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
