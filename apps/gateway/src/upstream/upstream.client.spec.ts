@@ -12,6 +12,8 @@ type Behaviour = 'answer' | 'refuse-business' | 'silent' | 'drop' | 'throw' | 'g
 class FakeInstance {
   behaviour: Behaviour = 'answer';
   readonly received: string[] = [];
+  /** The messages' payloads, in arrival order. */
+  readonly payloads: unknown[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly server: Server = createServer((socket) => {
     this.sockets.add(socket);
@@ -38,7 +40,8 @@ class FakeInstance {
         if (hash < 0) return;
         const length = Number(buffer.slice(0, hash));
         if (buffer.length < hash + 1 + length) return;
-        const packet = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { id: string; pattern: string };
+        const packet = JSON.parse(buffer.slice(hash + 1, hash + 1 + length)) as { id: string; pattern: string; data: unknown };
+        this.payloads.push(packet.data);
         buffer = buffer.slice(hash + 1 + length);
         this.handle(socket, packet);
       }
@@ -111,6 +114,17 @@ describe('UpstreamClient', () => {
     const { client, report } = clientFor([up]);
     await expect(client.call(Patterns.GetGift, { giftId: 'g1' }, read)).resolves.toEqual({ pattern: Patterns.GetGift });
     expect(report).toHaveBeenCalledWith(up, 'success', expect.any(Number), false);
+  });
+
+  it('sends each attempt with its deadline (now + its timeout) in meta, keeping the rest of the payload', async () => {
+    const { client } = clientFor([up]);
+    const before = Date.now();
+    await client.call(Patterns.GetGift, { meta: { requestId: 'r1' }, giftId: 'g1' }, read);
+    const after = Date.now();
+    const sent = instance.payloads.at(-1) as { meta: { requestId: string; deadline: number }; giftId: string };
+    expect(sent).toMatchObject({ meta: { requestId: 'r1' }, giftId: 'g1' });
+    expect(sent.meta.deadline).toBeGreaterThanOrEqual(before + read.timeoutMs);
+    expect(sent.meta.deadline).toBeLessThanOrEqual(after + read.timeoutMs);
   });
 
   it('throws a business refusal as its AppError and still reports a success', async () => {
