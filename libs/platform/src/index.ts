@@ -15,3 +15,8 @@ export * from './registry/instance.registry.js';
 export * from './registry/registry.config.js';
 export * from './metrics/metrics.js';
 export * from './metrics/message-metrics.interceptor.js';
+export * from './database/database.config.js';
+export * from './database/database.js';
+export * from './database/order-archive.js';
+export * from './database/audit-archive.js';
+export * from './database/migrations/index.js';
