@@ -14,7 +14,7 @@ export interface LifecycleCommands {
   rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, ...argv: Arg[]): Promise<string[]>;
   rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
-  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, settled: string, ...argv: Arg[]): Promise<[number, string, string?]>;
 }
 
 const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
@@ -22,7 +22,7 @@ const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: stri
   rpStartClaim: { numberOfKeys: 8, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
   rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
-  rpMoveOrder: { numberOfKeys: 7, lua: moveOrder },
+  rpMoveOrder: { numberOfKeys: 8, lua: moveOrder },
 };
 
 /**

@@ -147,7 +147,7 @@ export class OrderStore {
     const extra = Object.entries(opts.fields ?? {}).flat();
     const [code, a, b] = await this.redis.rpMoveOrder(
       k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
-      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId),
+      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId), k.giftSettled(giftId),
       orderId, from, to, opts.epoch ?? '', row.effects.join(','), actor, (opts.reason ?? '').slice(0, 300),
       this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0', ...extra,
     );

@@ -67,6 +67,14 @@ export class RedisKeys {
   giftUncertainOrders(giftId: string): string {
     return `${this.prefix}:{g:${giftId}}:uncertain`;
   }
+  /**
+   * Stream of the gift's order settlements (`o` orderId, `v` version), added by the move to
+   * `delivered` or `failed` in the same script: the archiver's input (consumer group `archivers`).
+   * An entry is deleted once the order is in PostgreSQL, so the stream holds what is not archived yet.
+   */
+  giftSettled(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:settled`;
+  }
   /** Set of every published gift id (the reconciler walks their open orders). */
   gifts(): string {
     return `${this.prefix}:gifts`;
@@ -115,6 +123,10 @@ export class RedisKeys {
   /** Stream of claim reports (the non-essential analytics branch). */
   reports(): string {
     return `${this.prefix}:reports`;
+  }
+  /** Stream of published activity configurations (archived to PostgreSQL's activity_versions). */
+  activityVersions(): string {
+    return `${this.prefix}:activity-versions`;
   }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {

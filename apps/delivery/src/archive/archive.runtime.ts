@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@app/contracts';
+import { Metrics, redactDatabaseUrl } from '@app/platform';
+import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
+import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
+import { ArchiveAccess } from './archive-access.js';
+import { OrderArchiver } from './order.archiver.js';
+
+/**
+ * The archive's background work on a delivery instance: runs the migrations (retried while
+ * PostgreSQL is unreachable; claims never wait for it), then the archiver. Without DATABASE_URL
+ * it only says so.
+ */
+@Injectable()
+export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ArchiveRuntime.name);
+  private archiver?: OrderArchiver;
+  private stopped = false;
+  private starting?: Promise<void>;
+
+  constructor(
+    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
+    @Inject(DELIVERY_REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly access: ArchiveAccess,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.access.enabled) {
+      this.logger.warn({ event: 'archive.off', reason: 'DATABASE_URL is not set: settled orders are not archived and retention deletes nothing' });
+      return;
+    }
+    const archived = this.metrics.counter('rampart_archived_orders_total', 'Settlement entries archived to PostgreSQL and acknowledged');
+    const errors = this.metrics.counter('rampart_archive_errors_total', 'Archiver rounds that failed (PostgreSQL or Redis unreachable)');
+    const delay = this.metrics.histogram('rampart_archive_delay_seconds', 'Time from an order settling to its archive write being acknowledged');
+    this.archiver = new OrderArchiver(this.redis, this.keys, this.access.orders!, {
+      consumer: `${this.config.host}:${this.config.tcpPort}`,
+      batchSize: this.config.archive.batchSize,
+      intervalMs: this.config.archive.intervalMs,
+      claimIdleMs: this.config.archive.claimIdleMs,
+      faultKillBeforeAck: process.env.FAULT_ARCHIVE_KILL_BEFORE_ACK === '1',
+    }, {
+      onArchived: (delaysMs) => {
+        archived.inc(delaysMs.length);
+        for (const ms of delaysMs) delay.observe(ms / 1000);
+      },
+      onError: () => errors.inc(),
+    });
+    const archiver = this.archiver;
+    this.metrics.gauge('rampart_archive_lag_seconds', 'Age of the oldest settled order not yet in PostgreSQL (0 when the archive is current)', [], async () => [
+      [{}, (await archiver.lagMs()) / 1000],
+    ]);
+    this.metrics.gauge('rampart_archive_ready', 'PostgreSQL reachable and migrated at start-up (1), or not yet (0)', [], () => [[{}, this.access.ready ? 1 : 0]]);
+    this.starting = this.migrateThenStart();
+  }
+
+  private async migrateThenStart(): Promise<void> {
+    const db = this.access.db!;
+    for (let attempt = 1; !this.stopped; attempt += 1) {
+      try {
+        const applied = await db.migrate();
+        this.access.ready = true;
+        this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
+        break;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: (err as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
+      }
+    }
+    if (!this.stopped) this.archiver?.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
+    await this.archiver?.stop();
+    await this.access.db?.close();
+  }
+}
