@@ -11,6 +11,8 @@ import {
   utcDay,
 } from '@app/contracts';
 
+import { QueryArchive } from './archive/query-archive.js';
+
 export const QUERY_REDIS = Symbol('QUERY_REDIS');
 
 /** Read-only access to activities, gifts and orders for users (operators' reads: admin/admin.repository.ts). */
@@ -19,6 +21,7 @@ export class QueryRepository {
   constructor(
     @Inject(QUERY_REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly archive: QueryArchive,
   ) {}
 
   async gift(giftId: string, nowMs = Date.now()): Promise<GiftView | undefined> {
@@ -64,9 +67,17 @@ export class QueryRepository {
     return views.filter((v): v is OrderView => !!v && v.userId === userId);
   }
 
-  /** An order number's binding names its gift; the order's state lives in that gift's slot. */
+  /**
+   * An order number's binding names its gift; the order's state lives in that gift's slot. With no
+   * binding or no state (retention removed it: the state first, the binding last), the archive.
+   * A refused claim's state is no order, and not looked for further.
+   */
   private async orderView(orderId: string): Promise<OrderView | undefined> {
     const giftId = await this.redis.hget(this.keys.orderBinding(orderId), 'giftId');
-    return giftId ? toOrderView(await this.redis.hgetall(this.keys.orderState(giftId, orderId))) : undefined;
+    if (giftId) {
+      const hash = await this.redis.hgetall(this.keys.orderState(giftId, orderId));
+      if (hash.status) return toOrderView(hash);
+    }
+    return this.archive.userOrder(orderId);
   }
 }

@@ -6,16 +6,20 @@ import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 import { ArchiveAccess } from './archive-access.js';
 import { OrderArchiver } from './order.archiver.js';
+import { OrderRetention } from './order.retention.js';
 
 /**
  * The archive's background work on a delivery instance: runs the migrations (retried while
- * PostgreSQL is unreachable; claims never wait for it), then the archiver. Without DATABASE_URL
- * it only says so.
+ * PostgreSQL is unreachable; claims never wait for it), then the archiver and, every
+ * RETENTION_INTERVAL_MS, a retention pass (one instance at a time). Without DATABASE_URL it only
+ * says so: nothing is archived and retention deletes nothing.
  */
 @Injectable()
 export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ArchiveRuntime.name);
   private archiver?: OrderArchiver;
+  private retentionTimer?: NodeJS.Timeout;
+  private retentionPass?: Promise<unknown>;
   private stopped = false;
   private starting?: Promise<void>;
 
@@ -69,12 +73,28 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
         await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
       }
     }
-    if (!this.stopped) this.archiver?.start();
+    if (this.stopped) return;
+    this.archiver?.start();
+    const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, {
+      retentionS: this.config.archive.retentionS,
+      lockMs: Math.max(this.config.archive.retentionIntervalMs, 10_000),
+    });
+    const retired = this.metrics.counter('rampart_retention_orders_retired_total', 'Settled, archived orders removed from Redis by retention');
+    this.retentionTimer = setInterval(() => {
+      this.retentionPass ??= retention
+        .pass()
+        .then((report) => report && retired.inc(report.retired))
+        .catch((err: unknown) => this.logger.warn({ event: 'retention.failed', error: (err as Error).message }))
+        .finally(() => (this.retentionPass = undefined));
+    }, this.config.archive.retentionIntervalMs);
+    this.retentionTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     await this.starting;
+    clearInterval(this.retentionTimer);
+    await this.retentionPass;
     await this.archiver?.stop();
     await this.access.db?.close();
   }

@@ -79,6 +79,8 @@ export type DeliveryConfig = Readonly<
       retentionS: number;
       /** How often each instance looks for activities past retention, in ms (`RETENTION_INTERVAL_MS`). Default 60000. */
       retentionIntervalMs: number;
+      /** Longest a claim waits for the archive to say whether it holds an order number, in ms (`ARCHIVE_LOOKUP_TIMEOUT_MS`). Default 200. */
+      lookupTimeoutMs: number;
       /** Age after which BullMQ completed and failed jobs are dropped, in s (`QUEUE_KEEP_SECONDS`). Default 604800. */
       queueKeepS: number;
     }>;
@@ -143,6 +145,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     claimIdleMs: reader.int('ARCHIVE_CLAIM_IDLE_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
     retentionS: reader.int('RETENTION_SECONDS', { min: 0, max: 10 * 365 * 86_400, fallback: 604_800 }),
     retentionIntervalMs: reader.int('RETENTION_INTERVAL_MS', { min: 100, max: 86_400_000, fallback: 60_000 }),
+    lookupTimeoutMs: reader.int('ARCHIVE_LOOKUP_TIMEOUT_MS', { min: 10, max: 10_000, fallback: 200 }),
     queueKeepS: reader.int('QUEUE_KEEP_SECONDS', { min: 1, max: 365 * 86_400, fallback: 604_800 }),
   };
   reader.finish('delivery');

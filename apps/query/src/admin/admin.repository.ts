@@ -16,6 +16,7 @@ import {
   toStoredActivityConfig,
   utcDay,
 } from '@app/contracts';
+import { QueryArchive } from '../archive/query-archive.js';
 import { QUERY_REDIS } from '../query.repository.js';
 
 /** Index entries read from Redis per round trip while walking an index. */
@@ -57,6 +58,7 @@ export class AdminRepository {
   constructor(
     @Inject(QUERY_REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly archive: QueryArchive,
   ) {}
 
   async listOrders(filter: OrderFilter): Promise<AdminOrderList> {
@@ -124,12 +126,15 @@ export class AdminRepository {
   /** An order with its history; undefined when it does not exist (or the claim was refused). */
   async order(orderId: string): Promise<AdminOrderView | undefined> {
     const giftId = await this.redis.hget(this.keys.orderBinding(orderId), 'giftId');
-    if (!giftId) return undefined;
-    const [hash, history] = await Promise.all([
-      this.redis.hgetall(this.keys.orderState(giftId, orderId)),
-      this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
-    ]);
-    return toAdminOrderView(hash, history);
+    if (giftId) {
+      const [hash, history] = await Promise.all([
+        this.redis.hgetall(this.keys.orderState(giftId, orderId)),
+        this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
+      ]);
+      if (hash.status) return toAdminOrderView(hash, history);
+    }
+    // Not (or no longer) in Redis: an archived order answers with the same body, history included.
+    return this.archive.order(orderId);
   }
 
   /** The stored configuration, each gift with what it consumed; undefined when the activity does not exist. */

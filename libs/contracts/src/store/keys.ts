@@ -97,6 +97,10 @@ export class RedisKeys {
   publishLock(): string {
     return `${this.prefix}:publish-lock`;
   }
+  /** Short lock: one delivery instance at a time runs a retention pass. */
+  retentionLock(): string {
+    return `${this.prefix}:retention-lock`;
+  }
   /** Hash of degradation flags: name -> `1` when enabled. */
   flags(): string {
     return `${this.prefix}:flags`;
