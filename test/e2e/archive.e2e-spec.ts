@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { Database, OrderArchive } from '@app/platform';
+import { ActivityVersions, AuditArchive, Database, OrderArchive } from '@app/platform';
 import { testDatabaseUrl } from '../support/database.js';
 import { expectError, http } from '../support/http.js';
 import { freePort } from '../support/ports.js';
@@ -26,9 +26,9 @@ async function publish(suite: Suite, activityId: string, gifts: Array<Record<str
 }
 
 /** The suite's archive, read straight from PostgreSQL. */
-function archiveOf(suite: Suite): { archive: OrderArchive; close(): Promise<void> } {
+function archiveOf(suite: Suite): { archive: OrderArchive; audit: AuditArchive; versions: ActivityVersions; close(): Promise<void> } {
   const db = new Database({ url: testDatabaseUrl(), schema: suite.databaseSchema, poolMax: 2, statementTimeoutMs: 10_000 });
-  return { archive: new OrderArchive(db), close: () => db.close() };
+  return { archive: new OrderArchive(db), audit: new AuditArchive(db), versions: new ActivityVersions(db), close: () => db.close() };
 }
 
 async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
@@ -76,9 +76,15 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     const left = (await scanKeys(redis, `${suite.prefix}:{g:short-g1}:*`)).map((k) => k.slice(`${suite.prefix}:{g:short-g1}:`.length));
     expect(left.filter((k) => !k.startsWith('day:'))).toEqual(['gift']); // config and counters only (the day count expires on its own)
     expect(await scanKeys(redis, `${suite.prefix}:{u:user-arch-*`)).toEqual([]);
-    const { archive, close } = archiveOf(suite);
+    const { archive, audit, versions, close } = archiveOf(suite);
     try {
       expect(await archive.archiveCounts([...ids, 'arch-alice'])).toEqual(exactlyOnce([...ids, 'arch-alice']));
+      // The operator records too: both publications in the audit log, each configuration as published.
+      expect((await audit.list(10)).map((e) => `${e.action} ${e.target}`).sort()).toEqual(['activity.publish a-live', 'activity.publish a-short']);
+      expect(await versions.list('a-short')).toEqual([
+        expect.objectContaining({ config: expect.objectContaining({ endsAt: new Date(endsAtMs).toISOString(), gifts: [expect.objectContaining({ giftId: 'short-g1' })] }) }),
+      ]);
+      expect(await redis.xlen(keys.activityVersions())).toBe(0);
     } finally {
       await close();
     }

@@ -103,6 +103,15 @@ export class ActivityStore {
     await this.redis.hset(this.keys.gift(giftId), 'endsAtMs', 0);
   }
 
+  /**
+   * The configuration as published, for the system of record (the archiver copies the stream to
+   * PostgreSQL's activity_versions and deletes what it copied; capped at ~10000 entries meanwhile).
+   */
+  async recordVersion(activityId: string, config: ActivityConfig, actor: string, reason: string): Promise<void> {
+    await this.redis.xadd(this.keys.activityVersions(), 'MAXLEN', '~', 10_000, '*',
+      'activityId', activityId, 'publishedAt', new Date().toISOString(), 'actor', actor, 'reason', reason, 'config', JSON.stringify(config));
+  }
+
   async saveActivity(activityId: string, config: ActivityConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<void> {
     await this.redis.hset(this.keys.activity(activityId), {
       name: config.name,

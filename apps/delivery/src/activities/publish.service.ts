@@ -84,6 +84,7 @@ export class PublishService {
     for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
     await this.store.saveActivity(activityId, config, window);
     await this.audit.record({ actor: req.actor, action: previous ? 'activity.update' : 'activity.publish', target: activityId, reason: req.reason ?? '' });
+    await this.store.recordVersion(activityId, config, req.actor, req.reason ?? '');
     this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
     return ok({ activityId, updated: previous !== undefined });
   }

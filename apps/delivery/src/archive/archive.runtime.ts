@@ -7,6 +7,7 @@ import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 import { ArchiveAccess } from './archive-access.js';
 import { OrderArchiver } from './order.archiver.js';
 import { OrderRetention } from './order.retention.js';
+import { RecordsArchiver } from './records.archiver.js';
 
 /**
  * The archive's background work on a delivery instance: runs the migrations (retried while
@@ -39,8 +40,14 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
     const archived = this.metrics.counter('rampart_archived_orders_total', 'Settlement entries archived to PostgreSQL and acknowledged');
     const errors = this.metrics.counter('rampart_archive_errors_total', 'Archiver rounds that failed (PostgreSQL or Redis unreachable)');
     const delay = this.metrics.histogram('rampart_archive_delay_seconds', 'Time from an order settling to its archive write being acknowledged');
+    const consumer = `${this.config.host}:${this.config.tcpPort}`;
+    const records = new RecordsArchiver(this.redis, this.keys, this.access.audit!, this.access.activities!, {
+      consumer,
+      batchSize: this.config.archive.batchSize,
+      claimIdleMs: this.config.archive.claimIdleMs,
+    });
     this.archiver = new OrderArchiver(this.redis, this.keys, this.access.orders!, {
-      consumer: `${this.config.host}:${this.config.tcpPort}`,
+      consumer,
       batchSize: this.config.archive.batchSize,
       intervalMs: this.config.archive.intervalMs,
       claimIdleMs: this.config.archive.claimIdleMs,
@@ -51,7 +58,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
         for (const ms of delaysMs) delay.observe(ms / 1000);
       },
       onError: () => errors.inc(),
-    });
+    }, records);
     const archiver = this.archiver;
     this.metrics.gauge('rampart_archive_lag_seconds', 'Age of the oldest settled order not yet in PostgreSQL (0 when the archive is current)', [], async () => [
       [{}, (await archiver.lagMs()) / 1000],

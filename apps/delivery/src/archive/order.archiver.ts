@@ -53,6 +53,8 @@ export class OrderArchiver {
     private readonly archive: OrderArchive,
     private readonly opts: ArchiverOptions,
     private readonly events: ArchiverEvents = {},
+    /** More write-behind work done in the same loop (the operator records). */
+    private readonly more?: { round(): Promise<number> },
   ) {}
 
   start(): void {
@@ -65,6 +67,7 @@ export class OrderArchiver {
       let archived = 0;
       try {
         archived = await this.round();
+        if (this.more) archived += await this.more.round();
         failures = 0;
       } catch (err) {
         failures += 1;
