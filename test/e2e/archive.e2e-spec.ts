@@ -67,6 +67,8 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     const before = await http('GET', `${suite.gatewayUrls[0]}/api/orders/arch-1`, { token });
     const adminBefore = await http('GET', `${suite.gatewayUrls[0]}/admin/orders/arch-1`, { token: suite.adminToken });
     expect(before.status).toBe(200);
+    const listBefore = await http('GET', `${suite.gatewayUrls[0]}/api/me/orders`, { token });
+    expect(listBefore.body.orders).toEqual([before.body]);
     expect(adminBefore.body.history.map((h: { status: string }) => h.status)).toEqual(['delivering', 'delivered']);
     const callsBefore = (await http('GET', `${suite.providerUrl}/_stats`)).body.calls;
     expect(await scanKeys(redis, `${suite.prefix}:{g:short-g1}:order:*`)).toHaveLength(4);
@@ -94,6 +96,7 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     expect(after.status).toBe(200);
     expect(after.body).toEqual(before.body);
     expectError(await http('GET', `${suite.gatewayUrls[0]}/api/orders/arch-1`, { token: alice }), 404, 'NOT_FOUND');
+    expect((await http('GET', `${suite.gatewayUrls[0]}/api/me/orders`, { token })).body).toEqual(listBefore.body);
     const adminAfter = await http('GET', `${suite.gatewayUrls[0]}/admin/orders/arch-1`, { token: suite.adminToken });
     expect(adminAfter.status).toBe(200);
     expect(adminAfter.body).toEqual(adminBefore.body);

@@ -50,6 +50,11 @@ export class QueryArchive {
     return view;
   }
 
+  /** The user's archived orders, newest first (none without an archive). */
+  async userOrders(userId: string, limit: number): Promise<OrderView[]> {
+    return this.orders ? this.orders.ofUser(userId, limit) : [];
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
     await this.starting;
