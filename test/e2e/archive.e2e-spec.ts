@@ -63,6 +63,12 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     const ids = ['arch-1', 'arch-2', 'arch-3'];
     for (const id of ids) expect((await claim(suite, 'short-g1', await suite.token(`user-${id}`), id)).body).toEqual({ orderId: id, status: 'delivered' });
     expect((await claim(suite, 'short-g1', alice, 'arch-alice')).status).toBe(200);
+    // A refused claim is no order: its key's binding expires with its refusal record.
+    expectError(await claim(suite, 'short-g1', alice, 'arch-refused'), 409, 'USER_LIMIT_REACHED');
+    const refusedTtl = await redis.ttl(keys.orderBinding('arch-refused'));
+    expect(refusedTtl).toBeGreaterThan(0);
+    expect(refusedTtl).toBeLessThanOrEqual(86_400);
+    expect(await redis.ttl(keys.orderBinding('arch-alice'))).toBe(-1);
     const token = await suite.token('user-arch-1');
     const before = await http('GET', `${suite.gatewayUrls[0]}/api/orders/arch-1`, { token });
     const adminBefore = await http('GET', `${suite.gatewayUrls[0]}/admin/orders/arch-1`, { token: suite.adminToken });
@@ -71,12 +77,16 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     expect(listBefore.body.orders).toEqual([before.body]);
     expect(adminBefore.body.history.map((h: { status: string }) => h.status)).toEqual(['delivering', 'delivered']);
     const callsBefore = (await http('GET', `${suite.providerUrl}/_stats`)).body.calls;
-    expect(await scanKeys(redis, `${suite.prefix}:{g:short-g1}:order:*`)).toHaveLength(4);
+    expect(await scanKeys(redis, `${suite.prefix}:{g:short-g1}:order:*`)).toHaveLength(5); // 4 orders and the refusal's record
 
     // The activity ends, retention (1 s) passes, the archive holds the orders: they leave Redis.
-    await waitFor(async () => (await scanKeys(redis, `${suite.prefix}:{o:arch-*`)).length === 0, { timeoutMs: 30_000, what: 'the bindings to leave Redis' });
-    const left = (await scanKeys(redis, `${suite.prefix}:{g:short-g1}:*`)).map((k) => k.slice(`${suite.prefix}:{g:short-g1}:`.length));
-    expect(left.filter((k) => !k.startsWith('day:'))).toEqual(['gift']); // config and counters only (the day count expires on its own)
+    await waitFor(async () => (await scanKeys(redis, `${suite.prefix}:{o:arch-*`)).every((k) => k === keys.orderBinding('arch-refused')), { timeoutMs: 30_000, what: 'the orders\' bindings to leave Redis' });
+    // Left: the gift's config and counters, and what expires on its own (the day count, the refusal's record).
+    const left = await scanKeys(redis, `${suite.prefix}:{g:short-g1}:*`);
+    const lasting = [];
+    for (const key of left) if ((await redis.ttl(key)) === -1) lasting.push(key.slice(`${suite.prefix}:{g:short-g1}:`.length));
+    expect(lasting).toEqual(['gift']);
+    expect(left.map((k) => k.slice(`${suite.prefix}:{g:short-g1}:`.length)).filter((k) => k !== 'gift' && !k.startsWith('day:'))).toEqual(['order:arch-refused']);
     expect(await scanKeys(redis, `${suite.prefix}:{u:user-arch-*`)).toEqual([]);
     const { archive, audit, versions, close } = archiveOf(suite);
     try {
