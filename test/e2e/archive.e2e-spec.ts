@@ -111,6 +111,18 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     expect(adminAfter.status).toBe(200);
     expect(adminAfter.body).toEqual(adminBefore.body);
 
+    // The operators' listing goes on into the archive, by cursor.
+    const first = await http('GET', `${suite.gatewayUrls[0]}/admin/orders?giftId=short-g1&limit=3`, { token: suite.adminToken });
+    expect(first.status).toBe(200);
+    expect(first.body.orders).toHaveLength(3);
+    const second = await http('GET', `${suite.gatewayUrls[0]}/admin/orders?giftId=short-g1&limit=3&cursor=${first.body.nextCursor}`, { token: suite.adminToken });
+    expect(second.status).toBe(200);
+    const listed = [...first.body.orders, ...second.body.orders].map((o: { orderId: string }) => o.orderId);
+    expect(listed.sort()).toEqual([...ids, 'arch-alice'].sort());
+    expect(first.body.orders.find((o: { orderId: string }) => o.orderId === 'arch-1') ?? second.body.orders.find((o: { orderId: string }) => o.orderId === 'arch-1')).toEqual(before.body);
+    const mine = await http('GET', `${suite.gatewayUrls[0]}/admin/orders?userId=user-arch-2&status=delivered`, { token: suite.adminToken });
+    expect(mine.body.orders.map((o: { orderId: string }) => o.orderId)).toEqual(['arch-2']);
+
     // A repeated claim answers the archived order and calls no provider; the key is not bound again.
     expect(await claim(suite, 'short-g1', token, 'arch-1')).toMatchObject({ status: 200, body: { orderId: 'arch-1', status: 'delivered' } });
     expect(await redis.exists(keys.orderBinding('arch-1'))).toBe(0);

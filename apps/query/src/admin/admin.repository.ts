@@ -61,7 +61,31 @@ export class AdminRepository {
     private readonly archive: QueryArchive,
   ) {}
 
+  /**
+   * Redis's indexes first, then the archive (orders retention removed from Redis; only `delivered`
+   * and `failed` orders are ever archived, so other status filters never reach it).
+   */
   async listOrders(filter: OrderFilter): Promise<AdminOrderList> {
+    if (filter.cursor?.a) return this.archivePage(filter, [], { s: filter.cursor.s, o: filter.cursor.o });
+    const page = await this.redisPage(filter);
+    if (page.nextCursor || page.orders.length >= filter.limit) return page;
+    return this.archivePage(filter, page.orders);
+  }
+
+  private async archivePage(filter: OrderFilter, orders: OrderView[], after?: { s: number; o: string }): Promise<AdminOrderList> {
+    if (!this.archive.enabled || (filter.status && filter.status !== 'delivered' && filter.status !== 'failed')) return { orders };
+    const want = filter.limit - orders.length;
+    const rows = await this.archive.list({ status: filter.status, giftId: filter.giftId, userId: filter.userId, after, limit: want });
+    // An order archived but not yet retired was listed from Redis already.
+    const inRedis = await Promise.all(rows.map(async (r) => (await this.redis.exists(this.keys.orderState(r.giftId, r.orderId))) === 1));
+    const page = [...orders, ...rows.filter((_, i) => !inRedis[i]).map(({ createdAtMs: _createdAtMs, ...view }) => view)];
+    if (rows.length < want) return { orders: page };
+    const last = rows[rows.length - 1];
+    const mode = filter.userId ? { m: 'u' as const } : { m: 'g' as const, g: filter.giftId ?? '_' };
+    return { orders: page, nextCursor: encodeOrderCursor({ ...mode, s: last.createdAtMs, o: last.orderId, a: true }) };
+  }
+
+  private async redisPage(filter: OrderFilter): Promise<AdminOrderList> {
     const { cursor } = filter;
     if (filter.userId) {
       const after = cursor?.m === 'u' ? { s: cursor.s, o: cursor.o } : undefined;

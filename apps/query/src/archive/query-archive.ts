@@ -50,6 +50,15 @@ export class QueryArchive {
     return view;
   }
 
+  get enabled(): boolean {
+    return !!this.orders;
+  }
+
+  /** A page of the operators' listing from the archive (see OrderArchive.list). */
+  async list(filter: Parameters<OrderArchive['list']>[0]): Promise<Array<OrderView & { createdAtMs: number }>> {
+    return this.orders ? this.orders.list(filter) : [];
+  }
+
   /** The user's archived orders, newest first (none without an archive). */
   async userOrders(userId: string, limit: number): Promise<OrderView[]> {
     return this.orders ? this.orders.ofUser(userId, limit) : [];

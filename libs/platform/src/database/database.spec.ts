@@ -62,6 +62,27 @@ describe('OrderArchive', () => {
     }
   });
 
+  it('lists by filters, newest first, ties by id descending, strictly after a position', async () => {
+    const t = await useTestDatabase();
+    const archive = new OrderArchive(t.db);
+    try {
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const mk = (orderId: string, createdS: number, userId: string, status: AdminOrderView['status']): AdminOrderView => ({
+        orderId, giftId: 'g1', activityId: 'a1', userId, status, attempts: 1, version: 2, createdAt: at(createdS), updatedAt: at(createdS + 1), history: [],
+      });
+      await archive.upsert([mk('o1', 1, 'u1', 'delivered'), mk('o2', 2, 'u2', 'failed'), mk('o3', 2, 'u1', 'delivered'), mk('o4', 3, 'u1', 'delivered')]);
+      const ids = (rows: Array<{ orderId: string }>) => rows.map((r) => r.orderId);
+      expect(ids(await archive.list({ limit: 10 }))).toEqual(['o4', 'o3', 'o2', 'o1']);
+      const page = await archive.list({ limit: 2 });
+      expect(ids(page)).toEqual(['o4', 'o3']);
+      expect(ids(await archive.list({ limit: 2, after: { s: page[1].createdAtMs, o: page[1].orderId } }))).toEqual(['o2', 'o1']);
+      expect(ids(await archive.list({ limit: 10, userId: 'u1', status: 'delivered' }))).toEqual(['o4', 'o3', 'o1']);
+      expect(ids(await archive.list({ limit: 10, giftId: 'g2' }))).toEqual([]);
+    } finally {
+      await t.drop();
+    }
+  });
+
   it('keeps every audit entry once by its stream id', async () => {
     const t = await useTestDatabase();
     const audit = new AuditArchive(t.db);

@@ -71,6 +71,32 @@ export class OrderArchive {
     return rows.map((r) => toOrderView(r));
   }
 
+  /**
+   * Archived orders matching the filters, newest first (ties by order id, descending), strictly
+   * after `after` (creation time in ms, order id) when given: the operators' listing's archive part.
+   */
+  async list(filter: { status?: string; giftId?: string; userId?: string; after?: { s: number; o: string }; limit: number }): Promise<Array<OrderView & { createdAtMs: number }>> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      where.push(sql.replace('?', `$${values.length}`));
+    };
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.giftId) add('gift_id = ?', filter.giftId);
+    if (filter.userId) add('user_id = ?', filter.userId);
+    if (filter.after) {
+      values.push(new Date(filter.after.s).toISOString(), filter.after.o);
+      where.push(`(created_at < $${values.length - 1} OR (created_at = $${values.length - 1} AND order_id < $${values.length}))`);
+    }
+    values.push(filter.limit);
+    const rows = await this.db.query<OrderRow>(
+      `SELECT * FROM ${this.db.table('orders')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, order_id DESC LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map((r) => ({ ...toOrderView(r), createdAtMs: r.created_at.getTime() }));
+  }
+
   /** How many times the archiver wrote each order (1 = exactly once): for tests and audits. */
   async archiveCounts(orderIds: readonly string[]): Promise<Map<string, number>> {
     const rows = await this.db.query<{ order_id: string; archive_count: number }>(`SELECT order_id, archive_count FROM ${this.db.table('orders')} WHERE order_id = ANY($1::text[])`, [orderIds]);
