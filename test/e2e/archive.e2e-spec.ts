@@ -132,6 +132,10 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     const stats = (await http('GET', `${suite.providerUrl}/_stats`)).body;
     expect(stats.calls).toBe(callsBefore);
     expect(stats.byOrder['arch-1']).toMatchObject({ calls: 1 });
+
+    // The retired gift cannot come back (its per-user counts are gone): re-publishing it is refused.
+    const republish = await http('PUT', `${suite.gatewayUrls[0]}/admin/activities/a-short`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'short-g1', inventory: 10 }]) });
+    expect(expectError(republish, 422, 'INVALID_CONFIG').details).toEqual([{ path: 'gifts[0].giftId', message: expect.stringContaining('was retired') }]);
   });
 });
 

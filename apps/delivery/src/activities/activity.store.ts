@@ -9,10 +9,12 @@ import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
  * KEYS[1] gift hash ({g:giftId})
  * ARGV activityId, name, inventory, dailyLimit, perUserLimit, delivery, providerUrl, orderNumbers, startsAtMs, endsAtMs
  * Returns {'ok'}; {'owned', otherActivityId} when another activity owns the gift; {'below', reserved}
- * when the inventory is lower than what is already reserved. Nothing is written unless 'ok'.
+ * when the inventory is lower than what is already reserved; {'retired', atMs} when retention
+ * retired the gift (its orders left Redis for the archive). Nothing is written unless 'ok'.
  */
 const UPSERT_GIFT = `
-local current = redis.call('HMGET', KEYS[1], 'activityId', 'reserved')
+local current = redis.call('HMGET', KEYS[1], 'activityId', 'reserved', 'retiredAtMs')
+if current[3] then return {'retired', current[3]} end
 if current[1] and current[1] ~= ARGV[1] then return {'owned', current[1]} end
 if tonumber(ARGV[3]) < tonumber(current[2] or '0') then return {'below', current[2]} end
 redis.call('HSET', KEYS[1], 'activityId', ARGV[1], 'name', ARGV[2], 'inventory', ARGV[3], 'dailyLimit', ARGV[4],
@@ -28,6 +30,8 @@ const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 export interface GiftOwnership {
   activityId?: string;
   reserved: number;
+  /** Retention retired it: its per-user counts left Redis, so it can never be claimable again. */
+  retired: boolean;
 }
 
 interface ActivityCommands {
@@ -64,8 +68,8 @@ export class ActivityStore {
   async giftOwnership(giftIds: string[]): Promise<GiftOwnership[]> {
     return Promise.all(
       giftIds.map(async (id) => {
-        const [activityId, reserved] = await this.redis.hmget(this.keys.gift(id), 'activityId', 'reserved');
-        return { activityId: activityId ?? undefined, reserved: Number(reserved ?? 0) };
+        const [activityId, reserved, retiredAtMs] = await this.redis.hmget(this.keys.gift(id), 'activityId', 'reserved', 'retiredAtMs');
+        return { activityId: activityId ?? undefined, reserved: Number(reserved ?? 0), retired: !!retiredAtMs };
       }),
     );
   }

@@ -72,6 +72,7 @@ describe('OrderRetention', () => {
     const before = await slotKeys();
     expect(await retention(3600).pass()).toEqual({ retired: 0, unarchived: 0, open: 0, giftsEmptied: 0 });
     expect(await slotKeys()).toEqual(before);
+    expect(await redis.hget(keys.gift('g1'), 'retiredAtMs')).toBeNull();
   });
 
   it('removes archived orders with their bindings, user index entries, per-user counts and ledger; keeps the gift', async () => {
@@ -81,6 +82,7 @@ describe('OrderRetention', () => {
     const left = (await slotKeys()).map((k) => k.slice(keys.prefix.length + 1));
     expect(left.filter((k) => !k.includes(':day:'))).toEqual(['activities', 'gifts', '{a:a1}:activity', '{g:g1}:gift'].sort());
     expect(await archive.find(`${keys.prefix}-o2`)).toMatchObject({ status: 'failed', userId: 'u2' });
+    expect(Number(await redis.hget(keys.gift('g1'), 'retiredAtMs'))).toBeGreaterThanOrEqual(now);
   });
 
   it('keeps settled orders the archive does not hold, and puts them back on the stream when their entry was lost', async () => {

@@ -34,7 +34,9 @@ export interface RetentionReport {
  * entry and, last, its binding (the idempotency record; a repeat claim that finds no binding or no
  * state is answered from the archive by the claim service). When a gift has no order left, its
  * per-user counts and its (empty) settlements stream go too. The gift's and activity's config and
- * counters stay (small, one per gift): they answer the activity and gift reads.
+ * counters stay (small, one per gift): they answer the activity and gift reads; the gift is marked
+ * `retiredAtMs` first, so it is never claimable or re-published again (per-user limits could not
+ * be enforced any more).
  *
  * A settled order the archive lacks while its gift's settlements stream is empty (its entry was
  * lost, e.g. with a Redis failover) is put back on the stream, so it is archived on the next round.
@@ -73,6 +75,8 @@ export class OrderRetention {
 
   private async retireGift(giftId: string, report: RetentionReport): Promise<void> {
     const k = this.keys;
+    // First, before any per-user count goes: the gift can never be re-published or claimed again.
+    await this.redis.hsetnx(k.gift(giftId), 'retiredAtMs', Date.now());
     const users = new Set<string>();
     const lost: Array<{ orderId: string; version: number }> = [];
     let offset = 0;
