@@ -33,7 +33,8 @@ export interface RetentionReport {
  * history, ledger entry and listing entries go in one step in the gift's slot, then its user-index
  * entry and, last, its binding (the idempotency record; a repeat claim that finds no binding or no
  * state is answered from the archive by the claim service). When a gift has no order left, its
- * per-user counts and its (empty) settlements stream go too. The gift's and activity's config and
+ * per-user counts and its (empty) settlements stream go too, and it leaves the set of gifts the
+ * archiver and the reconciler walk. The gift's and activity's config and
  * counters stay (small, one per gift): they answer the activity and gift reads; the gift is marked
  * `retiredAtMs` first, so it is never claimable or re-published again (per-user limits could not
  * be enforced any more).
@@ -135,7 +136,9 @@ export class OrderRetention {
     ]);
     if (orders + open + uncertain + pending === 0) {
       const deleted = await this.redis.del(stream, k.giftLedger(giftId));
-      if (deleted > 0 || users.size > 0) report.giftsEmptied += 1;
+      // Off the list the archiver and the reconciler walk: a retired gift has nothing for them, ever.
+      const unlisted = await this.redis.srem(k.gifts(), giftId);
+      if (deleted > 0 || unlisted > 0 || users.size > 0) report.giftsEmptied += 1;
     }
   }
 
