@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { Metrics, redactDatabaseUrl } from '@app/platform';
@@ -16,7 +16,7 @@ import { RecordsArchiver } from './records.archiver.js';
  * says so: nothing is archived and retention deletes nothing.
  */
 @Injectable()
-export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
+export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveRuntime.name);
   private archiver?: OrderArchiver;
   private retentionTimer?: NodeJS.Timeout;
@@ -103,6 +103,10 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.retentionTimer);
     await this.retentionPass;
     await this.archiver?.stop();
+  }
+
+  /** After every instance's drain: claims still finishing may ask the archive until then. */
+  async onApplicationShutdown(): Promise<void> {
     await this.access.db?.close();
   }
 }
