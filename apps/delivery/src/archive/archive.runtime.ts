@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
@@ -40,7 +41,9 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     const archived = this.metrics.counter('rampart_archived_orders_total', 'Settlement entries archived to PostgreSQL and acknowledged');
     const errors = this.metrics.counter('rampart_archive_errors_total', 'Archiver rounds that failed (PostgreSQL or Redis unreachable)');
     const delay = this.metrics.histogram('rampart_archive_delay_seconds', 'Time from an order settling to its archive write being acknowledged');
-    const consumer = `${this.config.host}:${this.config.tcpPort}`;
+    // Stable per instance and unique across them (the pod's hostname in Kubernetes, the port locally):
+    // a restarted instance re-reads its own pending entries at once.
+    const consumer = `${hostname()}:${this.config.tcpPort}`;
     const records = new RecordsArchiver(this.redis, this.keys, this.access.audit!, this.access.activities!, {
       consumer,
       batchSize: this.config.archive.batchSize,

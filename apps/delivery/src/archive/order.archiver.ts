@@ -7,7 +7,7 @@ import type { OrderArchive } from '@app/platform';
 export const ARCHIVER_GROUP = 'archivers';
 
 export interface ArchiverOptions {
-  /** This archiver's consumer name: stable per instance (host:port), so a restart re-reads its own pending entries at once. */
+  /** This archiver's consumer name: stable per instance (hostname:port), so a restart re-reads its own pending entries at once. */
   consumer: string;
   /** Entries read per round (across gifts). */
   batchSize: number;
