@@ -90,6 +90,20 @@ describe('OrderArchiver', () => {
     expect(pending[0]).toBe(0);
   });
 
+  it('prunes consumers gone for good, never one holding pending entries, nor itself', async () => {
+    await settle('gp', 2);
+    const stream = keys.giftSettled('gp');
+    await redis.xgroup('CREATE', stream, ARCHIVER_GROUP, '0', 'MKSTREAM');
+    await redis.xreadgroup('GROUP', ARCHIVER_GROUP, 'holder', 'COUNT', 1, 'STREAMS', stream, '>');
+    await redis.xreadgroup('GROUP', ARCHIVER_GROUP, 'left', 'COUNT', 1, 'STREAMS', stream, '0'); // a consumer with nothing pending
+    const a = archiver('a');
+    await a.round(); // joins (and archives the one unread entry)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await a.pruneConsumers(stream, 10)).toBe(1);
+    const names = ((await redis.xinfo('CONSUMERS', stream, ARCHIVER_GROUP)) as unknown[][]).map((c) => c[1]);
+    expect(names.sort()).toEqual(['a', 'holder']);
+  });
+
   it('PostgreSQL failing: nothing is acknowledged, and the next round archives everything', async () => {
     const ids = await settle('gd', 3);
     const broken = new OrderArchive({ query: () => Promise.reject(new Error('connection refused')), table: (n: string) => n } as never);

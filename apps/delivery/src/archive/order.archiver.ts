@@ -27,6 +27,10 @@ export interface ArchiverEvents {
 
 type Entry = { giftId: string; id: string; orderId: string };
 
+/** How often an archiver removes consumers of instances gone for good, and how long gone that is, in ms. */
+const PRUNE_EVERY_MS = 5 * 60_000;
+const CONSUMER_GONE_AFTER_MS = 60 * 60_000;
+
 /**
  * Write-behind of settled orders: reads each gift's settlements stream (written by the move to
  * `delivered`/`failed` in the same Lua step) through the consumer group `archivers`, reads the
@@ -44,6 +48,7 @@ export class OrderArchiver {
   private readonly logger = new Logger(OrderArchiver.name);
   private readonly groups = new Set<string>();
   private stopped = false;
+  private lastPruneMs = Date.now();
   private loop?: Promise<void>;
   private wake?: () => void;
 
@@ -93,6 +98,10 @@ export class OrderArchiver {
   async round(): Promise<number> {
     const entries: Entry[] = [];
     const giftIds = await this.redis.smembers(this.keys.gifts());
+    if (Date.now() - this.lastPruneMs > PRUNE_EVERY_MS) {
+      this.lastPruneMs = Date.now();
+      for (const giftId of giftIds) await this.pruneConsumers(this.keys.giftSettled(giftId));
+    }
     for (const giftId of giftIds) {
       if (entries.length >= this.opts.batchSize) break;
       entries.push(...(await this.read(giftId, this.opts.batchSize - entries.length)));
@@ -170,6 +179,25 @@ export class OrderArchiver {
       // One slot: XACK then XDEL in one MULTI, so an acknowledged entry never lingers in the stream.
       await this.redis.multi().xack(stream, ARCHIVER_GROUP, ...ids).xdel(stream, ...ids).exec();
     }
+  }
+
+  /**
+   * Removes consumers of instances that left (idle an hour, nothing pending: a consumer with pending
+   * entries is never removed, they are taken over first), so the group does not collect every
+   * instance that ever ran.
+   */
+  async pruneConsumers(stream: string, goneAfterMs = CONSUMER_GONE_AFTER_MS): Promise<number> {
+    if (!this.groups.has(stream)) return 0;
+    let removed = 0;
+    const consumers = (await this.redis.xinfo('CONSUMERS', stream, ARCHIVER_GROUP).catch(() => [])) as unknown[][];
+    for (const raw of consumers) {
+      const info: Record<string, unknown> = {};
+      for (let i = 0; i < raw.length; i += 2) info[String(raw[i])] = raw[i + 1];
+      if (info.name === this.opts.consumer || Number(info.pending) > 0 || Number(info.idle) < goneAfterMs) continue;
+      await this.redis.xgroup('DELCONSUMER', stream, ARCHIVER_GROUP, String(info.name));
+      removed += 1;
+    }
+    return removed;
   }
 
   /** The oldest settlement not archived yet, as its age in ms (0 when none), over every gift. */
