@@ -104,7 +104,8 @@ export class ActivityStore {
 
   /** Closes a gift dropped from its activity: it stays readable (orders refer to it) but cannot be claimed. */
   async closeGift(giftId: string): Promise<void> {
-    await this.redis.hset(this.keys.gift(giftId), 'endsAtMs', 0);
+    // closedAtMs: when it ended, for retention (endsAtMs 0 refuses claims at once).
+    await this.redis.hset(this.keys.gift(giftId), 'endsAtMs', 0, 'closedAtMs', Date.now());
   }
 
   /**

@@ -109,6 +109,16 @@ describe('OrderRetention', () => {
     expect(await redis.exists(keys.giftUser('g1', 'u1'), keys.giftLedger('g1'), keys.userOrders('u1'))).toBe(0);
   });
 
+  it('a gift dropped from its activity ends when it was closed', async () => {
+    await activity([{ id: 'o1', user: 'u1', to: 'delivered' }]);
+    await archiveAll();
+    await redis.hset(keys.gift('g1'), 'endsAtMs', 0); // closed, but when is not known: kept
+    expect(await retention().pass()).toMatchObject({ retired: 0 });
+    await redis.hset(keys.gift('g1'), 'closedAtMs', now - 1_000); // closed a second ago: retention (5 s) has not passed
+    expect(await retention().pass()).toMatchObject({ retired: 0 });
+    expect(await retention().pass(now + 5_000)).toMatchObject({ retired: 1, giftsEmptied: 1 });
+  });
+
   it('one pass at a time: a second instance finds the lock taken', async () => {
     await activity([{ id: 'o1', user: 'u1', to: 'delivered' }]);
     await redis.set(keys.retentionLock(), 'other', 'PX', 10_000);

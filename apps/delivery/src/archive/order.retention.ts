@@ -26,7 +26,8 @@ export interface RetentionReport {
 }
 
 /**
- * Retention: once an activity has ended and RETENTION_SECONDS have passed, its gifts' settled orders
+ * Retention: once an activity has ended (or a gift was dropped from it) and RETENTION_SECONDS have
+ * passed, its gifts' settled orders
  * leave Redis, each only after PostgreSQL was asked and holds it at its current version (the
  * removal script checks the version again, atomically, so an order that moved since stays).
  * Uncertain, queued and delivering orders stay until they settle. For each removed order its state,
@@ -55,17 +56,20 @@ export class OrderRetention {
     this.redis = withLifecycleCommands(redis);
   }
 
-  /** One pass over every activity past retention; undefined when another instance holds the lock. */
+  /** One pass over every gift past retention; undefined when another instance holds the lock. */
   async pass(nowMs = Date.now()): Promise<RetentionReport | undefined> {
     const lock = this.keys.retentionLock();
     const token = `${process.pid}-${Math.random()}`;
     if ((await this.redis.set(lock, token, 'PX', this.opts.lockMs, 'NX')) !== 'OK') return undefined;
     const report: RetentionReport = { retired: 0, unarchived: 0, open: 0, giftsEmptied: 0 };
     try {
-      for (const activityId of await this.redis.smembers(this.keys.activities())) {
-        const [endsAtMs, giftIds] = await this.redis.hmget(this.keys.activity(activityId), 'endsAtMs', 'giftIds');
-        if (!endsAtMs || nowMs < Number(endsAtMs) + this.opts.retentionS * 1000) continue;
-        for (const giftId of JSON.parse(giftIds ?? '[]') as string[]) await this.retireGift(giftId, report);
+      // Each gift carries its activity's window (or, dropped from its activity by a re-publish, the time it
+      // was closed): the gift ended then.
+      for (const giftId of await this.redis.smembers(this.keys.gifts())) {
+        const [endsAtMs, closedAtMs] = await this.redis.hmget(this.keys.gift(giftId), 'endsAtMs', 'closedAtMs');
+        const endedAtMs = Number(endsAtMs ?? 0) > 0 ? Number(endsAtMs) : Number(closedAtMs ?? 0);
+        if (!endedAtMs || nowMs < endedAtMs + this.opts.retentionS * 1000) continue;
+        await this.retireGift(giftId, report);
       }
     } finally {
       if ((await this.redis.get(lock)) === token) await this.redis.del(lock);
