@@ -249,8 +249,20 @@ describe('PostgreSQL unreachable', () => {
       await waitFor(async () => (await archive.archiveCounts(ids)).size === 10, { timeoutMs: 30_000, what: 'the archive to catch up' });
       expect(await archive.archiveCounts(ids)).toEqual(exactlyOnce(ids));
       await waitFor(async () => (await scanKeys(redis, `${suite.prefix}:{g:down-g1}:order:*`)).length === 0, { timeoutMs: 30_000, what: 'retention once archived' });
-      const read = await http('GET', `${suite.gatewayUrls[0]}/api/orders/down-3`, { token: await suite.token('user-down-3') });
+      const owner = await suite.token('user-down-3');
+      const read = await http('GET', `${suite.gatewayUrls[0]}/api/orders/down-3`, { token: owner });
       expect(read.body).toMatchObject({ orderId: 'down-3', status: 'delivered', userId: 'user-down-3' });
+
+      // Retired, and PostgreSQL away again: the archived order's read and repeat are 503 (retry), never a wrong 404 or 409.
+      await proxy.down();
+      const unreadable = await http('GET', `${suite.gatewayUrls[0]}/api/orders/down-3`, { token: owner });
+      expect(unreadable.status).toBe(503);
+      expect(unreadable.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expectError(await claim(suite, 'down-g1', owner, 'down-3'), 503, 'SERVICE_UNAVAILABLE');
+      expect(await redis.ttl(keys.orderBinding('down-3'))).toBeGreaterThan(0); // the binding that repeat made does not stay
+      await proxy.up();
+      await waitFor(async () => (await claim(suite, 'down-g1', owner, 'down-3')).status === 200, { timeoutMs: 20_000, intervalMs: 500, what: 'the repeat to be answered from the archive' });
+      expect(await redis.exists(keys.orderBinding('down-3'))).toBe(0);
     } finally {
       redis.disconnect();
       await close();

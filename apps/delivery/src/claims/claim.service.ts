@@ -113,8 +113,12 @@ export class ClaimService {
   private async refused(order: OrderRef, bound: 'new' | 'existing', code: ClaimRefusal | 'NOT_FOUND', asked?: ArchiveAnswer): Promise<Reply<ClaimGiftReply>> {
     if ((code === ErrorCode.NotActive || code === ErrorCode.NotFound) && this.archived.enabled) {
       const answer = asked?.kind === 'none' && bound === 'new' ? asked : await this.archived.find(order.orderId);
-      if (answer.kind === 'found') return this.archivedReply(order, answer.order, bound === 'new');
-      if (answer.kind === 'unknown') return fail(ErrorCode.ServiceUnavailable, 'the order archive cannot be reached; retry shortly', { retryable: true });
+      // Found: the binding is dropped whatever made it (retention drops it too, after the state).
+      if (answer.kind === 'found') return this.archivedReply(order, answer.order, true);
+      if (answer.kind === 'unknown') {
+        if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
+        return fail(ErrorCode.ServiceUnavailable, 'the order archive cannot be reached; retry shortly', { retryable: true });
+      }
     }
     if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
     return refusalReply(code, order.giftId);
