@@ -239,6 +239,9 @@ describe('PostgreSQL unreachable', () => {
       const ids = Array.from({ length: 10 }, (_, i) => `down-${i}`);
       const replies = await Promise.all(ids.map(async (id) => claim(suite, 'down-g1', await suite.token(`user-${id}`), id)));
       expect(replies.map((r) => r.body)).toEqual(ids.map((orderId) => ({ orderId, status: 'delivered' })));
+      // Refusals are the contract's, not the archive's: a gift not open yet is still 409 NOT_ACTIVE.
+      await publish(suite, 'a-later', [{ giftId: 'later-g1', inventory: 5 }], { startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+      expectError(await claim(suite, 'later-g1', await suite.token('user-later')), 409, 'NOT_ACTIVE');
       // The activity ends and its retention (0 s) passes while PostgreSQL is still away: nothing leaves Redis.
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       expect(await scanKeys(redis, `${suite.prefix}:{g:down-g1}:order:*`)).toHaveLength(10);

@@ -82,15 +82,16 @@ export class QueryRepository {
 
   /**
    * An order number's binding names its gift; the order's state lives in that gift's slot. With no
-   * binding or no state (retention removed it: the state first, the binding last), the archive.
-   * A refused claim's state is no order, and not looked for further.
+   * binding or no state (retention removed it: the state first, the binding last), or only a refusal's
+   * record (no order), the archive.
    */
   private async orderView(orderId: string): Promise<OrderView | undefined> {
     const giftId = await this.redis.hget(this.keys.orderBinding(orderId), 'giftId');
     if (giftId) {
-      const hash = await this.redis.hgetall(this.keys.orderState(giftId, orderId));
-      if (hash.status) return toOrderView(hash);
+      const view = toOrderView(await this.redis.hgetall(this.keys.orderState(giftId, orderId)));
+      if (view) return view;
     }
+    // Gone from Redis, or a refusal's record (which a repeat of a retired order's number may leave).
     return this.archive.userOrder(orderId);
   }
 }

@@ -83,6 +83,10 @@ describe('OrderRetention', () => {
     expect(left.filter((k) => !k.includes(':day:'))).toEqual(['activities', '{a:a1}:activity', '{g:g1}:gift'].sort()); // and off the gifts set
     expect(await archive.find(`${keys.prefix}-o2`)).toMatchObject({ status: 'failed', userId: 'u2' });
     expect(Number(await redis.hget(keys.gift('g1'), 'retiredAtMs'))).toBeGreaterThanOrEqual(now);
+    // Never claimable again, even were its window open: told apart from NOT_ACTIVE for the claim's archive check.
+    await redis.hset(keys.gift('g1'), 'endsAtMs', now + 60_000);
+    const again = await store.start({ orderId: `${keys.prefix}-o9`, userId: 'u9', giftId: 'g1' }, { nowMs: now, day: new Date(now).toISOString().slice(0, 10), createdAtMs: now, uncertainLimit: 5, paused: false, forceAsync: false });
+    expect(again).toEqual({ kind: 'refused', code: 'RETIRED' });
   });
 
   it('keeps settled orders the archive does not hold, and puts them back on the stream when their entry was lost', async () => {

@@ -105,13 +105,14 @@ export class ClaimService {
   }
 
   /**
-   * A refusal. When the gift is no longer claimable (NOT_ACTIVE, NOT_FOUND), the number may belong
-   * to an order retention removed from Redis between our bind and start: the archive answers it
-   * (or, unreachable, a retryable 503 rather than a wrong 409). A new binding of a refusal expires
-   * with the refusal's record.
+   * A refusal. When retention retired the gift, the number may belong to an order it removed from
+   * Redis between our bind and start: the archive answers it (or, unreachable, a retryable 503 rather
+   * than a wrong 409). Any other refusal never involves the archive, so a paused or not yet started
+   * gift answers 409 whatever PostgreSQL does. A new binding of a refusal expires with the refusal's
+   * record.
    */
-  private async refused(order: OrderRef, bound: 'new' | 'existing', code: ClaimRefusal | 'NOT_FOUND', asked?: ArchiveAnswer): Promise<Reply<ClaimGiftReply>> {
-    if ((code === ErrorCode.NotActive || code === ErrorCode.NotFound) && this.archived.enabled) {
+  private async refused(order: OrderRef, bound: 'new' | 'existing', code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED', asked?: ArchiveAnswer): Promise<Reply<ClaimGiftReply>> {
+    if (code === 'RETIRED' && this.archived.enabled) {
       const answer = asked?.kind === 'none' && bound === 'new' ? asked : await this.archived.find(order.orderId);
       // Found: the binding is dropped whatever made it (retention drops it too, after the state).
       if (answer.kind === 'found') return this.archivedReply(order, answer.order, true);
@@ -121,7 +122,7 @@ export class ClaimService {
       }
     }
     if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
-    return refusalReply(code, order.giftId);
+    return refusalReply(code === 'RETIRED' ? ErrorCode.NotActive : code, order.giftId);
   }
 
   /** The archived order under this number: the same answer as a repeat while it was in Redis. */

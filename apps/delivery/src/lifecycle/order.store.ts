@@ -38,7 +38,8 @@ export interface ProviderTarget {
 
 export type StartResult =
   | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget }
-  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' };
+  /** RETIRED: the gift was retired by retention (a NOT_ACTIVE to the client; its orders are archived). */
+  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
 
 export type TakeResult = { taken: true; epoch: number } | { taken: false; status: LifecycleStatus; epoch: number; why: 'moved' | 'leased' | 'sent' };
 
@@ -88,7 +89,7 @@ export class OrderStore {
       orderId, userId, giftId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0', opts.forceAsync ? '1' : '0',
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
     );
-    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' };
+    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
     return {
       kind: kind as 'started' | 'existing',
       status: status as LifecycleStatus,

@@ -155,7 +155,8 @@ export class AdminRepository {
         this.redis.hgetall(this.keys.orderState(giftId, orderId)),
         this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
       ]);
-      if (hash.status) return toAdminOrderView(hash, history);
+      const view = toAdminOrderView(hash, history);
+      if (view) return view;
     }
     // Not (or no longer) in Redis: an archived order answers with the same body, history included.
     return this.archive.order(orderId);

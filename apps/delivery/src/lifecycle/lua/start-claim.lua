@@ -34,8 +34,10 @@ local function refuse(code)
 end
 if not g[1] then return refuse('NOT_FOUND') end
 local now = tonumber(ARGV[4])
--- A gift retention retired (its orders and per-user counts are in the archive) is never claimable again.
-if ARGV[7] == '1' or g[11] or now < tonumber(g[6]) or now >= tonumber(g[7]) then return refuse('NOT_ACTIVE') end
+-- A gift retention retired (its orders and per-user counts are in the archive) is never claimable
+-- again: NOT_ACTIVE to the client, told apart as RETIRED so the claim asks the archive for the number.
+if g[11] then return refuse('RETIRED') end
+if ARGV[7] == '1' or now < tonumber(g[6]) or now >= tonumber(g[7]) then return refuse('NOT_ACTIVE') end
 local user = redis.call('HMGET', KEYS[3], 'claimed', 'uncertain')
 if tonumber(user[1] or '0') >= tonumber(g[5]) then return refuse('USER_LIMIT_REACHED') end
 if tonumber(user[2] or '0') >= tonumber(ARGV[6]) then return refuse('TOO_MANY_UNCERTAIN') end
