@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { ErrorCode, ID_PATTERN, RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis } from '@app/platform';
+import { QueryArchive } from '../../apps/query/src/archive/query-archive.js';
 import { QueryRepository } from '../../apps/query/src/query.repository.js';
 
 /**
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const { REDIS_URL, REDIS_PREFIX, PORT } = process.env;
   if (!REDIS_URL || !REDIS_PREFIX || !PORT) throw new Error('no-hop server needs REDIS_URL, REDIS_PREFIX and PORT');
   const redis = createRedis(REDIS_URL, 'rampart-bench-no-hop');
-  const repository = new QueryRepository(redis, new RedisKeys(REDIS_PREFIX));
+  const repository = new QueryRepository(redis, new RedisKeys(REDIS_PREFIX), new QueryArchive({ url: '', schema: 'public', poolMax: 1, statementTimeoutMs: 1_000 }));
   const app = Fastify({ logger: false });
   app.get<{ Params: { giftId: string } }>('/api/gifts/:giftId', async (request, reply) => {
     const { giftId } = request.params;

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { dropSchema, testDatabaseUrl, testSchema } from './database.js';
 import { freePort } from './ports.js';
 import { deletePrefix, useTestRedis, type TestRedis } from './redis.js';
 import { spawnApp, tail, type RunningApp } from './spawn-app.js';
@@ -17,12 +18,20 @@ export interface SuiteOptions {
   redisUrl?: string;
   /** Key prefix (default: a unique `e2e-…`); a cluster test picks one to place global keys on a chosen node. */
   prefix?: string;
+  /**
+   * DATABASE_URL the apps get (default the test PostgreSQL, `DATABASE_URL` or
+   * postgres://postgres@127.0.0.1:5432/postgres; e.g. a proxy a test stops and starts). The suite's
+   * tables live in a schema of their own (DATABASE_SCHEMA), dropped by `stop()`.
+   */
+  databaseUrl?: string;
 }
 
 /** A whole Rampart deployment as real processes on loopback, isolated by a unique Redis prefix. */
 export interface Suite {
   redisUrl: string;
   prefix: string;
+  /** The PostgreSQL schema of this suite's archive (on the test database). */
+  databaseSchema: string;
   adminToken: string;
   jwtSecret: string;
   gateways: RunningApp[];
@@ -45,7 +54,8 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
   const prefix = opts.prefix ?? `e2e-${randomUUID().slice(0, 8)}`;
   const adminToken = randomBytes(24).toString('hex');
   const jwtSecret = randomBytes(32).toString('hex');
-  const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...opts.env };
+  const databaseSchema = testSchema();
+  const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DATABASE_URL: opts.databaseUrl ?? testDatabaseUrl(), DATABASE_SCHEMA: databaseSchema, ...opts.env };
   const apps: RunningApp[] = [];
   const start = async (...args: Parameters<typeof spawnApp>) => {
     const app = await spawnApp(...args);
@@ -81,7 +91,7 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
       }),
     );
     const suite: Suite = {
-      redisUrl, prefix, adminToken, jwtSecret, gateways, queries, deliveries, provider, gatewayUrls,
+      redisUrl, prefix, databaseSchema, adminToken, jwtSecret, gateways, queries, deliveries, provider, gatewayUrls,
       providerUrl: `http://127.0.0.1:${providerPort}`, queryTcpPorts, deliveryTcpPorts,
       token: (userId, o = {}) =>
         new SignJWT({})
@@ -96,12 +106,14 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
         const running = new Set([...apps, ...suite.gateways, ...suite.queries, ...suite.deliveries, suite.provider]);
         await Promise.all([...running].map((a) => a.stop()));
         await deletePrefix(redisUrl, prefix);
+        await dropSchema(databaseSchema).catch(() => undefined);
         await redis?.stop();
       },
     };
     return suite;
   } catch (err) {
     await Promise.all(apps.map((a) => a.stop(1_000)));
+    await dropSchema(databaseSchema).catch(() => undefined);
     await redis?.stop();
     throw err;
   }

@@ -4,6 +4,9 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { AuditLog, closeRedis, createRedis, FlagCache, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
 import { registerDeliveryMetrics } from './delivery.metrics.js';
+import { ArchiveAccess } from './archive/archive-access.js';
+import { ArchiveRuntime } from './archive/archive.runtime.js';
+import { ArchivedOrderLookup } from './archive/archived-order.lookup.js';
 import { ActivityStore } from './activities/activity.store.js';
 import { PublishService } from './activities/publish.service.js';
 import { ClaimReporter } from './claims/claim.reporter.js';
@@ -64,7 +67,7 @@ export class DeliveryModule implements OnApplicationShutdown {
         },
         {
           provide: DeliveryQueue,
-          useFactory: (redis: Redis, keys: RedisKeys) => new DeliveryQueue(redis, keys.queuePrefix(), config.queueAttempts),
+          useFactory: (redis: Redis, keys: RedisKeys) => new DeliveryQueue(redis, keys.queuePrefix(), config.queueAttempts, config.archive.queueKeepS),
           inject: [QUEUE_REDIS, RedisKeys],
         },
         {
@@ -92,6 +95,9 @@ export class DeliveryModule implements OnApplicationShutdown {
           inject: [REPORT_REDIS, RedisKeys, FlagCache],
         },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
+        { provide: ArchiveAccess, useValue: new ArchiveAccess(config.database) },
+        ArchiveRuntime,
+        ArchivedOrderLookup,
         OrderBindingStore,
         OrderStore,
         SoldOutLatchWriter,

@@ -67,7 +67,7 @@ export class QueryHandlers {
   @MessagePattern(Patterns.ListUserOrders)
   async listUserOrders(@Payload() req: ListUserOrdersRequest): Promise<Reply<ListUserOrdersReply>> {
     await this.injectedDelay();
-    return ok({ orders: await this.repository.userOrders(req.userId, req.limit) });
+    return ok({ orders: await this.repository.userOrders(req.userId, req.limit, { withArchive: true }) });
   }
 
   /**

@@ -18,3 +18,8 @@ export * from './metrics/metrics.js';
 export * from './metrics/message-metrics.interceptor.js';
 export * from './latch/bloom.filter.js';
 export * from './latch/sold-out-latch.record.js';
+export * from './database/database.config.js';
+export * from './database/database.js';
+export * from './database/order-archive.js';
+export * from './database/audit-archive.js';
+export * from './database/migrations/index.js';

@@ -16,11 +16,13 @@ import { SoldOutLatchWriter } from '../lifecycle/sold-out-latch.writer.js';
  * sold-out channel, giftId
  * Returns {'ok', latchSeq} (latchSeq '0' or the sequence number of a latch to build); {'owned',
  * otherActivityId} when another activity owns the gift; {'below', reserved} when the inventory is
- * lower than what is already reserved. Nothing is written unless 'ok'.
+ * lower than what is already reserved; {'retired', atMs} when retention retired the gift (its
+ * orders left Redis for the archive). Nothing is written unless 'ok'.
  */
 const UPSERT_GIFT = `${prelude}
 
-local current = redis.call('HMGET', KEYS[1], 'activityId', 'reserved')
+local current = redis.call('HMGET', KEYS[1], 'activityId', 'reserved', 'retiredAtMs')
+if current[3] then return {'retired', current[3]} end
 if current[1] and current[1] ~= ARGV[1] then return {'owned', current[1]} end
 if tonumber(ARGV[3]) < tonumber(current[2] or '0') then return {'below', current[2]} end
 redis.call('HSET', KEYS[1], 'activityId', ARGV[1], 'name', ARGV[2], 'inventory', ARGV[3], 'dailyLimit', ARGV[4],
@@ -41,10 +43,10 @@ return {'ok', tostring(mark_sold_out(KEYS[1], KEYS[2]))}
 
 /**
  * Closes a gift dropped from its activity (window end 0: NOT_ACTIVE comes before SOLD_OUT), and
- * drops its sold-out latch. KEYS[1] gift hash  KEYS[2] latch  ARGV[1] channel  ARGV[2] giftId.
+ * drops its sold-out latch. KEYS[1] gift hash  KEYS[2] latch  ARGV[1] channel  ARGV[2] giftId  ARGV[3] closedAtMs (for retention).
  */
 const CLOSE_GIFT = `
-redis.call('HSET', KEYS[1], 'endsAtMs', 0)
+redis.call('HSET', KEYS[1], 'endsAtMs', 0, 'closedAtMs', ARGV[3])
 if redis.call('HGET', KEYS[1], 'soldOut') == '1' then
   redis.call('HSET', KEYS[1], 'soldOut', '0')
   redis.call('HINCRBY', KEYS[1], 'latchSeq', 1)
@@ -60,12 +62,14 @@ const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 export interface GiftOwnership {
   activityId?: string;
   reserved: number;
+  /** Retention retired it: its per-user counts left Redis, so it can never be claimable again. */
+  retired: boolean;
 }
 
 interface ActivityCommands {
   rpUpsertGift(key: string, ...argv: (string | number)[]): Promise<string[]>;
   rpUnlock(key: string, token: string): Promise<number>;
-  rpCloseGift(gift: string, latch: string, channel: string, giftId: string): Promise<number>;
+  rpCloseGift(gift: string, latch: string, channel: string, giftId: string, closedAtMs: number): Promise<number>;
 }
 
 /** Storage of activity configurations. */
@@ -99,8 +103,8 @@ export class ActivityStore {
   async giftOwnership(giftIds: string[]): Promise<GiftOwnership[]> {
     return Promise.all(
       giftIds.map(async (id) => {
-        const [activityId, reserved] = await this.redis.hmget(this.keys.gift(id), 'activityId', 'reserved');
-        return { activityId: activityId ?? undefined, reserved: Number(reserved ?? 0) };
+        const [activityId, reserved, retiredAtMs] = await this.redis.hmget(this.keys.gift(id), 'activityId', 'reserved', 'retiredAtMs');
+        return { activityId: activityId ?? undefined, reserved: Number(reserved ?? 0), retired: !!retiredAtMs };
       }),
     );
   }
@@ -138,7 +142,17 @@ export class ActivityStore {
 
   /** Closes a gift dropped from its activity: it stays readable (orders refer to it) but cannot be claimed. */
   async closeGift(giftId: string): Promise<void> {
-    await this.redis.rpCloseGift(this.keys.gift(giftId), this.keys.giftSoldOutLatch(giftId), this.keys.soldOutChannel(), giftId);
+    // closedAtMs: when it ended, for retention (endsAtMs 0 refuses claims at once).
+    await this.redis.rpCloseGift(this.keys.gift(giftId), this.keys.giftSoldOutLatch(giftId), this.keys.soldOutChannel(), giftId, Date.now());
+  }
+
+  /**
+   * The configuration as published, for the system of record (the archiver copies the stream to
+   * PostgreSQL's activity_versions and deletes what it copied; capped at ~10000 entries meanwhile).
+   */
+  async recordVersion(activityId: string, config: ActivityConfig, actor: string, reason: string): Promise<void> {
+    await this.redis.xadd(this.keys.activityVersions(), 'MAXLEN', '~', 10_000, '*',
+      'activityId', activityId, 'publishedAt', new Date().toISOString(), 'actor', actor, 'reason', reason, 'config', JSON.stringify(config));
   }
 
   async saveActivity(activityId: string, config: ActivityConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<void> {

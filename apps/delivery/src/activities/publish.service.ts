@@ -53,6 +53,10 @@ export class PublishService {
     const details: ErrorDetail[] = [];
     config.gifts.forEach((gift, i) => {
       const owner = ownership[i];
+      if (owner.retired) {
+        details.push({ path: `gifts[${i}].giftId`, message: `gift ${gift.giftId} was retired after its activity ended (its orders are archived); publish it under a new giftId` });
+        return;
+      }
       if (owner.activityId && owner.activityId !== activityId) {
         details.push({ path: `gifts[${i}].giftId`, message: `gift ${gift.giftId} belongs to activity ${owner.activityId}` });
       }
@@ -75,15 +79,19 @@ export class PublishService {
       const [verdict, value] = await this.store.upsertGift(activityId, gift, window);
       if (verdict !== 'ok') {
         // Lost a race with a claim or another writer between the check and the write.
-        const message = verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}` : `must not be below the ${value} already reserved`;
+        const message =
+          verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}`
+          : verdict === 'retired' ? `gift ${gift.giftId} was retired after its activity ended (its orders are archived); publish it under a new giftId`
+          : `must not be below the ${value} already reserved`;
         return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', {
-          details: [{ path: `gifts[${i}].${verdict === 'owned' ? 'giftId' : 'inventory'}`, message }],
+          details: [{ path: `gifts[${i}].${verdict === 'below' ? 'inventory' : 'giftId'}`, message }],
         });
       }
     }
     for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
     await this.store.saveActivity(activityId, config, window);
     await this.audit.record({ actor: req.actor, action: previous ? 'activity.update' : 'activity.publish', target: activityId, reason: req.reason ?? '' });
+    await this.store.recordVersion(activityId, config, req.actor, req.reason ?? '');
     this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
     return ok({ activityId, updated: previous !== undefined });
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type ClaimGiftReply,
+  type ClaimRefusal,
   type ClaimGiftRequest,
   ErrorCode,
   fail,
@@ -13,6 +14,7 @@ import {
   utcDay,
 } from '@app/contracts';
 import { FlagCache } from '@app/platform';
+import { type ArchiveAnswer, ArchivedOrderLookup } from '../archive/archived-order.lookup.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
@@ -44,6 +46,7 @@ export class ClaimService {
     private readonly queue: DeliveryQueue,
     private readonly flags: FlagCache,
     private readonly reporter: ClaimReporter,
+    private readonly archived: ArchivedOrderLookup,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
@@ -68,9 +71,15 @@ export class ClaimService {
     const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
     const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
-    if (bound.kind === 'reused') {
-      return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${order.orderId} was already used for another gift or user`);
+    if (bound.kind === 'reused') return reusedReply(order.orderId);
+    // A number new to Redis may be an archived order's (retention removed its binding last, after
+    // the archive held it): asked before anything is started, so one key never makes two orders.
+    let archived: ArchiveAnswer | undefined;
+    if (bound.kind === 'new' && this.archived.enabled) {
+      archived = await this.archived.find(order.orderId);
+      if (archived.kind === 'found') return this.archivedReply(order, archived.order, true);
     }
+    steps?.mark('archive');
     const started = await this.orders.start(order, {
       nowMs,
       day: utcDay(nowMs),
@@ -82,7 +91,8 @@ export class ClaimService {
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
     });
     steps?.mark('reserve');
-    if (started.kind === 'refused') return refusalReply(started.code, order.giftId);
+    if (started.kind === 'refused') return this.refused(order, bound.kind, started.code, archived);
+    if (started.kind === 'started' && bound.kind === 'existing') await this.bindings.persist(order.orderId);
     // The user's index is written alongside the delivery, never before the order exists (a refused
     // claim is no order). If it fails, the claim answers 503 whatever the delivery did, and the
     // client's repeat writes it (idempotent) and reads the order's status.
@@ -92,6 +102,34 @@ export class ClaimService {
     const indexError = await indexed;
     if (indexError) throw indexError;
     return reply;
+  }
+
+  /**
+   * A refusal. When retention retired the gift, the number may belong to an order it removed from
+   * Redis between our bind and start: the archive answers it (or, unreachable, a retryable 503 rather
+   * than a wrong 409). Any other refusal never involves the archive, so a paused or not yet started
+   * gift answers 409 whatever PostgreSQL does. A new binding of a refusal expires with the refusal's
+   * record.
+   */
+  private async refused(order: OrderRef, bound: 'new' | 'existing', code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED', asked?: ArchiveAnswer): Promise<Reply<ClaimGiftReply>> {
+    if (code === 'RETIRED' && this.archived.enabled) {
+      const answer = asked?.kind === 'none' && bound === 'new' ? asked : await this.archived.find(order.orderId);
+      // Found: the binding is dropped whatever made it (retention drops it too, after the state).
+      if (answer.kind === 'found') return this.archivedReply(order, answer.order, true);
+      if (answer.kind === 'unknown') {
+        if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
+        return fail(ErrorCode.ServiceUnavailable, 'the order archive cannot be reached; retry shortly', { retryable: true });
+      }
+    }
+    if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
+    return refusalReply(code === 'RETIRED' ? ErrorCode.NotActive : code, order.giftId);
+  }
+
+  /** The archived order under this number: the same answer as a repeat while it was in Redis. */
+  private async archivedReply(order: OrderRef, archived: { userId: string; giftId: string; status: OrderStatus }, dropBinding: boolean): Promise<Reply<ClaimGiftReply>> {
+    if (dropBinding) await this.bindings.drop(order.orderId);
+    if (archived.userId !== order.userId || archived.giftId !== order.giftId) return reusedReply(order.orderId);
+    return ok({ orderId: order.orderId, status: archived.status });
   }
 
   private async drive(order: AttemptOrder, started: Exclude<StartResult, { kind: 'refused' }>): Promise<Reply<ClaimGiftReply>> {
@@ -132,6 +170,10 @@ export class ClaimService {
     if (current === 'refused') return fail(ErrorCode.Conflict, `order ${order.orderId} was refused`);
     return ok({ orderId: order.orderId, status: current });
   }
+}
+
+function reusedReply(orderId: string): Reply<never> {
+  return fail(ErrorCode.IdempotencyKeyReused, `Idempotency-Key ${orderId} was already used for another gift or user`);
 }
 
 function refusalReply(code: string, giftId: string): Reply<never> {

@@ -1,4 +1,4 @@
-import { deepFreeze, EnvReader, readCommonConfig, type CommonConfig } from '@app/platform';
+import { type DatabaseConfig, deepFreeze, EnvReader, readCommonConfig, readDatabaseConfig, type CommonConfig } from '@app/platform';
 
 export type DeliveryConfig = Readonly<
   CommonConfig & {
@@ -63,6 +63,27 @@ export type DeliveryConfig = Readonly<
       /** Time an open circuit waits before a trial call, in ms. Default 5000. */
       halfOpenAfterMs: number;
     }>;
+    /** The system of record (`DATABASE_URL`, `DATABASE_SCHEMA`); no URL: no archiver and no retention. */
+    database: Readonly<DatabaseConfig>;
+    archive: Readonly<{
+      /** Order events read per batch by the archiver (`ARCHIVE_BATCH_SIZE`). Default 200. */
+      batchSize: number;
+      /** Pause between archiver rounds that found nothing, in ms (`ARCHIVE_INTERVAL_MS`). Default 500. */
+      intervalMs: number;
+      /** Pending events of a silent archiver are taken over after this idle time, in ms (`ARCHIVE_CLAIM_IDLE_MS`). Default 30000. */
+      claimIdleMs: number;
+      /**
+       * Time a settled order's data stays in Redis after its activity ended, in s (`RETENTION_SECONDS`);
+       * then it leaves Redis once the archive holds it. Default 604800 (7 days).
+       */
+      retentionS: number;
+      /** How often each instance looks for activities past retention, in ms (`RETENTION_INTERVAL_MS`). Default 60000. */
+      retentionIntervalMs: number;
+      /** Longest a claim waits for the archive to say whether it holds an order number, in ms (`ARCHIVE_LOOKUP_TIMEOUT_MS`). Default 200. */
+      lookupTimeoutMs: number;
+      /** Age after which BullMQ completed and failed jobs are dropped, in s (`QUEUE_KEEP_SECONDS`). Default 604800. */
+      queueKeepS: number;
+    }>;
     report: Readonly<{
       /** Redis of the report stream (non-essential; may be a separate instance). Default REDIS_URL. */
       redisUrl: string;
@@ -117,8 +138,18 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     fenceTimeoutMs: reader.int('REDIS_WAIT_TIMEOUT_MS', { min: 1, max: 60_000, fallback: 500 }),
     shutdownDrainMs: reader.int('SHUTDOWN_DRAIN_MS', { min: 0, max: 600_000, fallback: 20_000 }),
   };
+  const database = readDatabaseConfig(reader);
+  const archive = {
+    batchSize: reader.int('ARCHIVE_BATCH_SIZE', { min: 1, max: 5_000, fallback: 200 }),
+    intervalMs: reader.int('ARCHIVE_INTERVAL_MS', { min: 10, max: 600_000, fallback: 500 }),
+    claimIdleMs: reader.int('ARCHIVE_CLAIM_IDLE_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
+    retentionS: reader.int('RETENTION_SECONDS', { min: 0, max: 10 * 365 * 86_400, fallback: 604_800 }),
+    retentionIntervalMs: reader.int('RETENTION_INTERVAL_MS', { min: 100, max: 86_400_000, fallback: 60_000 }),
+    lookupTimeoutMs: reader.int('ARCHIVE_LOOKUP_TIMEOUT_MS', { min: 10, max: 10_000, fallback: 200 }),
+    queueKeepS: reader.int('QUEUE_KEEP_SECONDS', { min: 1, max: 365 * 86_400, fallback: 604_800 }),
+  };
   reader.finish('delivery');
-  return deepFreeze({ ...partial, ...lifecycle, report });
+  return deepFreeze({ ...partial, ...lifecycle, database, archive, report });
 }
 
 function readFenceReplicas(reader: EnvReader, env: NodeJS.ProcessEnv): number | 'auto' {

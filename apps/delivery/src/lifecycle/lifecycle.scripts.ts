@@ -3,6 +3,7 @@ import bindOrder from './lua/bind-order.lua';
 import holdAttempt from './lua/hold-attempt.lua';
 import moveOrder from './lua/move-order.lua';
 import prelude from './lua/prelude.lua';
+import retireOrder from './lua/retire-order.lua';
 import startClaim from './lua/start-claim.lua';
 import storeLatch from './lua/store-latch.lua';
 import takeAttempt from './lua/take-attempt.lua';
@@ -15,7 +16,8 @@ export interface LifecycleCommands {
   rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, latch: string, ...argv: Arg[]): Promise<string[]>;
   rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
-  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, ...argv: Arg[]): Promise<[number, string, string?]>;
+  rpRetireOrder(state: string, history: string, ledger: string, orders: string, open: string, uncertain: string, ...argv: Arg[]): Promise<[number, string]>;
+  rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, settled: string, ...argv: Arg[]): Promise<[number, string, string?]>;
   rpStoreLatch(gift: string, latch: string, ...argv: Arg[]): Promise<number>;
 }
 
@@ -24,8 +26,9 @@ const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: stri
   rpStartClaim: { numberOfKeys: 9, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
   rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
-  rpMoveOrder: { numberOfKeys: 8, lua: moveOrder },
+  rpMoveOrder: { numberOfKeys: 9, lua: moveOrder },
   rpStoreLatch: { numberOfKeys: 2, lua: storeLatch },
+  rpRetireOrder: { numberOfKeys: 6, lua: retireOrder },
 };
 
 /**

@@ -39,6 +39,21 @@ export class OrderBindingStore {
     await this.redis.zadd(this.keys.userOrders(order.userId), 'NX', createdAtMs, order.orderId);
   }
 
+  /** A refused claim's binding lives as long as its refusal record (it is no order). */
+  async expire(orderId: string, seconds: number): Promise<void> {
+    await this.redis.expire(this.keys.orderBinding(orderId), seconds);
+  }
+
+  /** An order started on a binding a refusal had set to expire: it is kept for good now. */
+  async persist(orderId: string): Promise<void> {
+    await this.redis.persist(this.keys.orderBinding(orderId));
+  }
+
+  /** Drops a binding made for a number the archive already holds (Redis need not hold it again). */
+  async drop(orderId: string): Promise<void> {
+    await this.redis.del(this.keys.orderBinding(orderId));
+  }
+
   /** The user and gift an order number is bound to, or undefined. */
   async binding(orderId: string): Promise<OrderRef | undefined> {
     const [userId, giftId] = await this.redis.hmget(this.keys.orderBinding(orderId), 'userId', 'giftId');

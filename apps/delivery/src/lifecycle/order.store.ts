@@ -39,7 +39,8 @@ export interface ProviderTarget {
 
 export type StartResult =
   | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget }
-  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' };
+  /** RETIRED: the gift was retired by retention (a NOT_ACTIVE to the client; its orders are archived). */
+  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
 
 export type TakeResult = { taken: true; epoch: number } | { taken: false; status: LifecycleStatus; epoch: number; why: 'moved' | 'leased' | 'sent' };
 
@@ -92,7 +93,7 @@ export class OrderStore {
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
     );
     this.latches?.arm(giftId, Number(latchSeq));
-    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' };
+    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
     return {
       kind: kind as 'started' | 'existing',
       status: status as LifecycleStatus,
@@ -151,7 +152,7 @@ export class OrderStore {
     const extra = Object.entries(opts.fields ?? {}).flat();
     const [code, a, b] = await this.redis.rpMoveOrder(
       k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId),
-      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId), k.giftSoldOutLatch(giftId),
+      k.gift(giftId), k.giftUser(giftId, order.userId), k.giftLedger(giftId), k.giftUncertainOrders(giftId), k.giftSoldOutLatch(giftId), k.giftSettled(giftId),
       orderId, from, to, opts.epoch ?? '', row.effects.join(','), actor, (opts.reason ?? '').slice(0, 300),
       this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), k.giftSlot(giftId), opts.leaseEnded ? '1' : '0',
       k.soldOutChannel(), giftId, ...extra,

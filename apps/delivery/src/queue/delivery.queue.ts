@@ -43,23 +43,28 @@ export interface QueueCounts {
 
 /**
  * The delivery queue: one job per order (`jobIdOf`), so enqueueing an order twice is a no-op.
- * Failed jobs stay in the failed set (the dead letter) until an operator re-queues them.
+ * Failed jobs stay in the failed set (the dead letter) until an operator re-queues or discards them,
+ * or they are older than `keepS` (the order itself is `failed` and archived; only the job goes).
+ * Completed jobs are kept a day at most (and never beyond `keepS`).
  */
 export class DeliveryQueue {
   private readonly logger = new Logger(DeliveryQueue.name);
   private readonly queue: Queue<DeliveryJobData>;
   private closed = false;
 
-  /** @param attempts tries per job before it is dead-lettered. */
-  constructor(connection: Redis, prefix: string, attempts: number) {
+  /**
+   * @param attempts tries per job before it is dead-lettered.
+   * @param keepS age after which completed and failed jobs are removed, in s (QUEUE_KEEP_SECONDS; default 7 days).
+   */
+  constructor(connection: Redis, prefix: string, attempts: number, keepS = 7 * 86_400) {
     this.queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, {
       connection,
       prefix,
       defaultJobOptions: {
         attempts,
         backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: { age: 24 * 3600, count: 100_000 },
-        removeOnFail: false,
+        removeOnComplete: { age: Math.min(24 * 3600, keepS), count: 100_000 },
+        removeOnFail: { age: keepS },
       },
     });
   }

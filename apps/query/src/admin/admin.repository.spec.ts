@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { decodeOrderCursor, type OrderCursor, RedisKeys } from '@app/contracts';
 import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { QueryArchive } from '../archive/query-archive.js';
 import { AdminRepository, GIFT_SCAN_BUDGET, ORDER_SCAN_BUDGET, type OrderFilter } from './admin.repository.js';
 
 // The listing walks real Redis sorted sets: ties, filters, budgets and cursors are tested on them.
@@ -17,7 +18,7 @@ describe('AdminRepository order listing', () => {
   });
   beforeEach(() => {
     keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
-    repo = new AdminRepository(redis, keys);
+    repo = new AdminRepository(redis, keys, new QueryArchive({ url: '', schema: 'public', poolMax: 1, statementTimeoutMs: 1_000 }));
   });
   afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
   afterAll(async () => {

@@ -16,6 +16,7 @@ import {
   toStoredActivityConfig,
   utcDay,
 } from '@app/contracts';
+import { QueryArchive } from '../archive/query-archive.js';
 import { QUERY_REDIS } from '../query.repository.js';
 
 /** Index entries read from Redis per round trip while walking an index. */
@@ -57,9 +58,34 @@ export class AdminRepository {
   constructor(
     @Inject(QUERY_REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly archive: QueryArchive,
   ) {}
 
+  /**
+   * Redis's indexes first, then the archive (orders retention removed from Redis; only `delivered`
+   * and `failed` orders are ever archived, so other status filters never reach it).
+   */
   async listOrders(filter: OrderFilter): Promise<AdminOrderList> {
+    if (filter.cursor?.a) return this.archivePage(filter, [], { s: filter.cursor.s, o: filter.cursor.o });
+    const page = await this.redisPage(filter);
+    if (page.nextCursor || page.orders.length >= filter.limit) return page;
+    return this.archivePage(filter, page.orders);
+  }
+
+  private async archivePage(filter: OrderFilter, orders: OrderView[], after?: { s: number; o: string }): Promise<AdminOrderList> {
+    if (!this.archive.enabled || (filter.status && filter.status !== 'delivered' && filter.status !== 'failed')) return { orders };
+    const want = filter.limit - orders.length;
+    const rows = await this.archive.list({ status: filter.status, giftId: filter.giftId, userId: filter.userId, after, limit: want });
+    // An order archived but not yet retired was listed from Redis already.
+    const inRedis = await Promise.all(rows.map(async (r) => (await this.redis.exists(this.keys.orderState(r.giftId, r.orderId))) === 1));
+    const page = [...orders, ...rows.filter((_, i) => !inRedis[i]).map(({ createdAtMs: _createdAtMs, ...view }) => view)];
+    if (rows.length < want) return { orders: page };
+    const last = rows[rows.length - 1];
+    const mode = filter.userId ? { m: 'u' as const } : { m: 'g' as const, g: filter.giftId ?? '_' };
+    return { orders: page, nextCursor: encodeOrderCursor({ ...mode, s: last.createdAtMs, o: last.orderId, a: true }) };
+  }
+
+  private async redisPage(filter: OrderFilter): Promise<AdminOrderList> {
     const { cursor } = filter;
     if (filter.userId) {
       const after = cursor?.m === 'u' ? { s: cursor.s, o: cursor.o } : undefined;
@@ -124,12 +150,16 @@ export class AdminRepository {
   /** An order with its history; undefined when it does not exist (or the claim was refused). */
   async order(orderId: string): Promise<AdminOrderView | undefined> {
     const giftId = await this.redis.hget(this.keys.orderBinding(orderId), 'giftId');
-    if (!giftId) return undefined;
-    const [hash, history] = await Promise.all([
-      this.redis.hgetall(this.keys.orderState(giftId, orderId)),
-      this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
-    ]);
-    return toAdminOrderView(hash, history);
+    if (giftId) {
+      const [hash, history] = await Promise.all([
+        this.redis.hgetall(this.keys.orderState(giftId, orderId)),
+        this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
+      ]);
+      const view = toAdminOrderView(hash, history);
+      if (view) return view;
+    }
+    // Not (or no longer) in Redis: an archived order answers with the same body, history included.
+    return this.archive.order(orderId);
   }
 
   /** The stored configuration, each gift with what it consumed; undefined when the activity does not exist. */

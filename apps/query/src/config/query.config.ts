@@ -1,4 +1,4 @@
-import { deepFreeze, EnvReader, readCommonConfig, type CommonConfig } from '@app/platform';
+import { type DatabaseConfig, deepFreeze, EnvReader, readCommonConfig, readDatabaseConfig, type CommonConfig } from '@app/platform';
 
 export type QueryConfig = Readonly<
   CommonConfig & {
@@ -10,6 +10,8 @@ export type QueryConfig = Readonly<
     faultDelayMs: number;
     /** Test-only fault: added latency of `gift.recommend` only, in ms (`FAULT_RECOMMENDATIONS_DELAY_MS`). Default 0. */
     faultRecommendationsDelayMs: number;
+    /** The system of record, read for archived orders (`DATABASE_URL`, `DATABASE_SCHEMA`); no URL: Redis only. */
+    database: Readonly<DatabaseConfig>;
   }
 >;
 
@@ -24,6 +26,7 @@ export function loadQueryConfig(env: NodeJS.ProcessEnv = process.env): QueryConf
     httpPort: reader.int('HTTP_PORT', { min: 1, max: 65535, fallback: 4051 }),
     faultDelayMs: reader.int('FAULT_DELAY_MS', { min: 0, max: 600_000, fallback: 0 }),
     faultRecommendationsDelayMs: reader.int('FAULT_RECOMMENDATIONS_DELAY_MS', { min: 0, max: 600_000, fallback: 0 }),
+    database: readDatabaseConfig(reader),
   };
   reader.finish('query');
   return deepFreeze(config);

@@ -17,6 +17,12 @@ export interface OrderCursor {
   s: number;
   /** Id of the last order looked at. */
   o: string;
+  /**
+   * Set once the listing walks the archive (PostgreSQL: orders retention removed from Redis), after
+   * every Redis index: then `s`/`o` are the position in the archive's (created_at, order_id) order, and
+   * `g` (mode `g`) is the gift filter or `_` for all gifts.
+   */
+  a?: true;
 }
 
 const id = z.string().regex(ID_PATTERN);
@@ -25,11 +31,12 @@ const cursorSchema = z.strictObject({
   g: id.optional(),
   s: z.number().int().min(0).max(8.64e15),
   o: id,
+  a: z.literal(true).optional(),
 }).refine((c) => (c.m === 'g') === (c.g !== undefined), 'a gift cursor names its gift, a user cursor none');
 
 /** The cursor as an opaque URL-safe string. */
 export function encodeOrderCursor(cursor: OrderCursor): string {
-  const plain: OrderCursor = { m: cursor.m, ...(cursor.g !== undefined ? { g: cursor.g } : {}), s: cursor.s, o: cursor.o };
+  const plain: OrderCursor = { m: cursor.m, ...(cursor.g !== undefined ? { g: cursor.g } : {}), s: cursor.s, o: cursor.o, ...(cursor.a ? { a: true as const } : {}) };
   return Buffer.from(JSON.stringify(plain), 'utf8').toString('base64url');
 }
 

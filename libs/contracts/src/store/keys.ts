@@ -78,6 +78,14 @@ export class RedisKeys {
   soldOutChannel(): string {
     return `${this.prefix}:sold-out:changed`;
   }
+  /**
+   * Stream of the gift's order settlements (`o` orderId, `v` version), added by the move to
+   * `delivered` or `failed` in the same script: the archiver's input (consumer group `archivers`).
+   * An entry is deleted once the order is in PostgreSQL, so the stream holds what is not archived yet.
+   */
+  giftSettled(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:settled`;
+  }
   /** Set of every published gift id (the reconciler walks their open orders). */
   gifts(): string {
     return `${this.prefix}:gifts`;
@@ -99,6 +107,10 @@ export class RedisKeys {
   /** Short lock serialising activity publishing (its storage checks span several slots). */
   publishLock(): string {
     return `${this.prefix}:publish-lock`;
+  }
+  /** Short lock: one delivery instance at a time runs a retention pass. */
+  retentionLock(): string {
+    return `${this.prefix}:retention-lock`;
   }
   /** Hash of degradation flags: name -> `1` when enabled. */
   flags(): string {
@@ -126,6 +138,10 @@ export class RedisKeys {
   /** Stream of claim reports (the non-essential analytics branch). */
   reports(): string {
     return `${this.prefix}:reports`;
+  }
+  /** Stream of published activity configurations (archived to PostgreSQL's activity_versions). */
+  activityVersions(): string {
+    return `${this.prefix}:activity-versions`;
   }
   /** Stream of operator changes: time, actor, action, reason. */
   audit(): string {

@@ -6,6 +6,8 @@
   KEYS[5] user-for-gift counts  KEYS[6] ledger  KEYS[7] gift's uncertain orders (the operators' work
   list: an order joins it when counted as uncertain and leaves it when uncounted, scored by createdAtMs)
   KEYS[8] the gift's sold-out latch
+  KEYS[9] gift's settlements stream (a move to delivered or failed adds {o: orderId, v: version}: the
+  archiver's input, written in the same step as the move so no settlement can be missed)
   ARGV[1] orderId  ARGV[2] from  ARGV[3] to  ARGV[4] epoch ('' for any)  ARGV[5] effects, comma-separated
   ARGV[6] actor  ARGV[7] reason  ARGV[8] watchMs  ARGV[9] events channel  ARGV[10] the gift's key prefix
   (per-day count keys are '<prefix>:day:<YYYY-MM-DD>')  ARGV[11] '1' when the move needs the order's
@@ -65,4 +67,5 @@ local at = server_ms()
 local version = record_status(KEYS[1], KEYS[2], ARGV[3], ARGV[6], ARGV[7], at, ARGV[9])
 if effects.watch then redis.call('ZADD', KEYS[3], at + tonumber(ARGV[8]), orderId) end
 if effects.close then redis.call('ZREM', KEYS[3], orderId) end
+if ARGV[3] == 'delivered' or ARGV[3] == 'failed' then redis.call('XADD', KEYS[9], '*', 'o', orderId, 'v', version) end
 return {1, version, tostring(latchSeq)}

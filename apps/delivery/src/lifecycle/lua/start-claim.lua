@@ -21,7 +21,7 @@
 ]]
 local state, history, open = KEYS[5], KEYS[6], KEYS[7]
 local g = redis.call('HMGET', KEYS[1], 'activityId', 'inventory', 'reserved', 'dailyLimit', 'perUserLimit',
-  'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers')
+  'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers', 'retiredAtMs')
 local prior = redis.call('HMGET', state, 'status', 'epoch', 'refusal')
 if prior[1] then
   return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0', '0'}
@@ -38,6 +38,9 @@ local function refuse(code)
 end
 if not g[1] then return refuse('NOT_FOUND') end
 local now = tonumber(ARGV[4])
+-- A gift retention retired (its orders and per-user counts are in the archive) is never claimable
+-- again: NOT_ACTIVE to the client, told apart as RETIRED so the claim asks the archive for the number.
+if g[11] then return refuse('RETIRED') end
 if ARGV[7] == '1' or now < tonumber(g[6]) or now >= tonumber(g[7]) then return refuse('NOT_ACTIVE') end
 local user = redis.call('HMGET', KEYS[3], 'claimed', 'uncertain')
 if tonumber(user[1] or '0') >= tonumber(g[5]) then return refuse('USER_LIMIT_REACHED') end

@@ -1,0 +1,115 @@
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@app/contracts';
+import { Metrics, redactDatabaseUrl } from '@app/platform';
+import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
+import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
+import { ArchiveAccess } from './archive-access.js';
+import { OrderArchiver } from './order.archiver.js';
+import { OrderRetention } from './order.retention.js';
+import { RecordsArchiver } from './records.archiver.js';
+
+/**
+ * The archive's background work on a delivery instance: runs the migrations (retried while
+ * PostgreSQL is unreachable; claims never wait for it), then the archiver and, every
+ * RETENTION_INTERVAL_MS, a retention pass (one instance at a time). Without DATABASE_URL it only
+ * says so: nothing is archived and retention deletes nothing.
+ */
+@Injectable()
+export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger(ArchiveRuntime.name);
+  private archiver?: OrderArchiver;
+  private retentionTimer?: NodeJS.Timeout;
+  private retentionPass?: Promise<unknown>;
+  private stopped = false;
+  private starting?: Promise<void>;
+
+  constructor(
+    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
+    @Inject(DELIVERY_REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly access: ArchiveAccess,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.access.enabled) {
+      this.logger.warn({ event: 'archive.off', reason: 'DATABASE_URL is not set: settled orders are not archived and retention deletes nothing' });
+      return;
+    }
+    const archived = this.metrics.counter('rampart_archived_orders_total', 'Settlement entries archived to PostgreSQL and acknowledged');
+    const errors = this.metrics.counter('rampart_archive_errors_total', 'Archiver rounds that failed (PostgreSQL or Redis unreachable)');
+    const delay = this.metrics.histogram('rampart_archive_delay_seconds', 'Time from an order settling to its archive write being acknowledged');
+    // Stable per instance and unique across them (the pod's hostname in Kubernetes, the port locally):
+    // a restarted instance re-reads its own pending entries at once.
+    const consumer = `${hostname()}:${this.config.tcpPort}`;
+    const records = new RecordsArchiver(this.redis, this.keys, this.access.audit!, this.access.activities!, {
+      consumer,
+      batchSize: this.config.archive.batchSize,
+      claimIdleMs: this.config.archive.claimIdleMs,
+    });
+    this.archiver = new OrderArchiver(this.redis, this.keys, this.access.orders!, {
+      consumer,
+      batchSize: this.config.archive.batchSize,
+      intervalMs: this.config.archive.intervalMs,
+      claimIdleMs: this.config.archive.claimIdleMs,
+      faultKillBeforeAck: process.env.FAULT_ARCHIVE_KILL_BEFORE_ACK === '1',
+    }, {
+      onArchived: (delaysMs) => {
+        archived.inc(delaysMs.length);
+        for (const ms of delaysMs) delay.observe(ms / 1000);
+      },
+      onError: () => errors.inc(),
+    }, records);
+    const archiver = this.archiver;
+    this.metrics.gauge('rampart_archive_lag_seconds', 'Age of the oldest settled order not yet in PostgreSQL (0 when the archive is current)', [], async () => [
+      [{}, (await archiver.lagMs()) / 1000],
+    ]);
+    this.metrics.gauge('rampart_archive_ready', 'PostgreSQL reachable and migrated at start-up (1), or not yet (0)', [], () => [[{}, this.access.ready ? 1 : 0]]);
+    this.starting = this.migrateThenStart();
+  }
+
+  private async migrateThenStart(): Promise<void> {
+    const db = this.access.db!;
+    for (let attempt = 1; !this.stopped; attempt += 1) {
+      try {
+        const applied = await db.migrate();
+        this.access.ready = true;
+        this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
+        break;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: (err as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
+      }
+    }
+    if (this.stopped) return;
+    this.archiver?.start();
+    const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, {
+      retentionS: this.config.archive.retentionS,
+      lockMs: Math.max(this.config.archive.retentionIntervalMs, 10_000),
+    });
+    const retired = this.metrics.counter('rampart_retention_orders_retired_total', 'Settled, archived orders removed from Redis by retention');
+    this.retentionTimer = setInterval(() => {
+      this.retentionPass ??= retention
+        .pass()
+        .then((report) => report && retired.inc(report.retired))
+        .catch((err: unknown) => this.logger.warn({ event: 'retention.failed', error: (err as Error).message }))
+        .finally(() => (this.retentionPass = undefined));
+    }, this.config.archive.retentionIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
+    clearInterval(this.retentionTimer);
+    await this.retentionPass;
+    await this.archiver?.stop();
+  }
+
+  /** After every instance's drain: claims still finishing may ask the archive until then. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.access.db?.close();
+  }
+}

@@ -1,0 +1,98 @@
+import type { AdminOrderView } from '@app/contracts';
+import { dropSchema, testDatabaseUrl, testSchema, useTestDatabase } from '../../../../test/support/database.js';
+import { Database } from './database.js';
+import { AuditArchive } from './audit-archive.js';
+import { OrderArchive } from './order-archive.js';
+
+// On the real PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres), one schema per run.
+describe('Database migrations', () => {
+  it('creates the schema and applies every migration once, also when several instances start at once', async () => {
+    const schema = testSchema();
+    const dbs = Array.from({ length: 4 }, () => new Database({ url: testDatabaseUrl(), schema, poolMax: 2, statementTimeoutMs: 10_000 }));
+    try {
+      const applied = await Promise.all(dbs.map((db) => db.migrate()));
+      expect(applied.flat()).toEqual(['001-initial']); // exactly one instance applied it
+      expect(await dbs[0].migrate()).toEqual([]);
+      const tables = await dbs[0].query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
+      expect(tables.map((t) => t.table_name)).toEqual(['activity_versions', 'audit_log', 'orders', 'schema_migrations']);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+      await dropSchema(schema);
+    }
+  });
+
+  it('rolls back a failing migration and records nothing of it', async () => {
+    const t = await useTestDatabase();
+    try {
+      await expect(t.db.migrate([{ id: '900-broken', sql: 'CREATE TABLE half (id int); SELECT * FROM no_such_table' }])).rejects.toThrow(/900-broken/);
+      const rows = await t.db.query("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'half'", [t.schema]);
+      expect(rows).toHaveLength(0);
+      expect(await t.db.query(`SELECT id FROM ${t.db.table('schema_migrations')} WHERE id = '900-broken'`)).toHaveLength(0);
+    } finally {
+      await t.drop();
+    }
+  });
+});
+
+describe('OrderArchive', () => {
+  const order = (version: number, status: AdminOrderView['status']): AdminOrderView => ({
+    orderId: 'o-1', giftId: 'g1', activityId: 'a1', userId: 'u1', status, attempts: 2, version,
+    createdAt: '2026-01-01T00:00:00.000Z', updatedAt: `2026-01-01T00:00:0${version}.000Z`,
+    ...(status === 'failed' ? { failure: 'refused' as const, error: 'provider said no' } : { providerRef: 'ref-9' }),
+    history: [{ status: 'delivering', at: '2026-01-01T00:00:00.000Z', actor: 'claim' }, { status, at: `2026-01-01T00:00:0${version}.000Z`, actor: 'worker', reason: 'a|b' }],
+  });
+
+  it('upserts idempotently: the same snapshot twice is one write, an older one never overwrites a newer one', async () => {
+    const t = await useTestDatabase();
+    const archive = new OrderArchive(t.db);
+    try {
+      expect(await archive.upsert([order(3, 'delivered')])).toBe(1);
+      expect(await archive.upsert([order(3, 'delivered')])).toBe(0);
+      expect(await archive.upsert([order(2, 'failed')])).toBe(0);
+      expect(await archive.find('o-1')).toEqual(order(3, 'delivered'));
+      expect(await archive.upsert([order(4, 'failed')])).toBe(1);
+      expect(await archive.find('o-1')).toEqual(order(4, 'failed'));
+      expect(await archive.versions(['o-1', 'o-2'])).toEqual(new Map([['o-1', 4]]));
+      expect(await archive.archiveCounts(['o-1'])).toEqual(new Map([['o-1', 2]]));
+      const { history: _history, failure: _failure, error: _error, ...view } = order(4, 'failed');
+      expect(await archive.ofUser('u1', 10)).toEqual([{ ...view, error: 'provider said no' }]);
+      expect(await archive.find('nope')).toBeUndefined();
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('lists by filters, newest first, ties by id descending, strictly after a position', async () => {
+    const t = await useTestDatabase();
+    const archive = new OrderArchive(t.db);
+    try {
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const mk = (orderId: string, createdS: number, userId: string, status: AdminOrderView['status']): AdminOrderView => ({
+        orderId, giftId: 'g1', activityId: 'a1', userId, status, attempts: 1, version: 2, createdAt: at(createdS), updatedAt: at(createdS + 1), history: [],
+      });
+      await archive.upsert([mk('o1', 1, 'u1', 'delivered'), mk('o2', 2, 'u2', 'failed'), mk('o3', 2, 'u1', 'delivered'), mk('o4', 3, 'u1', 'delivered')]);
+      const ids = (rows: Array<{ orderId: string }>) => rows.map((r) => r.orderId);
+      expect(ids(await archive.list({ limit: 10 }))).toEqual(['o4', 'o3', 'o2', 'o1']);
+      const page = await archive.list({ limit: 2 });
+      expect(ids(page)).toEqual(['o4', 'o3']);
+      expect(ids(await archive.list({ limit: 2, after: { s: page[1].createdAtMs, o: page[1].orderId } }))).toEqual(['o2', 'o1']);
+      expect(ids(await archive.list({ limit: 10, userId: 'u1', status: 'delivered' }))).toEqual(['o4', 'o3', 'o1']);
+      expect(ids(await archive.list({ limit: 10, giftId: 'g2' }))).toEqual([]);
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('keeps every audit entry once by its stream id', async () => {
+    const t = await useTestDatabase();
+    const audit = new AuditArchive(t.db);
+    try {
+      const entry = { id: '1-0', time: '2026-01-01T00:00:00.000Z', actor: 'ops', action: 'flag.set', target: 'x', reason: 'why' };
+      await audit.insert([entry, { ...entry, id: '2-0' }]);
+      await audit.insert([entry]);
+      expect((await audit.list(10)).map((e) => e.id)).toEqual(['2-0', '1-0']);
+    } finally {
+      await t.drop();
+    }
+  });
+});
