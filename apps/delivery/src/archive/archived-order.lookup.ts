@@ -9,17 +9,25 @@ export type ArchiveAnswer = { kind: 'found'; order: AdminOrderView } | { kind: '
 
 /** After a failed lookup, lookups are skipped (answer `unknown` at once) for this long, in ms. */
 const BACKOFF_MS = 5_000;
+/** Most order numbers asked in one query. */
+const MAX_BATCH = 256;
 
 /**
  * The claim's look at the archive for an order number Redis has no order for (a new binding, or a
  * binding whose order state is gone). Bounded: it waits at most ARCHIVE_LOOKUP_TIMEOUT_MS and,
  * after a failure, answers `unknown` without trying for a few seconds, so PostgreSQL being slow or
  * down costs claims of live gifts nothing. The caller decides what `unknown` means.
+ *
+ * Lookups are batched: the numbers asked in one turn of the event loop go in one query
+ * (`order_id = ANY(...)`, up to 256), so under load PostgreSQL sees a query per batch, not per claim.
  */
 @Injectable()
 export class ArchivedOrderLookup {
   private readonly logger = new Logger(ArchivedOrderLookup.name);
   private skipUntilMs = 0;
+  /** Numbers waiting for the next batch, each with the claims that asked. */
+  private pending = new Map<string, Array<(answer: ArchiveAnswer) => void>>();
+  private flushScheduled = false;
   private readonly outcomes;
 
   constructor(
@@ -35,19 +43,44 @@ export class ArchivedOrderLookup {
   }
 
   async find(orderId: string): Promise<ArchiveAnswer> {
-    const archive = this.access.orders;
-    if (!archive) return { kind: 'none' };
+    if (!this.access.orders) return { kind: 'none' };
     if (!this.access.ready || Date.now() < this.skipUntilMs) return this.count({ kind: 'unknown' });
+    return new Promise<ArchiveAnswer>((resolve) => {
+      const waiting = this.pending.get(orderId);
+      if (waiting) waiting.push(resolve);
+      else this.pending.set(orderId, [resolve]);
+      if (this.pending.size >= MAX_BATCH) void this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    }).then((answer) => this.count(answer));
+  }
+
+  /** Asks the archive for every number waiting, in one bounded query, and answers each. */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (!batch.size) return;
+    this.pending = new Map();
+    const answer = (pick: (orderId: string) => ArchiveAnswer) => {
+      for (const [orderId, resolvers] of batch) for (const resolve of resolvers) resolve(pick(orderId));
+    };
+    const archive = this.access.orders;
+    if (!archive) return answer(() => ({ kind: 'none' }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.archive.lookupTimeoutMs)));
     try {
-      const found = await Promise.race([archive.find(orderId), timeout]);
+      const found = await Promise.race([archive.findMany([...batch.keys()]), timeout]);
       if (found === 'timeout') throw new Error(`archive lookup took over ${this.config.archive.lookupTimeoutMs} ms`);
-      return this.count(found ? { kind: 'found', order: found } : { kind: 'none' });
+      answer((orderId) => {
+        const order = found.get(orderId);
+        return order ? { kind: 'found', order } : { kind: 'none' };
+      });
     } catch (err) {
       this.skipUntilMs = Date.now() + BACKOFF_MS;
-      this.logger.warn({ event: 'archive.lookup.failed', orderId, error: (err as Error).message });
-      return this.count({ kind: 'unknown' });
+      this.logger.warn({ event: 'archive.lookup.failed', orders: batch.size, error: (err as Error).message });
+      answer(() => ({ kind: 'unknown' }));
     } finally {
       clearTimeout(timer);
     }

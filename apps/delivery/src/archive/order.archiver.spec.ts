@@ -66,6 +66,10 @@ describe('OrderArchiver', () => {
     expect(failed).toMatchObject({ status: 'failed', giftId: 'gb', version: 2 });
     expect(failed?.history.map((h) => h.status)).toEqual(['delivering', 'failed']);
     expect(failed?.history[1]).toMatchObject({ actor: 'claim', reason: 'provider said 400' });
+    // The claim path's batched lookup: several numbers in one query, absent ones left out.
+    const many = await archive.findMany([ids[0], ids[8], 'never-archived']);
+    expect([...many.keys()].sort()).toEqual([ids[0], ids[8]].sort());
+    expect(many.get(ids[8])).toEqual(failed);
     expect(await redis.xlen(keys.giftSettled('ga'))).toBe(0);
     expect(await redis.xlen(keys.giftSettled('gb'))).toBe(0);
     expect(await a.lagMs()).toBe(0);

@@ -65,6 +65,12 @@ export class OrderArchive {
     return row && toAdminView(row);
   }
 
+  /** Several archived orders by number in one query (the claim path's batched lookups); absent numbers are left out. */
+  async findMany(orderIds: readonly string[]): Promise<Map<string, AdminOrderView>> {
+    const rows = await this.db.query<OrderRow>(`SELECT * FROM ${this.db.table('orders')} WHERE order_id = ANY($1::text[])`, [orderIds]);
+    return new Map(rows.map((row) => [row.order_id, toAdminView(row)]));
+  }
+
   /** A user's archived orders, newest first. */
   async ofUser(userId: string, limit: number): Promise<OrderView[]> {
     const rows = await this.db.query<OrderRow>(`SELECT * FROM ${this.db.table('orders')} WHERE user_id = $1 ORDER BY created_at DESC, order_id LIMIT $2`, [userId, limit]);
