@@ -4,7 +4,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '@nestjs/common';
 import { ErrorCode } from '@app/contracts';
 import { skipRequestLog } from '@app/platform';
-import { AdmissionController, COHORTS, PriorityLevel, userCohort, type AdmissionSnapshot, type Permit, type PriorityLevelSnapshot } from '@app/resilience';
+import {
+  AdmissionController,
+  COHORTS,
+  PriorityLevel,
+  REQUEST_CLASSES,
+  userCohort,
+  type AdmissionSnapshot,
+  type Permit,
+  type PriorityLevelSnapshot,
+  type RequestClass,
+} from '@app/resilience';
 import type { AdmissionConfig } from '../config/gateway.config.js';
 import type { PolicedService } from '../policies/resilience-policies.js';
 import { admittedRoute } from './request-classes.js';
@@ -17,6 +27,12 @@ const COHORT_RETRY_AFTER_S = 2;
 const SUMMARY_EVERY_MS = 5_000;
 /** How often the event loop's lag is sampled, in ms. */
 const LAG_SAMPLE_MS = 10;
+/** How often the services' refusals per class are turned into back-pressure on the priority level (in lag samples). */
+const PRESSURE_EVERY_SAMPLES = 10;
+/** Refused share of a class's arrivals at its service (over one pressure interval) that presses the classes below it. */
+const PRESSURE_REFUSED_SHARE = 0.1;
+/** Arrivals of a class in one interval below which its refusals say nothing. */
+const PRESSURE_MIN_ARRIVALS = 20;
 
 const PERMIT = Symbol('rampart.admission');
 type AdmittedRequest = FastifyRequest & { [PERMIT]?: Permit };
@@ -25,7 +41,9 @@ type AdmittedRequest = FastifyRequest & { [PERMIT]?: Permit };
  * The gateway's door, two checks deep. First the gateway's own {@link PriorityLevel} (DAGOR): when
  * this process's event loop lags (its CPU, or the machine's, is saturated), requests are shed by
  * priority key — lowest class first, and within a class the same user cohorts — whatever service they
- * go to, so an overview flood gives way to claims. Then one {@link AdmissionController} per upstream
+ * go to, so an overview flood gives way to claims; and while this process is busy and a class is
+ * being refused by its service's limit, the classes below it are shed too (DAGOR's back-pressure:
+ * on a shared machine the lower flood is what slows the service). Then one {@link AdmissionController} per upstream
  * service (an adaptive concurrency limit moved by that service's latency, with class shares and user
  * cohorts): a slow or hung service fills its own limit and no other. A request is admitted or refused
  * in Fastify's `preParsing` hook, after routing and CORS but before its body is read, its token verified, the
@@ -110,14 +128,41 @@ export class AdmissionGate {
   private startLagSampling(): void {
     let expected = performance.now() + LAG_SAMPLE_MS;
     let lastUtilization = performance.eventLoopUtilization();
+    let samples = 0;
+    let last = this.classTotals();
     this.lagTimer = setInterval(() => {
       const now = performance.now();
       const utilization = performance.eventLoopUtilization(lastUtilization);
       lastUtilization = performance.eventLoopUtilization();
       this.priority.recordLoad(now - expected, utilization.utilization);
       expected = now + LAG_SAMPLE_MS;
+      if (++samples % PRESSURE_EVERY_SAMPLES) return;
+      const totals = this.classTotals();
+      for (const cls of REQUEST_CLASSES) {
+        const arrivals = totals[cls].arrivals - last[cls].arrivals;
+        const refused = totals[cls].refused - last[cls].refused;
+        if (arrivals >= PRESSURE_MIN_ARRIVALS && refused / arrivals > PRESSURE_REFUSED_SHARE) this.priority.recordPressure(cls);
+      }
+      last = totals;
     }, LAG_SAMPLE_MS);
     this.lagTimer.unref();
+  }
+
+  /** Per class, arrivals and refusals at the services' limits (both services) since start. */
+  private classTotals(): Record<RequestClass, { arrivals: number; refused: number }> {
+    const totals = {} as Record<RequestClass, { arrivals: number; refused: number }>;
+    const snapshots = [this.controllers.query.snapshot(), this.controllers.delivery.snapshot()];
+    for (const cls of REQUEST_CLASSES) {
+      let arrivals = 0;
+      let refused = 0;
+      for (const s of snapshots) {
+        const c = s.classes[cls];
+        arrivals += c.admitted + c.refusedLimit + c.refusedCohort;
+        refused += c.refusedLimit + c.refusedCohort;
+      }
+      totals[cls] = { arrivals, refused };
+    }
+    return totals;
   }
 
   /** The cohort of the request's user: the token's `sub`, read without verifying (verification comes after admission). */

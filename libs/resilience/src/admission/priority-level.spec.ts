@@ -83,6 +83,33 @@ describe('PriorityLevel', () => {
     expect(level.snapshot()).toMatchObject({ overloaded: false, utilization: 0.4 });
   });
 
+  it('while busy and claims are refused downstream, sheds the classes below claims, never claims; idle, it sheds nobody', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    window(level, clock, 2);
+    let last: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) {
+      level.recordPressure('claim');
+      last = window(level, clock, 5).admitted; // no lag of its own: the pressure alone
+    }
+    expect(last.claim).toBe(256);
+    expect(last.status! + last.read! + last.overview! + last.report!).toBe(0);
+    // Idle (a slow service refusing its own claims while this process does little): nobody else is shed.
+    const idle = new PriorityLevel({ clock });
+    for (let i = 0; i < 40; i++) {
+      idle.recordPressure('claim');
+      last = window(idle, clock, 5, REQUEST_CLASSES, 256, 0.2).admitted;
+    }
+    expect(Object.values(last).every((n) => n === 256)).toBe(true);
+    // Pressure gone and load low: the level comes back.
+    let windows = 0;
+    while (level.snapshot().level < REQUEST_CLASSES.length * COHORTS && windows < 200) {
+      window(level, clock, 2);
+      windows++;
+    }
+    expect(windows).toBeLessThan(200);
+  });
+
   it('sheds at most a quarter a window, and never the last cohort of claims', () => {
     const clock = new ManualClock();
     const level = new PriorityLevel({ clock });

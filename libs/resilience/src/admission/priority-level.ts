@@ -23,6 +23,9 @@ export interface PriorityLevelOptions {
 /** Most of a window's admissions one overloaded window sheds (the level moves a quarter at a time, so it cannot overshoot far). */
 const MAX_CUT = 0.25;
 
+/** Share of a window's admissions below a pressed class shed per window. */
+const PRESSURE_CUT = 0.1;
+
 /** The middle value of `xs` (0 when empty). */
 function median(xs: number[]): number {
   if (!xs.length) return 0;
@@ -71,6 +74,8 @@ export class PriorityLevel {
   /** The window's delay samples (their median is the window's delay: one GC pause is not an overload). */
   private delays: number[] = [];
   private utilizationSum = 0;
+  /** The most important class refused downstream in this window (its rank), if any. */
+  private pressureRank: number | undefined;
   private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, overloaded: false };
 
   constructor(options: PriorityLevelOptions = {}) {
@@ -100,6 +105,19 @@ export class PriorityLevel {
     this.utilizationSum += Math.min(1, Math.max(0, utilization));
   }
 
+  /**
+   * Says that requests of class `cls` are being refused by a service's own limit (DAGOR's
+   * back-pressure from downstream): while this process is busy, classes below it are shed further
+   * (10% a window), so that on a shared machine a flood of lower requests gives way to them. The
+   * class itself and those above it are never cut this way: a slow service that refuses its own
+   * requests does not shed anyone else's while this process is idle.
+   */
+  recordPressure(cls: RequestClass): void {
+    this.roll();
+    const rank = classRank(cls);
+    if (this.pressureRank === undefined || rank < this.pressureRank) this.pressureRank = rank;
+  }
+
   snapshot(): PriorityLevelSnapshot {
     this.roll();
     return { ...this.last, level: this.level };
@@ -110,19 +128,25 @@ export class PriorityLevel {
     if (now - this.windowStart < this.windowMs) return;
     const delay = median(this.delays);
     const utilization = this.delays.length ? this.utilizationSum / this.delays.length : 0;
-    const overloaded = delay > this.thresholdMs && utilization >= this.minUtilization;
+    const busy = utilization >= this.minUtilization;
+    const overloaded = delay > this.thresholdMs && busy;
+    const floor = this.pressureRank === undefined ? KEYS : (this.pressureRank + 1) * COHORTS;
+    const pressed = busy && this.pressureRank !== undefined && this.level > floor;
     let admitted = 0;
     for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
     if (overloaded) {
       const cut = Math.min(MAX_CUT, Math.max(0.05, 1 - this.thresholdMs / delay));
       this.level = Math.max(1, this.keyAt(admitted * (1 - cut)));
-    } else if (delay < this.thresholdMs / 2 || utilization < this.minUtilization) {
+    } else if (pressed) {
+      this.level = Math.max(floor, Math.min(this.level, this.keyAt(admitted * (1 - PRESSURE_CUT))));
+    } else if (!busy || (this.pressureRank === undefined && delay < this.thresholdMs / 2)) {
       this.level = Math.max(this.level, this.keyAt(admitted * (1 + this.growth) + 1));
     }
     this.last = { level: this.level, delayMs: delay, utilization, overloaded };
     this.histogram.fill(0);
     this.delays = [];
     this.utilizationSum = 0;
+    this.pressureRank = undefined;
     this.windowStart = now;
   }
 
