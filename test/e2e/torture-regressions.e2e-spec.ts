@@ -57,6 +57,11 @@ describe('torture regressions', () => {
       timeoutMs: 10_000, what: `${key} in the dead-letter set`,
     });
     await setFaults(suite.providerUrl, {});
+    // The failures opened the provider's breaker: the next test's deliveries must not meet it open.
+    await waitFor(async () => {
+      const { breakers } = (await http('GET', `${gw}/admin/breakers`, { token: suite.adminToken })).body as { breakers: Array<{ scope: string; state: string }> };
+      return breakers.filter((b) => b.scope === 'delivery').every((b) => b.state !== 'open');
+    }, { timeoutMs: 20_000, intervalMs: 250, what: 'the provider breakers to let a trial through again' });
   };
 
   const claim = (giftId: string, token: string, key: string) =>
