@@ -88,7 +88,9 @@ runBench('storm', { deadlineS: 600 }, async (ctx) => {
 
 async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): Promise<ModeResult> {
   ctx.step(`${mode}: starting 2 gateways, 3 query, 2 delivery, provider stub (0 ms)`);
-  const suite = await ctx.startSuite({ gateways: 2, queries: 3, deliveries: 2, gatewayEnv: { ADMISSION_MODE: mode }, providerEnv: { FAULT_LATENCY_MS: '0' } });
+  // STORM_APP_ENV='{"NAME":"value"}' adds variables to every app (for tuning runs).
+  const env = process.env.STORM_APP_ENV ? (JSON.parse(process.env.STORM_APP_ENV) as Record<string, string>) : undefined;
+  const suite = await ctx.startSuite({ gateways: 2, queries: 3, deliveries: 2, env, gatewayEnv: { ADMISSION_MODE: mode }, providerEnv: { FAULT_LATENCY_MS: '0' } });
   await publishActivity(suite, `storm-${mode}`, [{ giftId: GIFT_ID, inventory: 100_000_000, perUserLimit: 100_000_000 }]);
   const authorizations = await userAuthHeaders(suite, `storm-${mode}`, USERS);
   const run = randomUUID().slice(0, 8);

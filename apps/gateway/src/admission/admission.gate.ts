@@ -64,10 +64,11 @@ export class AdmissionGate {
   private lastSummaryMs = Date.now();
 
   constructor(config: AdmissionConfig, jwtSecret: string) {
-    // Tolerance 3: a request's latency at the gateway includes every wait of the request in this
-    // process (token, rate limit, the reply), which grows with the process's own load and the
-    // machine's, not only with the service's queue; the limit gives way once latency triples.
-    const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs, tolerance: 3 };
+    // A request's latency at the gateway includes every wait of the request in this process (token,
+    // rate limit, the reply), which grows with the process's own load and the machine's, not only
+    // with the service's queue: the limit gives way only once latency is ADMISSION_TOLERANCE times
+    // its baseline (default 10), or on drops; the instances' own doors judge the service's latency.
+    const limit = { initialLimit: config.initialLimit, minLimit: config.minLimit, maxLimit: config.maxLimit, maxLatencyMs: config.maxLatencyMs, tolerance: config.tolerance };
     this.controllers = { query: new AdmissionController({ limit }), delivery: new AdmissionController({ limit }) };
     this.priority = new PriorityLevel({ overloadedAboveMs: config.loopDelayMs });
     // Users' cohorts are salted with a key derived from the JWT secret: the same on every gateway,

@@ -188,6 +188,7 @@ describe('loadGatewayConfig', () => {
         ADMISSION_MAX_LATENCY_MS: '800',
         CLIENT_THROTTLE_K: '1.5',
         ADMISSION_LOOP_DELAY_MS: '30',
+        ADMISSION_TOLERANCE: '4',
         SOLD_OUT_LATCH: 'off',
         SOLD_OUT_LATCH_RESYNC_MS: '250',
       });
@@ -198,7 +199,7 @@ describe('loadGatewayConfig', () => {
         breaker: { failureThresholdPercent: 30, volumeThreshold: 4, rollingWindowMs: 2000, halfOpenAfterMs: 700 },
         retry: { maxAttempts: 3, minSuccessRate: 0.9, budgetRatio: 0.2, budgetMinPerS: 1 },
         staleMaxEntries: 50,
-        admission: { mode: 'static', initialLimit: 32, minLimit: 4, maxLimit: 500, maxLatencyMs: 800, clientThrottleK: 1.5, loopDelayMs: 30 },
+        admission: { mode: 'static', initialLimit: 32, minLimit: 4, maxLimit: 500, maxLatencyMs: 800, tolerance: 4, clientThrottleK: 1.5, loopDelayMs: 30 },
         failover: { afterFailures: 2, recoverAfterProbes: 1, probeIntervalMs: 100 },
       });
       expect(config.backupUpstreams).toEqual({ query: ['qb:1'], delivery: ['db:1', 'db:2'] });

@@ -116,6 +116,8 @@ export type AdmissionConfig = Readonly<{
   maxLimit: number;
   /** Mean latency of admitted requests (ms) above which a limit backs off whatever its baseline. Default 1000. */
   maxLatencyMs: number;
+  /** How many times its baseline latency may grow before a limit gives way (≥ 1). Default 10. */
+  tolerance: number;
   /** The SRE client-throttling K on the gateway→service hop; 0 turns client throttling off. Default 2. */
   clientThrottleK: number;
   /** Event-loop lag (ms) above which the gateway counts itself overloaded and sheds by priority (DAGOR's 20 ms). Default 20. */
@@ -250,6 +252,7 @@ function readAdmission(reader: EnvReader): AdmissionConfig {
     minLimit: reader.int('ADMISSION_MIN_LIMIT', { min: 1, max: 100_000, fallback: 32 }),
     maxLimit: reader.int('ADMISSION_MAX_LIMIT', { min: 1, max: 100_000, fallback: 2_000 }),
     maxLatencyMs: reader.int('ADMISSION_MAX_LATENCY_MS', { min: 1, max: 600_000, fallback: 1_000 }),
+    tolerance: reader.number('ADMISSION_TOLERANCE', { min: 1, max: 1_000, fallback: 10 }),
     clientThrottleK: reader.number('CLIENT_THROTTLE_K', { min: 0, max: 100, fallback: 2 }),
     loopDelayMs: reader.int('ADMISSION_LOOP_DELAY_MS', { min: 1, max: 10_000, fallback: 20 }),
   };

@@ -31,7 +31,9 @@ export class ServiceAdmissionInterceptor implements NestInterceptor {
   private summarised: ServiceAdmissionCounters = { expired: 0, shed: 0 };
 
   constructor(options: { initialLimit?: number; maxLimit?: number } = {}) {
-    this.limit = new GradientLimit({ initialLimit: options.initialLimit ?? 256, minLimit: 16, maxLimit: options.maxLimit ?? 4096 });
+    // Tolerance 3: the handler's latency is the instance's own queue, but on a machine it shares with
+    // others it also carries their load; three times the baseline is a queue worth refusing.
+    this.limit = new GradientLimit({ initialLimit: options.initialLimit ?? 256, minLimit: 16, maxLimit: options.maxLimit ?? 4096, tolerance: 3 });
   }
 
   /** Messages being handled now. */
