@@ -139,7 +139,7 @@ export class OrderRetention {
       this.redis.xlen(stream),
     ]);
     if (orders + open + uncertain + pending === 0) {
-      const deleted = await this.redis.del(stream, k.giftLedger(giftId));
+      const deleted = await this.redis.del(stream, k.giftLedger(giftId), k.giftSoldOutLatch(giftId));
       // Off the list the archiver and the reconciler walk: a retired gift has nothing for them, ever.
       const unlisted = await this.redis.srem(k.gifts(), giftId);
       if (deleted > 0 || unlisted > 0 || users.size > 0) report.giftsEmptied += 1;
