@@ -14,7 +14,15 @@ const MAX_PARAM_LENGTH = 256;
  * a trailing slash ignored (`/admin/` is the dashboard, as is `/admin`).
  */
 export function createGatewayAdapter(config: GatewayConfig): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, genReqId: requestIdOf, routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH } });
+  // return503OnClosing off: during a graceful stop, a request that still arrives on a busy keep-alive
+  // connection is served (its answer closes the connection) instead of Fastify's bare 503, which has
+  // neither the contract's error shape nor Retry-After (torture seed 3 caught one during a SIGTERM).
+  return new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: requestIdOf,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+  });
 }
 
 /**
