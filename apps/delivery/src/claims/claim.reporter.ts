@@ -3,8 +3,12 @@ import type { Redis } from 'ioredis';
 import { Flags, type RedisKeys } from '@app/contracts';
 import type { FlagCache } from '@app/platform';
 import { ReportBuffer, type ReportBufferStats } from '@app/resilience';
+import { OutcomeReports, type OutcomeReport } from '../lifecycle/outcome-reports.js';
 
-/** One analytics event of the claim path. No user id: reports feed dashboards, not user records. */
+/**
+ * One claim as answered: `status` is the order's status or the refusal's error code. No user id:
+ * reports feed dashboards, not user records.
+ */
 export interface ClaimReport {
   orderId: string;
   giftId: string;
@@ -13,7 +17,14 @@ export interface ClaimReport {
   at: number;
 }
 
-/** Most entries the report stream keeps. */
+/**
+ * An entry of the report stream, read by the analyzers (apps/analyzer): `kind` `claim` (every
+ * answered claim, with its latency) or `outcome` (an order's first settlement, whichever path
+ * settled it: the claim, the queue worker, the reconciler).
+ */
+type Report = ({ kind: 'claim' } & ClaimReport) | ({ kind: 'outcome' } & OutcomeReport);
+
+/** Most entries the report stream keeps (analyzers delete what they counted; this bounds it without them). */
 const STREAM_MAX = 100_000;
 
 /**
@@ -21,9 +32,9 @@ const STREAM_MAX = 100_000;
  * buffer writes batches behind, to a Redis stream, each flush bounded by a tiny timeout. A hung or
  * failing sink loses reports (counted), never claim latency. Skipped under `report.disabled`.
  */
-export class ClaimReporter {
+export class ClaimReporter extends OutcomeReports {
   private readonly logger = new Logger(ClaimReporter.name);
-  private readonly buffer: ReportBuffer<ClaimReport>;
+  private readonly buffer: ReportBuffer<Report>;
 
   constructor(
     redis: Redis,
@@ -31,14 +42,16 @@ export class ClaimReporter {
     private readonly flags: FlagCache,
     options: { flushTimeoutMs: number; maxBuffered: number },
   ) {
+    super();
     const stream = keys.reports();
-    this.buffer = new ReportBuffer<ClaimReport>({
+    this.buffer = new ReportBuffer<Report>({
       maxEntries: options.maxBuffered,
       flushTimeoutMs: options.flushTimeoutMs,
       sink: async (batch) => {
         const pipeline = redis.pipeline();
         for (const r of batch) {
-          pipeline.xadd(stream, 'MAXLEN', '~', STREAM_MAX, '*', 'orderId', r.orderId, 'giftId', r.giftId, 'status', r.status, 'latencyMs', r.latencyMs, 'at', r.at);
+          const latency = r.kind === 'claim' ? ['latencyMs', r.latencyMs] : [];
+          pipeline.xadd(stream, 'MAXLEN', '~', STREAM_MAX, '*', 'kind', r.kind, 'orderId', r.orderId, 'giftId', r.giftId, 'status', r.status, 'at', r.at, ...latency);
         }
         // exec() resolves with one [error, reply] per command; a failed XADD is a lost report too.
         const failed = (await pipeline.exec())?.find(([err]) => err);
@@ -48,7 +61,11 @@ export class ClaimReporter {
   }
 
   report(event: ClaimReport): void {
-    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push(event);
+    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push({ kind: 'claim', ...event });
+  }
+
+  outcome(event: OutcomeReport): void {
+    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push({ kind: 'outcome', ...event });
   }
 
   stats(): ReportBufferStats {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AdminOrderView, OrderView } from '@app/contracts';
-import { Database, OrderArchive, redactDatabaseUrl, type DatabaseConfig } from '@app/platform';
+import { AnalyticsStore, Database, OrderArchive, redactDatabaseUrl, type DatabaseConfig } from '@app/platform';
 
 /**
  * The archive as query reads it: settled orders retention removed from Redis are answered from
@@ -11,6 +11,8 @@ export class QueryArchive {
   private readonly logger = new Logger(QueryArchive.name);
   private readonly db?: Database;
   private readonly orders?: OrderArchive;
+  /** The analyzers' aggregates (`GET /admin/analytics/...`); absent without DATABASE_URL. */
+  readonly analytics?: AnalyticsStore;
   private stopped = false;
   private starting?: Promise<void>;
 
@@ -18,6 +20,7 @@ export class QueryArchive {
     if (!config.url) return;
     this.db = new Database(config);
     this.orders = new OrderArchive(this.db);
+    this.analytics = new AnalyticsStore(this.db);
   }
 
   start(): void {
