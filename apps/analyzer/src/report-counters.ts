@@ -12,6 +12,8 @@ export interface ReportEntry {
   at: number;
   /** A claim's latency, in ms. */
   latencyMs?: number;
+  /** Claims this entry stands for (a gateway reports its sold-out latch's refusals per gift per second). Default 1. */
+  count: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -30,7 +32,9 @@ export function parseReport(id: string, fields: readonly string[] | null): Repor
   if ((kind !== 'claim' && kind !== 'outcome') || !f.giftId || !f.status || !Number.isFinite(at)) return undefined;
   if (kind === 'outcome' && !OUTCOMES.has(f.status)) return undefined;
   const latencyMs = f.latencyMs === undefined ? undefined : Number(f.latencyMs);
-  return { id, kind, giftId: f.giftId, status: f.status, at, latencyMs };
+  const count = f.count === undefined ? 1 : Number(f.count);
+  if (!Number.isInteger(count) || count < 1) return undefined;
+  return { id, kind, giftId: f.giftId, status: f.status, at, latencyMs, count };
 }
 
 /**
@@ -42,7 +46,7 @@ export function countersOf(entries: readonly ReportEntry[], places: ReadonlyMap<
   const rows: CounterRow[] = [];
   for (const e of entries) {
     const { activityId, provider } = places.get(e.giftId) ?? UNKNOWN_PLACE;
-    const base = { minuteMs: Math.floor(e.at / MINUTE_MS) * MINUTE_MS, activityId, giftId: e.giftId, provider, count: 1 };
+    const base = { minuteMs: Math.floor(e.at / MINUTE_MS) * MINUTE_MS, activityId, giftId: e.giftId, provider, count: e.count };
     if (e.kind === 'outcome') {
       rows.push({ ...base, metric: e.status });
       continue;

@@ -114,9 +114,9 @@ export class ReportAnalyzer {
 
   private async readGroup(id: '0' | '>', block: boolean): Promise<RawEntry[]> {
     const { stream, consumer, batchSize, blockMs } = this.opts;
-    const args: Array<string | number> = ['GROUP', ANALYZER_GROUP, consumer, 'COUNT', batchSize];
-    if (block) args.push('BLOCK', blockMs);
-    const reply = (await this.redis.call('XREADGROUP', ...args, 'STREAMS', stream, id)) as Array<[string, RawEntry[]]> | null;
+    const reply = (block
+      ? await this.redis.xreadgroup('GROUP', ANALYZER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, id)
+      : await this.redis.xreadgroup('GROUP', ANALYZER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, id)) as Array<[string, RawEntry[]]> | null;
     return reply?.[0]?.[1] ?? [];
   }
 

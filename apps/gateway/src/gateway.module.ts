@@ -9,6 +9,7 @@ import { AdmissionGate } from './admission/admission.gate.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminAdmissionController } from './admin/admin-admission.controller.js';
+import { AdminAnalyticsController } from './admin/admin-analytics.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
@@ -30,6 +31,7 @@ import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
+import { LatchRefusalReports } from './claims/latch-refusal.reports.js';
 import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
@@ -60,6 +62,7 @@ export class GatewayModule implements OnApplicationShutdown {
     admission: AdmissionGate,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly soldOutLatch: SoldOutLatch,
+    private readonly latchReports: LatchRefusalReports,
   ) {
     const isAdaptive = config.resilience.admission.mode === 'adaptive';
     registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, soldOutLatch, admission: isAdaptive ? admission : undefined });
@@ -72,7 +75,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, HealthController, MetricsController, DashboardController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, AdminAnalyticsController, HealthController, MetricsController, DashboardController,
         OpenApiController,
       ],
       providers: [
@@ -120,6 +123,11 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, FlagCache],
         },
         {
+          provide: LatchRefusalReports,
+          useFactory: (redis: Redis, keys: RedisKeys, flags: FlagCache) => new LatchRefusalReports(redis, keys, flags),
+          inject: [GATEWAY_REDIS, RedisKeys, FlagCache],
+        },
+        {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
           inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
@@ -136,6 +144,7 @@ export class GatewayModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
     this.soldOutLatch.stop();
+    await this.latchReports.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);

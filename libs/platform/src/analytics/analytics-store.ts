@@ -107,9 +107,10 @@ export class AnalyticsStore {
   async replaceAlerts(firing: ReadonlyArray<Omit<AnalyticsAlert, 'since' | 'updatedAt'>>, nowMs: number): Promise<void> {
     await this.db.transaction(async (query) => {
       await query(`SELECT pg_advisory_xact_lock(hashtext('rampart.analytics_alerts'))`);
-      const keys = firing.map((a) => `${a.activityId}\u0000${a.rule}`);
       await query(
-        `DELETE FROM ${this.db.table('analytics_alerts')} WHERE NOT ((activity_id || chr(0) || rule) = ANY($1::text[]))`, [keys]);
+        `DELETE FROM ${this.db.table('analytics_alerts')} WHERE (activity_id, rule) NOT IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [firing.map((a) => a.activityId), firing.map((a) => a.rule)],
+      );
       for (const a of firing) {
         await query(
           `INSERT INTO ${this.db.table('analytics_alerts')} (activity_id, rule, since, updated_at, objective, long_burn, short_burn)
