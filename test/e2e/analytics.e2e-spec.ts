@@ -26,13 +26,23 @@ const analytics = (suite: Suite, gateway: number, activityId: string, minutes = 
 /** Claims `count` times on `giftId` by distinct users, `concurrency` at a time, over the suite's gateways in turn; returns the statuses. */
 async function burst(suite: Suite, giftId: string, count: number, concurrency: number, onEach?: (done: number) => void): Promise<number[]> {
   const statuses: number[] = [];
+  const users = randomUUID().slice(0, 8); // a new user per claim, whatever bursts came before
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
         const url = suite.gatewayUrls[i % suite.gatewayUrls.length];
-        const res = await claim(url, giftId, await suite.token(`${giftId}-u${i}`));
+        const token = await suite.token(`${users}-u${i}`);
+        const key = randomUUID();
+        let res = await claim(url, giftId, token, key);
+        // Shed at a door under this machine's load (never handled, so never counted): repeated with
+        // the same key, as a client does.
+        for (let attempt = 1; res.status === 503 && attempt < 10; attempt += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          res = await claim(url, giftId, token, key);
+        }
+        if (res.status !== 200) console.log(`claim ${i} of ${giftId}: ${res.status} ${res.text}`);
         statuses.push(res.status);
         onEach?.(statuses.length);
       }
@@ -177,10 +187,10 @@ describe('analytics: burn-rate alerts per activity', () => {
     await publish(suite, 'burn-bad', [{ giftId: 'burn-bad-g1', inventory: 100_000 }], badUrl);
     await publish(suite, 'burn-good', [{ giftId: 'burn-good-g1', inventory: 100_000 }]);
     const startedAt = Date.now();
-    const [bad, good] = await Promise.all([burst(suite, 'burn-bad-g1', 250, 3), burst(suite, 'burn-good-g1', 2500, 9)]);
+    const [bad, good] = await Promise.all([burst(suite, 'burn-bad-g1', 250, 2), burst(suite, 'burn-good-g1', 2500, 6)]);
     expect([...bad, ...good].every((s) => s === 200)).toBe(true);
     const stats = (await http('GET', `${badUrl}/_stats`)).body;
-    console.log(`failing provider: ${JSON.stringify(stats)}`);
+    console.log(`failing provider: ${stats.calls} calls, ${stats.effectiveDeliveries} deliveries`);
     await expectTotals(suite, 'burn-good', { claims: 2500, delivered: 2500 }, 20_000);
     const badTotals = (await analytics(suite, 0, 'burn-bad')).body.totals;
     const globalSuccess = (2500 + badTotals.delivered) / (2500 + badTotals.delivered + badTotals.failed);
