@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { chromium } from 'playwright-core';
+import { findChromium } from '../support/chromium.js';
 import { expectError, http } from '../support/http.js';
 import { freePort } from '../support/ports.js';
 import { spawnApp } from '../support/spawn-app.js';
@@ -114,6 +116,32 @@ describe('analytics: exact counts per gift and provider, from both gateways, wit
     const ranking = await http('GET', `${suite.gatewayUrls[1]}/admin/analytics/activities?minutes=10`, { token: suite.adminToken });
     expect(ranking.status).toBe(200);
     expect(ranking.body.activities).toContainEqual({ activityId: 'an-exact', claims: 45, delivered: 30, failing: 5, refusals: 10, successRate: 0.8571, alerts: expect.any(Array) });
+  });
+
+  it('the dashboard ranks the activity and its page shows those counts beside the configuration (headless Chromium)', async () => {
+    const binary = await findChromium();
+    const browser = await chromium.launch({ executablePath: binary.executablePath, args: binary.args, headless: true });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${suite.gatewayUrls[1]}/admin/`);
+      await page.fill('#token', suite.adminToken);
+      await page.fill('#actor', 'analytics.op');
+      await page.click('#login-form button');
+      const row = page.locator('#analytics-ranking tr[data-activity-row="an-exact"]');
+      await row.waitFor();
+      expect(await row.locator('td').allTextContents()).toEqual(['an-exact', '45', '30', '5', '10', '85.7%', 'none']);
+      await row.locator('a[data-activity]').click();
+      await page.waitForSelector('#activity-view:not([hidden]) #activity-gifts tr[data-gift="an-exact-g1"]');
+      const total = (name: string) => page.locator(`#activity-totals [data-total="${name}"]`).textContent();
+      expect([await total('claims'), await total('delivered'), await total('failed'), await total('refused'), await total('success')]).toEqual(['45', '30', '5', '10', '85.7%']);
+      const cell = (name: string) => page.locator(`#activity-gifts tr[data-gift="an-exact-g1"] [data-cell="${name}"]`).textContent();
+      expect([await cell('claims'), await cell('delivered'), await cell('failed'), await cell('refusals')]).toEqual(['45', '30', '5', 'SOLD_OUT 10']);
+      expect(await page.locator('#activity-chart svg polyline').count()).toBe(3);
+      expect(JSON.parse((await page.locator('#activity-config').textContent())!)).toMatchObject({ activityId: 'an-exact', gifts: [{ giftId: 'an-exact-g1', inventory: 30 }] });
+      expect(await page.locator('#activity-alerts').textContent()).toContain('no burn-rate alert');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('answers clear 4xx for bad input and an unknown activity, and needs the admin token', async () => {
