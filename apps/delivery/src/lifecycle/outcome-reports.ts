@@ -1,4 +1,4 @@
-import type { LifecycleStatus } from './order-transitions.js';
+import type { FromStatus, LifecycleStatus } from './order-transitions.js';
 
 /** A first settlement of an order: the analytics event of its delivery outcome. */
 export interface OutcomeReport {
@@ -23,6 +23,6 @@ const OUTCOMES = new Set<LifecycleStatus>(['delivered', 'failed', 'uncertain']);
  * The outcome a move reports, if any: a move into delivered, failed or uncertain, except out of
  * uncertain (a resolution of an order already counted as uncertain is not a second outcome).
  */
-export function reportedOutcome(from: LifecycleStatus, to: LifecycleStatus): OutcomeReport['status'] | undefined {
+export function reportedOutcome(from: FromStatus, to: LifecycleStatus): OutcomeReport['status'] | undefined {
   return OUTCOMES.has(to) && from !== 'uncertain' ? (to as OutcomeReport['status']) : undefined;
 }
