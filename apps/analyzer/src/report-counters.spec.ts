@@ -44,6 +44,15 @@ describe('report counters', () => {
     ]);
   });
 
+  it('counts the settlement a claim\'s own attempt made (one entry for a sync claim), never a bogus one', () => {
+    const own = parseReport('2-0', ['kind', 'claim', 'giftId', 'g1', 'status', 'failed', 'at', String(at), 'latencyMs', '5', 'settled', 'failed'])!;
+    expect(countersOf([own], new Map([['g1', place]])).map((r) => r.metric)).toEqual(['claims', `latency:${latencyBucket(5)}`, 'failed']);
+    // A repeat answered `delivered` carries no settlement: the first claim counted it.
+    const repeat = parseReport('2-1', ['kind', 'claim', 'giftId', 'g1', 'status', 'delivered', 'at', String(at), 'latencyMs', '1'])!;
+    expect(countersOf([repeat], new Map([['g1', place]])).map((r) => r.metric)).toEqual(['claims', `latency:${latencyBucket(1)}`]);
+    expect(parseReport('2-2', ['kind', 'claim', 'giftId', 'g1', 'status', 'queued', 'at', String(at), 'settled', 'queued'])!.settled).toBeUndefined();
+  });
+
   it('keeps only the origin of a provider URL (a path or query may hold a secret)', () => {
     expect(providerOrigin('https://p.example:8443/deliver?key=s3cret')).toBe('https://p.example:8443');
     expect(providerOrigin('http://127.0.0.1:7001')).toBe('http://127.0.0.1:7001');

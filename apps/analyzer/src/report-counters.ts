@@ -12,6 +12,8 @@ export interface ReportEntry {
   at: number;
   /** A claim's latency, in ms. */
   latencyMs?: number;
+  /** A claim's own settlement of its order (delivered, failed or uncertain), counted as an outcome. */
+  settled?: string;
   /** Claims this entry stands for (a gateway reports its sold-out latch's refusals per gift per second). Default 1. */
   count: number;
 }
@@ -34,12 +36,14 @@ export function parseReport(id: string, fields: readonly string[] | null): Repor
   const latencyMs = f.latencyMs === undefined ? undefined : Number(f.latencyMs);
   const count = f.count === undefined ? 1 : Number(f.count);
   if (!Number.isInteger(count) || count < 1) return undefined;
-  return { id, kind, giftId: f.giftId, status: f.status, at, latencyMs, count };
+  const settled = kind === 'claim' && f.settled && OUTCOMES.has(f.settled) ? f.settled : undefined;
+  return { id, kind, giftId: f.giftId, status: f.status, at, latencyMs, count, ...(settled ? { settled } : {}) };
 }
 
 /**
  * The counters of a batch of entries: per claim, `claims` and its latency bucket, plus
- * `refused:<CODE>` when it was refused; per outcome, `delivered`, `failed` or `uncertain`. Each in
+ * `refused:<CODE>` when it was refused and its own settlement when it made one; per outcome,
+ * `delivered`, `failed` or `uncertain`. Each in
  * the minute of its `at`, under the gift's activity and provider.
  */
 export function countersOf(entries: readonly ReportEntry[], places: ReadonlyMap<string, GiftPlace>): CounterRow[] {
@@ -54,6 +58,7 @@ export function countersOf(entries: readonly ReportEntry[], places: ReadonlyMap<
     rows.push({ ...base, metric: 'claims' });
     if (e.latencyMs !== undefined && Number.isFinite(e.latencyMs)) rows.push({ ...base, metric: `${LATENCY_METRIC}${latencyBucket(e.latencyMs)}` });
     if (!ORDER_STATUSES.has(e.status)) rows.push({ ...base, metric: `${REFUSED_METRIC}${e.status}` });
+    if (e.settled) rows.push({ ...base, metric: e.settled });
   }
   return rows;
 }

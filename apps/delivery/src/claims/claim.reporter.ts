@@ -15,12 +15,14 @@ export interface ClaimReport {
   status: string;
   latencyMs: number;
   at: number;
+  /** The order's first settlement, when this claim's own attempt made it (the order store leaves it to this report). */
+  settled?: OutcomeReport['status'];
 }
 
 /**
  * An entry of the report stream, read by the analyzers (apps/analyzer): `kind` `claim` (every
- * answered claim, with its latency) or `outcome` (an order's first settlement, whichever path
- * settled it: the claim, the queue worker, the reconciler).
+ * answered claim, with its latency, and `settled` when its own attempt settled the order) or
+ * `outcome` (an order's first settlement by any other path: the queue worker, the reconciler).
  */
 type Report = ({ kind: 'claim' } & ClaimReport) | ({ kind: 'outcome' } & OutcomeReport);
 
@@ -50,8 +52,8 @@ export class ClaimReporter extends OutcomeReports {
       sink: async (batch) => {
         const pipeline = redis.pipeline();
         for (const r of batch) {
-          const latency = r.kind === 'claim' ? ['latencyMs', r.latencyMs] : [];
-          pipeline.xadd(stream, 'MAXLEN', '~', STREAM_MAX, '*', 'kind', r.kind, 'orderId', r.orderId, 'giftId', r.giftId, 'status', r.status, 'at', r.at, ...latency);
+          const extra = r.kind === 'claim' ? ['latencyMs', r.latencyMs, ...(r.settled ? ['settled', r.settled] : [])] : [];
+          pipeline.xadd(stream, 'MAXLEN', '~', STREAM_MAX, '*', 'kind', r.kind, 'orderId', r.orderId, 'giftId', r.giftId, 'status', r.status, 'at', r.at, ...extra);
         }
         // exec() resolves with one [error, reply] per command; a failed XADD is a lost report too.
         const failed = (await pipeline.exec())?.find(([err]) => err);

@@ -162,7 +162,8 @@ export class OrderStore {
     );
     if (code === 1) {
       this.latches?.arm(giftId, Number(b ?? 0));
-      const outcome = this.outcomes && reportedOutcome(from, to);
+      // A claim's own settlement rides on its claim report (one stream entry instead of two).
+      const outcome = this.outcomes && actor !== 'claim' && reportedOutcome(from, to);
       if (outcome) this.outcomes!.outcome({ orderId, giftId, status: outcome, at: Date.now() });
       return { moved: true, version: Number(a) };
     }
