@@ -48,6 +48,10 @@ describe('deploy/prometheus alert rules', () => {
     }
     expect(unknown).toEqual([]);
     expect(exported.has('rampart_dead_letters_total')).toBe(true);
+    // The analyzer's, read from apps/analyzer (its histogram with its series suffixes).
+    for (const name of ['rampart_analyzer_entries_total', 'rampart_analyzer_errors_total', 'rampart_analyzer_lag_seconds_bucket', 'rampart_analyzer_backlog', 'rampart_activity_burn_alert', 'rampart_activity_burn_rate']) {
+      expect({ name, exported: exported.has(name) }).toEqual({ name, exported: true });
+    }
   });
 
   it('every alert has a severity and a summary; names and records are unique', () => {
