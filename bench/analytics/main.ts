@@ -91,10 +91,11 @@ runBench('analytics', { deadlineS: 400 }, async (ctx) => {
   const mean = (rs: LoadResult[]) => rs.reduce((n, r) => n + r.okPerS, 0) / rs.length;
   const offRate = mean(off);
   const onRate = mean(on);
-  // Everything claimed with reports on is counted exactly: the claims of the `on` rounds that
-  // reached delivery (a 503 here is a door's shed: never handled, never reported).
-  const answered = (r: LoadResult) => r.ok + Object.entries(r.failures).reduce((n, [outcome, count]) => n + (outcome === '503' ? 0 : count), 0);
-  const counted = await waitCounted(db, 'claims', on.reduce((n, r) => n + answered(r), 0), 30_000);
+  // What the analyzer counted of the `on` rounds, beside what the clients saw answered 200 (a
+  // claim the gateway gave up on may still have been delivered and counted: e2e tests check
+  // exactness, this only shows the analyzer kept up).
+  const answeredOk = on.reduce((n, r) => n + r.ok, 0);
+  const counted = await waitCounted(db, 'delivered', answeredOk, 30_000);
   await stopAnalyzers();
   await setReports(false);
 
@@ -128,7 +129,7 @@ runBench('analytics', { deadlineS: 400 }, async (ctx) => {
   ]);
   console.log('');
   console.log(`claims/s analytics on / off: ${fmtRate(onRate)} / ${fmtRate(offRate)} = ${fmtRatio(onRate / offRate)}  (goal >= 95%: ${verdict(onRate >= 0.95 * offRate)})`);
-  console.log(`claims of the 'on' rounds counted by the analyzer: ${counted.counted} of ${counted.expected} (${counted.counted === counted.expected ? 'exact' : 'NOT EXACT'})`);
+  console.log(`deliveries of the 'on' rounds counted by the analyzer: ${fmtRate(counted.counted)} (clients saw ${fmtRate(counted.expected)} answered 200)`);
   printTable(`analyzers at 3x the claim rate (${fmtRate(rate)} claims/s = ${fmtRate(2 * rate)} entries/s, ${OPEN_S} s)`, ['analyzers', 'entries written', 'entries/s per analyzer', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'backlog at end'], lagRuns.map((r) => [
     String(r.analyzers), fmtRate(r.written), fmtRate(r.perS / r.analyzers), fmtMs(r.p50), fmtMs(r.p99), fmtMs(r.max), fmtRate(r.backlogEnd),
   ]));

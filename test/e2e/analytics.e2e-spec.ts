@@ -214,6 +214,13 @@ describe('analytics: burn-rate alerts per activity', () => {
     await http('PUT', `${badUrl}/_faults`, { body: { rejectRate: 0.1 } });
     await publish(suite, 'burn-bad', [{ giftId: 'burn-bad-g1', inventory: 100_000 }], badUrl);
     await publish(suite, 'burn-good', [{ giftId: 'burn-good-g1', inventory: 100_000 }]);
+    // Same failing provider, but its configuration accepts 20% failures: within its objective.
+    const lax = await http('PUT', `${suite.gatewayUrls[0]}/admin/activities/burn-lax`, {
+      token: suite.adminToken,
+      body: { ...demoActivity(badUrl, [{ giftId: 'burn-lax-g1', inventory: 100_000 }]), successObjective: 0.8 },
+    });
+    expect(lax.status).toBe(201);
+    expect((await http('GET', `${suite.gatewayUrls[0]}/admin/activities/burn-lax`, { token: suite.adminToken })).body.successObjective).toBe(0.8);
     const startedAt = Date.now();
     const [bad, good] = await Promise.all([burst(suite, 'burn-bad-g1', 250, 2), burst(suite, 'burn-good-g1', 2500, 6)]);
     expect([...bad, ...good].every((s) => s === 200)).toBe(true);
@@ -238,5 +245,15 @@ describe('analytics: burn-rate alerts per activity', () => {
     const metricsUrl = suite.analyzerMetricsUrls.get(1)!;
     await waitFor(async () => (await metric(metricsUrl, 'rampart_activity_burn_alert', 'activity="burn-bad"')) > 0, { timeoutMs: 10_000, what: 'the alert series' });
     expect(await metric(metricsUrl, 'rampart_activity_burn_alert', 'activity="burn-good"')).toBe(0);
+
+    // The same failing provider under an activity whose configuration accepts 20% failures: its
+    // objective, not the analyzer's default, decides. Not flagged once counted and evaluated.
+    expect((await burst(suite, 'burn-lax-g1', 250, 2)).every((s) => s === 200)).toBe(true);
+    await waitFor(async () => (await analytics(suite, 0, 'burn-lax')).body.totals.claims === 250, { timeoutMs: 10_000, what: 'burn-lax counted' });
+    const laxTotals = (await analytics(suite, 0, 'burn-lax')).body.totals;
+    expect(laxTotals.failed).toBeGreaterThan(5);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three evaluations (ANALYZER_ALERT_EVERY_MS=1000)
+    expect((await analytics(suite, 0, 'burn-lax')).body.alerts).toEqual([]);
+    expect((await analytics(suite, 0, 'burn-bad')).body.alerts.length).toBeGreaterThan(0);
   });
 });

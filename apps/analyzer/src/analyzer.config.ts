@@ -23,7 +23,7 @@ export type AnalyzerConfig = Readonly<{
   claimIdleMs: number;
   /** Time between burn-rate evaluations, in ms. */
   alertEveryMs: number;
-  /** Success objective of every activity (delivered ÷ settled), e.g. 0.995. */
+  /** Success objective (delivered ÷ settled) of an activity whose configuration sets no `successObjective`, e.g. 0.995. */
   objective: number;
   /** Error-budget period the burn-rate windows are scaled to, in ms (1 day; 30 days = the SRE workbook's windows). */
   budgetPeriodMs: number;

@@ -4,7 +4,7 @@ import { RedisKeys } from '@app/contracts';
 import { AnalyticsStore, burnWindows, closeRedis, Database, Metrics, redactDatabaseUrl } from '@app/platform';
 import { ANALYZER_CONFIG, type AnalyzerConfig } from './analyzer.config.js';
 import { BurnMonitor } from './burn.monitor.js';
-import { GiftDirectory } from './gift-directory.js';
+import { ActivityObjectives, GiftDirectory } from './gift-directory.js';
 import { ReportAnalyzer } from './report.analyzer.js';
 
 export const GIFTS_REDIS = Symbol('GIFTS_REDIS');
@@ -58,9 +58,8 @@ export class AnalyzerRuntime implements OnApplicationBootstrap, OnApplicationShu
       },
       onError: () => errors.inc(),
     });
-    this.monitor = new BurnMonitor(this.store, {
+    this.monitor = new BurnMonitor(this.store, new ActivityObjectives(giftsRedis, keys, config.objective), {
       rules: burnWindows(config.budgetPeriodMs),
-      objective: config.objective,
       minVolume: config.minVolume,
       everyMs: config.alertEveryMs,
       maxSeries: 20,

@@ -4,7 +4,6 @@ import { type AnalyticsStore, type BurnRule, type BurnVerdict, evaluateBurn } fr
 
 export interface BurnMonitorOptions {
   rules: readonly BurnRule[];
-  objective: number;
   minVolume: number;
   everyMs: number;
   /** Most firing alerts exported as metric series (the worst first); the table keeps them all. */
@@ -30,6 +29,8 @@ export class BurnMonitor {
 
   constructor(
     private readonly store: AnalyticsStore,
+    /** Each activity's success objective (its configuration's, else ANALYZER_OBJECTIVE). */
+    private readonly objectives: { of(activityIds: Iterable<string>): Promise<Map<string, number>> },
     private readonly opts: BurnMonitorOptions,
     private readonly now: () => number = Date.now,
   ) {}
@@ -63,10 +64,12 @@ export class BurnMonitor {
     const nowMs = this.now();
     const longest = Math.max(...this.opts.rules.map((r) => r.longMs));
     const outcomes = await this.store.outcomesSince(nowMs - longest);
+    const objectives = await this.objectives.of(outcomes.keys());
     const firing: FiringAlert[] = [];
     for (const [activityId, minutes] of outcomes) {
-      for (const verdict of evaluateBurn(minutes, nowMs, this.opts.rules, this.opts)) {
-        if (verdict.firing) firing.push(toAlert(activityId, verdict, this.opts.objective));
+      const objective = objectives.get(activityId)!;
+      for (const verdict of evaluateBurn(minutes, nowMs, this.opts.rules, { objective, minVolume: this.opts.minVolume })) {
+        if (verdict.firing) firing.push(toAlert(activityId, verdict, objective));
       }
     }
     const started = firing.filter((a) => !this.firing.some((f) => f.activityId === a.activityId && f.rule === a.rule));

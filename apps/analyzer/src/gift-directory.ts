@@ -56,3 +56,43 @@ export function providerOrigin(url: string | null | undefined): string {
   if (!url || !URL.canParse(url)) return 'unknown';
   return new URL(url).origin;
 }
+
+/**
+ * Each activity's success objective (`successObjective` of its configuration), read from its hash
+ * and cached for `ttlMs`; `fallback` (ANALYZER_OBJECTIVE) where none is set.
+ */
+export class ActivityObjectives {
+  private readonly cache = new Map<string, { objective: number; until: number }>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly fallback: number,
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async of(activityIds: Iterable<string>, nowMs = Date.now()): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const missing: string[] = [];
+    for (const id of activityIds) {
+      const hit = this.cache.get(id);
+      if (hit && hit.until > nowMs) out.set(id, hit.objective);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const id of missing) pipeline.hget(this.keys.activity(id), 'successObjective');
+      const replies = (await pipeline.exec()) ?? [];
+      missing.forEach((id, i) => {
+        const [err, value] = replies[i] ?? [];
+        if (err) throw err;
+        const parsed = Number(value);
+        const objective = value && parsed >= 0.5 && parsed < 1 ? parsed : this.fallback;
+        this.cache.set(id, { objective, until: nowMs + this.ttlMs });
+        out.set(id, objective);
+      });
+      if (this.cache.size > 100_000) this.cache.clear();
+    }
+    return out;
+  }
+}
