@@ -76,18 +76,15 @@ export class AnalyzerRuntime implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async migrateThenStart(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt += 1) {
-      try {
-        const applied = await this.db.migrate();
-        this.ready = true;
-        this.logger.log({ event: 'analyzer.ready', database: redactDatabaseUrl(this.db.config.url), schema: this.db.schema, migrationsApplied: applied, consumer: this.config.consumer });
-        break;
-      } catch (err) {
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'analyzer.migrate.failed', attempt, error: (err as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
-      }
-    }
-    if (this.stopped) return;
+    const applied = await this.db.migrateUntilDone({
+      stopped: () => this.stopped,
+      onFailure: (attempt, error) => {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'analyzer.migrate.failed', attempt, error: error.message });
+      },
+    });
+    if (!applied || this.stopped) return;
+    this.ready = true;
+    this.logger.log({ event: 'analyzer.ready', database: redactDatabaseUrl(this.db.config.url), schema: this.db.schema, migrationsApplied: applied, consumer: this.config.consumer });
     this.analyzer.start();
     this.monitor.start();
     const prune = () => {

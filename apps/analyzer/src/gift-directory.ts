@@ -11,43 +11,91 @@ export interface GiftPlace {
 /** Dimension values of a gift Redis no longer (or never) knew. */
 export const UNKNOWN_PLACE: GiftPlace = Object.freeze({ activityId: 'unknown', provider: 'unknown' });
 
+/** Most entries a {@link TtlLookup} keeps before it starts over. */
+const MAX_CACHED = 100_000;
+
 /**
- * Gift → activity and provider, read from the gift's hash and cached for `ttlMs` (a re-publish may
- * move a gift to another provider: its events count under the new one within `ttlMs`).
+ * Values by id read from Redis in one pipeline for the ids not cached, each kept `ttlMs` (a
+ * re-publish may change it: the new value counts within `ttlMs`).
  */
-export class GiftDirectory {
-  private readonly cache = new Map<string, { place: GiftPlace; until: number }>();
+class TtlLookup<V> {
+  private readonly cache = new Map<string, { value: V; until: number }>();
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly ttlMs = 10_000,
+    /** Queues the read of one id on the pipeline. */
+    private readonly read: (pipeline: ReturnType<Redis['pipeline']>, id: string) => void,
+    /** The value of one id from its reply. */
+    private readonly parse: (reply: unknown) => V,
+    private readonly ttlMs: number,
   ) {}
 
-  /** The places of these gifts, reading those not cached in one pipeline. */
-  async places(giftIds: Iterable<string>, nowMs = Date.now()): Promise<Map<string, GiftPlace>> {
-    const out = new Map<string, GiftPlace>();
+  async of(ids: Iterable<string>, nowMs = Date.now()): Promise<Map<string, V>> {
+    const out = new Map<string, V>();
     const missing: string[] = [];
-    for (const giftId of new Set(giftIds)) {
-      const hit = this.cache.get(giftId);
-      if (hit && hit.until > nowMs) out.set(giftId, hit.place);
-      else missing.push(giftId);
+    for (const id of new Set(ids)) {
+      const hit = this.cache.get(id);
+      if (hit && hit.until > nowMs) out.set(id, hit.value);
+      else missing.push(id);
     }
-    if (missing.length > 0) {
-      const pipeline = this.redis.pipeline();
-      for (const giftId of missing) pipeline.hmget(this.keys.gift(giftId), 'activityId', 'providerUrl');
-      const replies = (await pipeline.exec()) ?? [];
-      missing.forEach((giftId, i) => {
-        const [err, value] = replies[i] ?? [];
-        if (err) throw err;
-        const [activityId, providerUrl] = (value as Array<string | null>) ?? [];
-        const place = activityId ? { activityId, provider: providerOrigin(providerUrl) } : UNKNOWN_PLACE;
-        this.cache.set(giftId, { place, until: nowMs + this.ttlMs });
-        out.set(giftId, place);
-      });
-      if (this.cache.size > 100_000) this.cache.clear();
-    }
+    if (missing.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const id of missing) this.read(pipeline, id);
+    const replies = (await pipeline.exec()) ?? [];
+    if (this.cache.size > MAX_CACHED) this.cache.clear();
+    missing.forEach((id, i) => {
+      const [err, reply] = replies[i] ?? [];
+      if (err) throw err;
+      const value = this.parse(reply);
+      this.cache.set(id, { value, until: nowMs + this.ttlMs });
+      out.set(id, value);
+    });
     return out;
+  }
+}
+
+/** Gift → activity and provider, from the gift's hash (cached 10 s). */
+export class GiftDirectory {
+  private readonly lookup: TtlLookup<GiftPlace>;
+
+  constructor(redis: Redis, keys: RedisKeys, ttlMs = 10_000) {
+    this.lookup = new TtlLookup(
+      redis,
+      (pipeline, giftId) => pipeline.hmget(keys.gift(giftId), 'activityId', 'providerUrl'),
+      (reply) => {
+        const [activityId, providerUrl] = (reply as Array<string | null>) ?? [];
+        return activityId ? { activityId, provider: providerOrigin(providerUrl) } : UNKNOWN_PLACE;
+      },
+      ttlMs,
+    );
+  }
+
+  places(giftIds: Iterable<string>, nowMs?: number): Promise<Map<string, GiftPlace>> {
+    return this.lookup.of(giftIds, nowMs);
+  }
+}
+
+/**
+ * Each activity's success objective (`successObjective` of its configuration), from its hash
+ * (cached 10 s); `fallback` (ANALYZER_OBJECTIVE) where none is set.
+ */
+export class ActivityObjectives {
+  private readonly lookup: TtlLookup<number>;
+
+  constructor(redis: Redis, keys: RedisKeys, fallback: number, ttlMs = 10_000) {
+    this.lookup = new TtlLookup(
+      redis,
+      (pipeline, activityId) => pipeline.hget(keys.activity(activityId), 'successObjective'),
+      (reply) => {
+        const objective = Number(reply);
+        return reply && objective >= 0.5 && objective < 1 ? objective : fallback;
+      },
+      ttlMs,
+    );
+  }
+
+  of(activityIds: Iterable<string>, nowMs?: number): Promise<Map<string, number>> {
+    return this.lookup.of(activityIds, nowMs);
   }
 }
 
@@ -55,44 +103,4 @@ export class GiftDirectory {
 export function providerOrigin(url: string | null | undefined): string {
   if (!url || !URL.canParse(url)) return 'unknown';
   return new URL(url).origin;
-}
-
-/**
- * Each activity's success objective (`successObjective` of its configuration), read from its hash
- * and cached for `ttlMs`; `fallback` (ANALYZER_OBJECTIVE) where none is set.
- */
-export class ActivityObjectives {
-  private readonly cache = new Map<string, { objective: number; until: number }>();
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly fallback: number,
-    private readonly ttlMs = 10_000,
-  ) {}
-
-  async of(activityIds: Iterable<string>, nowMs = Date.now()): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const missing: string[] = [];
-    for (const id of activityIds) {
-      const hit = this.cache.get(id);
-      if (hit && hit.until > nowMs) out.set(id, hit.objective);
-      else missing.push(id);
-    }
-    if (missing.length > 0) {
-      const pipeline = this.redis.pipeline();
-      for (const id of missing) pipeline.hget(this.keys.activity(id), 'successObjective');
-      const replies = (await pipeline.exec()) ?? [];
-      missing.forEach((id, i) => {
-        const [err, value] = replies[i] ?? [];
-        if (err) throw err;
-        const parsed = Number(value);
-        const objective = value && parsed >= 0.5 && parsed < 1 ? parsed : this.fallback;
-        this.cache.set(id, { objective, until: nowMs + this.ttlMs });
-        out.set(id, objective);
-      });
-      if (this.cache.size > 100_000) this.cache.clear();
-    }
-    return out;
-  }
 }

@@ -27,16 +27,13 @@ export class QueryArchive {
     const db = this.db;
     if (!db) return;
     this.starting = (async () => {
-      for (let attempt = 1; !this.stopped; attempt += 1) {
-        try {
-          await db.migrate();
-          this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema });
-          return;
-        } catch (err) {
-          if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: (err as Error).message });
-          await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
-        }
-      }
+      const applied = await db.migrateUntilDone({
+        stopped: () => this.stopped,
+        onFailure: (attempt, error) => {
+          if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: error.message });
+        },
+      });
+      if (applied) this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema });
     })();
   }
 
