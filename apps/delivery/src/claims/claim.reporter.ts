@@ -4,6 +4,7 @@ import { Flags, type RedisKeys } from '@app/contracts';
 import type { FlagCache } from '@app/platform';
 import { ReportBuffer, type ReportBufferStats } from '@app/resilience';
 import { OutcomeReports, type OutcomeReport } from '../lifecycle/outcome-reports.js';
+import type { Actor } from '../lifecycle/order-transitions.js';
 
 /**
  * One claim as answered: `status` is the order's status or the refusal's error code. No user id:
@@ -15,8 +16,6 @@ export interface ClaimReport {
   status: string;
   latencyMs: number;
   at: number;
-  /** The order's first settlement, when this claim's own attempt made it (the order store leaves it to this report). */
-  settled?: OutcomeReport['status'];
 }
 
 /**
@@ -24,7 +23,10 @@ export interface ClaimReport {
  * answered claim, with its latency, and `settled` when its own attempt settled the order) or
  * `outcome` (an order's first settlement by any other path: the queue worker, the reconciler).
  */
-type Report = ({ kind: 'claim' } & ClaimReport) | ({ kind: 'outcome' } & OutcomeReport);
+type Report = ({ kind: 'claim'; settled?: OutcomeReport['status'] } & ClaimReport) | ({ kind: 'outcome' } & OutcomeReport);
+
+/** Settlements held for their claim's report at most; beyond, they are reported on their own. */
+const MAX_HELD_SETTLEMENTS = 10_000;
 
 /** Most entries the report stream keeps (analyzers delete what they counted; this bounds it without them). */
 const STREAM_MAX = 100_000;
@@ -37,6 +39,8 @@ const STREAM_MAX = 100_000;
 export class ClaimReporter extends OutcomeReports {
   private readonly logger = new Logger(ClaimReporter.name);
   private readonly buffer: ReportBuffer<Report>;
+  /** Settlements made by a claim's own attempt, by order id, until that claim is reported. */
+  private readonly heldSettlements = new Map<string, OutcomeReport['status']>();
 
   constructor(
     redis: Redis,
@@ -62,12 +66,18 @@ export class ClaimReporter extends OutcomeReports {
     });
   }
 
+  /** A claim as answered; it carries the settlement its own attempt made, if any (one entry, not two). */
   report(event: ClaimReport): void {
-    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push({ kind: 'claim', ...event });
+    const settled = this.heldSettlements.get(event.orderId);
+    if (settled) this.heldSettlements.delete(event.orderId);
+    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push({ kind: 'claim', ...event, ...(settled ? { settled } : {}) });
   }
 
-  outcome(event: OutcomeReport): void {
-    if (!this.flags.isEnabled(Flags.ReportDisabled)) this.buffer.push({ kind: 'outcome', ...event });
+  /** An order's first settlement: held for its claim's report when the claim's own attempt made it. */
+  outcome(event: OutcomeReport, actor: Actor): void {
+    if (this.flags.isEnabled(Flags.ReportDisabled)) return;
+    if (actor === 'claim' && this.heldSettlements.size < MAX_HELD_SETTLEMENTS) this.heldSettlements.set(event.orderId, event.status);
+    else this.buffer.push({ kind: 'outcome', ...event });
   }
 
   stats(): ReportBufferStats {

@@ -25,9 +25,6 @@ import { ClaimReporter } from './claim.reporter.js';
 
 const SETTLE_POLL_MS = 20;
 
-/** The settlement the claim's own attempt made (reported with the claim: the order store leaves it to us). */
-type OwnSettlement = { settled?: 'delivered' | 'failed' | 'uncertain' };
-
 /**
  * The claim: bind the order number, start the order in its gift's slot (rules, reservation and
  * status in one script), then deliver or queue.
@@ -55,14 +52,13 @@ export class ClaimService {
 
   /**
    * Claims, then reports it on the non-essential branch (never waited for), also when the claim
-   * threw (a 503): with the settlement its own attempt made, if any, which no other report carries.
+   * threw (a 503).
    */
   async claim(req: ClaimGiftRequest, nowMs = Date.now()): Promise<Reply<ClaimGiftReply>> {
     const steps = this.config.logLevel === 'debug' ? new StepTimes() : undefined;
-    const own: OwnSettlement = {};
     let reply: Reply<ClaimGiftReply> | undefined;
     try {
-      reply = await this.claimOnce(req, nowMs, own, steps);
+      reply = await this.claimOnce(req, nowMs, steps);
       return reply;
     } finally {
       if (steps) {
@@ -74,12 +70,11 @@ export class ClaimService {
         status: !reply ? ErrorCode.ServiceUnavailable : reply.ok ? reply.value.status : reply.error.code,
         latencyMs: Date.now() - nowMs,
         at: nowMs,
-        settled: own.settled,
       });
     }
   }
 
-  private async claimOnce(req: ClaimGiftRequest, nowMs: number, own: OwnSettlement, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
+  private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
     const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
     const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
@@ -109,7 +104,7 @@ export class ClaimService {
     // claim is no order). If it fails, the claim answers 503 whatever the delivery did, and the
     // client's repeat writes it (idempotent) and reads the order's status.
     const indexed = this.bindings.indexForUser(order, bound.createdAtMs).then(() => undefined, (err: unknown) => err);
-    const reply = await this.drive(order, started, own);
+    const reply = await this.drive(order, started);
     steps?.mark('deliver');
     const indexError = await indexed;
     if (indexError) throw indexError;
@@ -144,7 +139,7 @@ export class ClaimService {
     return ok({ orderId: order.orderId, status: archived.status });
   }
 
-  private async drive(order: AttemptOrder, started: Exclude<StartResult, { kind: 'refused' }>, own: OwnSettlement): Promise<Reply<ClaimGiftReply>> {
+  private async drive(order: AttemptOrder, started: Exclude<StartResult, { kind: 'refused' }>): Promise<Reply<ClaimGiftReply>> {
     if (started.kind === 'existing') {
       // A repeat: a queued order gets its job made sure of (it may have been lost in a failover).
       if (started.status === 'queued') await this.handToQueue(order);
@@ -154,7 +149,6 @@ export class ClaimService {
     const result = await this.deliverer.attempt(order, started.epoch, started.target, { actor: 'claim', finalAttempt: false });
     if (result.lost) return this.settledReply(order, result.status);
     if (result.status === 'queued') return this.handToQueue(order);
-    if (result.status === 'delivered' || result.status === 'failed' || result.status === 'uncertain') own.settled = result.status;
     return ok({ orderId: order.orderId, status: result.status as OrderStatus });
   }
 

@@ -162,9 +162,8 @@ export class OrderStore {
     );
     if (code === 1) {
       this.latches?.arm(giftId, Number(b ?? 0));
-      // A claim's own settlement rides on its claim report (one stream entry instead of two).
-      const outcome = this.outcomes && actor !== 'claim' && reportedOutcome(from, to);
-      if (outcome) this.outcomes!.outcome({ orderId, giftId, status: outcome, at: Date.now() });
+      const outcome = this.outcomes && reportedOutcome(from, to);
+      if (outcome) this.outcomes!.outcome({ orderId, giftId, status: outcome, at: Date.now() }, actor);
       return { moved: true, version: Number(a) };
     }
     if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };

@@ -1,4 +1,4 @@
-import type { FromStatus, LifecycleStatus } from './order-transitions.js';
+import type { Actor, FromStatus, LifecycleStatus } from './order-transitions.js';
 
 /** A first settlement of an order: the analytics event of its delivery outcome. */
 export interface OutcomeReport {
@@ -14,7 +14,8 @@ export interface OutcomeReport {
  * never wait or throw). Provided by the claim reporter; absent in tests that do not need it.
  */
 export abstract class OutcomeReports {
-  abstract outcome(report: OutcomeReport): void;
+  /** `actor`: who moved the order (`claim` when the claim request's own attempt settled it). */
+  abstract outcome(report: OutcomeReport, actor: Actor): void;
 }
 
 const OUTCOMES = new Set<LifecycleStatus>(['delivered', 'failed', 'uncertain']);
