@@ -148,7 +148,9 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     masters: async () => (await shards()).filter((s) => s.slots.length && s.masterHealthy).map((s) => s.masterPort),
     slotsOf: async (port) => (await shards()).find((s) => s.masterPort === port)?.slots ?? [],
     masterOf: async (key) => {
-      const slot = Number(await redisCli(live()[0].port, 'CLUSTER', 'KEYSLOT', key));
+      const answer = await redisCli(live()[0].port, 'CLUSTER', 'KEYSLOT', key);
+      const slot = Number(answer);
+      if (!Number.isInteger(slot)) throw new Error(`CLUSTER KEYSLOT on ${live()[0].port} answered "${answer}"`);
       const shard = (await shards()).find((s) => s.masterHealthy && s.slots.some(([a, b]) => slot >= a && slot <= b));
       if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
       return { port: shard.masterPort, slot };
