@@ -131,6 +131,13 @@ export class ReportAnalyzer {
     this.groupReady = true;
   }
 
+  /** Time (ms) of the oldest entry read by some analyzer and not yet acknowledged; `nowMs` when none. */
+  async oldestPendingMs(nowMs = Date.now()): Promise<number> {
+    const summary = (await this.redis.xpending(this.opts.stream, ANALYZER_GROUP)) as [number, string | null, string | null, unknown];
+    const oldest = summary?.[1];
+    return oldest ? Number(oldest.split('-')[0]) : nowMs;
+  }
+
   /** Entries of the stream not yet delivered to any analyzer (Redis 7's group `lag`), or null when unknown. */
   async backlog(): Promise<number | null> {
     const groups = (await this.redis.xinfo('GROUPS', this.opts.stream).catch(() => [])) as unknown[][];

@@ -76,8 +76,12 @@ describe('AnalyticsStore (exactly-once counting)', () => {
     expect(await store.alerts()).toEqual([]);
   });
 
-  it('prunes applied ids and counters past their age', async () => {
-    const removed = await store.prune(0, 0);
+  it('prunes applied ids and counters past their age, never the id of an entry that may still be re-read', async () => {
+    // Entries `1-*` and `2-*` were written at 1 ms and 2 ms (their ids' time): one pending since 2 ms keeps the `2-*` ids.
+    const kept = await store.prune(0, 2, Date.now() + 86_400_000);
+    expect(kept.counts).toBe(0);
+    expect(await store.apply(['2-0', '1-0'], (fresh) => rowsFor([...fresh]))).toEqual({ fresh: 1 }); // 1-0 was pruned, 2-0 not
+    const removed = await store.prune(0, Date.now(), 0);
     expect(removed.applied).toBeGreaterThan(0);
     expect(removed.counts).toBeGreaterThan(0);
     expect(await store.ranking(1440, 10, T0 + 30 * MIN)).toEqual([]);

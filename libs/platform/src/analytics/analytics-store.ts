@@ -70,10 +70,18 @@ export class AnalyticsStore {
     }
   }
 
-  /** Deletes applied-entry ids older than `appliedMs` and counters older than `countsMs` (ms ago). */
-  async prune(appliedMs: number, countsMs: number): Promise<{ applied: number; counts: number }> {
+  /**
+   * Deletes applied-entry ids recorded more than `appliedMs` ago whose stream entry was written
+   * before `entriesBeforeMs` (the oldest entry still pending in the stream: an id that may yet be
+   * re-read is kept however old), and counters older than `countsMs`.
+   */
+  async prune(appliedMs: number, entriesBeforeMs: number, countsMs: number): Promise<{ applied: number; counts: number }> {
     const applied = await this.db.query<{ n: string }>(
-      `WITH d AS (DELETE FROM ${this.db.table('analytics_applied')} WHERE applied_at < now() - make_interval(secs => $1 / 1000.0) RETURNING 1) SELECT count(*) AS n FROM d`, [appliedMs]);
+      `WITH d AS (DELETE FROM ${this.db.table('analytics_applied')}
+                  WHERE applied_at < now() - make_interval(secs => $1 / 1000.0) AND split_part(entry_id, '-', 1)::bigint < $2 RETURNING 1)
+       SELECT count(*) AS n FROM d`,
+      [appliedMs, entriesBeforeMs],
+    );
     const counts = await this.db.query<{ n: string }>(
       `WITH d AS (DELETE FROM ${this.db.table('analytics_counts')} WHERE minute < now() - make_interval(secs => $1 / 1000.0) RETURNING 1) SELECT count(*) AS n FROM d`, [countsMs]);
     return { applied: Number(applied[0]?.n ?? 0), counts: Number(counts[0]?.n ?? 0) };

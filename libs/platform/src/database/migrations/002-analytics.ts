@@ -4,8 +4,8 @@
  * `latency:<bucket>` for the claim-latency histogram), added to by idempotent upserts, so any number of
  * analyzers merge into the same rows and p50/p99 combine across workers and minutes by summing buckets.
  * `analytics_applied` holds the report-stream ids already counted, so an entry re-read after an
- * analyzer died between its commit and its XACK is skipped in the same transaction (pruned after an
- * hour). `analytics_alerts` is the burn-rate state per activity that is currently burning.
+ * analyzer died between its commit and its XACK is skipped in the same transaction (pruned after ten
+ * minutes, never while the entry is still pending). `analytics_alerts` is the burn-rate state per activity that is currently burning.
  */
 export const analytics = `
 CREATE TABLE analytics_counts (
