@@ -69,6 +69,8 @@ export class ReportAnalyzer {
         failures = 0;
       } catch (err) {
         failures += 1;
+        // The batch in hand stays pending on this consumer: read it again first next round.
+        this.ownPendingDone = false;
         this.events.onError?.(err as Error);
         if (/NOGROUP/.test((err as Error).message)) this.groupReady = false;
         if (failures === 1 || failures % 20 === 0) this.logger.warn({ event: 'analyzer.failed', failures, error: (err as Error).message });
