@@ -3,6 +3,7 @@ import { chromium } from 'playwright-core';
 import { findChromium } from '../support/chromium.js';
 import { expectError, http } from '../support/http.js';
 import { claimUntilAnswered } from '../support/orders.js';
+import { PgProxy } from '../support/pg-proxy.js';
 import { freePort } from '../support/ports.js';
 import { spawnApp } from '../support/spawn-app.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
@@ -193,6 +194,32 @@ describe('analytics: analyzers killed and shared lose and double-count nothing',
     expect(after[0] - before[0]).toBeGreaterThan(0);
     expect(after[1] - before[1]).toBeGreaterThan(0);
     expect(after[0] - before[0] + after[1] - before[1]).toBe(400);
+  });
+});
+
+describe('analytics: PostgreSQL unreachable', () => {
+  let suite: Suite;
+  let proxy: PgProxy;
+  afterAll(async () => {
+    await proxy?.down();
+    await suite?.stop();
+  });
+
+  it('an analyzer that loses PostgreSQL mid-burst counts nothing twice and catches up exactly once it is back', async () => {
+    proxy = new PgProxy(await freePort());
+    await proxy.up();
+    suite = await startSuite({ gateways: 2 });
+    await publish(suite, 'an-pg', [{ giftId: 'an-pg-g1', inventory: 100_000 }]);
+    // Only the analyzer goes through the proxy: claims and the archive keep their PostgreSQL.
+    const { metricsUrl } = await suite.startAnalyzer(1, { DATABASE_URL: proxy.url(), ANALYZER_BATCH: '25' });
+    expect((await burst(suite, 'an-pg-g1', 100, 4)).every((s) => s === 200)).toBe(true);
+    await proxy.down();
+    expect((await burst(suite, 'an-pg-g1', 200, 4)).every((s) => s === 200)).toBe(true);
+    await waitFor(async () => (await metric(metricsUrl, 'rampart_analyzer_errors_total')) > 0, { timeoutMs: 10_000, what: 'the analyzer to fail a round' }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${suite.logs()}`);
+    });
+    await proxy.up();
+    await expectTotals(suite, 'an-pg', { claims: 300, delivered: 300, failed: 0, uncertain: 0, refusals: {} }, 30_000);
   });
 });
 

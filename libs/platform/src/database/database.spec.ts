@@ -1,5 +1,7 @@
 import type { AdminOrderView } from '@app/contracts';
 import { dropSchema, testDatabaseUrl, testSchema, useTestDatabase } from '../../../../test/support/database.js';
+import { PgProxy } from '../../../../test/support/pg-proxy.js';
+import { freePort } from '../../../../test/support/ports.js';
 import { Database } from './database.js';
 import { AuditArchive } from './audit-archive.js';
 import { OrderArchive } from './order-archive.js';
@@ -30,6 +32,30 @@ describe('Database migrations', () => {
       expect(await t.db.query(`SELECT id FROM ${t.db.table('schema_migrations')} WHERE id = '900-broken'`)).toHaveLength(0);
     } finally {
       await t.drop();
+    }
+  });
+});
+
+describe('Database: a connection lost mid-transaction (regression: it crashed the analyzer)', () => {
+  it('fails that transaction, discards the connection, keeps the process up, and the next transaction works', async () => {
+    const proxy = new PgProxy(await freePort());
+    await proxy.up();
+    const schema = testSchema();
+    const db = new Database({ url: proxy.url(), schema, poolMax: 2, statementTimeoutMs: 10_000 });
+    try {
+      await db.migrate();
+      const pending = db.transaction(async (query) => {
+        await query('SELECT 1');
+        await proxy.down(); // the connection is cut while the transaction holds it
+        return query('SELECT pg_sleep(0.2)');
+      });
+      await expect(pending).rejects.toThrow();
+      await proxy.up();
+      expect(await db.transaction((query) => query<{ one: number }>('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+    } finally {
+      await proxy.down();
+      await db.close();
+      await dropSchema(schema);
     }
   });
 });

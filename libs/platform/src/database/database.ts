@@ -41,19 +41,39 @@ export class Database {
     return result.rows;
   }
 
-  /** Runs `fn` in one transaction on one connection. */
+  /** Runs `fn` in one transaction on one connection (see {@link withClient} for a lost connection). */
   async transaction<T>(fn: (query: <R extends Row = Row>(text: string, values?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      try {
+        await client.query('BEGIN');
+        const result = await fn(async <R extends Row>(text: string, values: unknown[] = []) => (await client.query<R>(text, values)).rows);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` on one connection of the pool. A connection lost meanwhile fails the pending query
+   * (the caller sees the error) and is discarded, never handed out again; its client's 'error'
+   * event, which the pool listens to only on idle connections, is taken here: without a listener
+   * it would crash the process (found by the analytics e2e cutting PostgreSQL mid-transaction).
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let lost = false;
+    const onError = () => {
+      lost = true;
+    };
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const result = await fn(async <R extends Row>(text: string, values: unknown[] = []) => (await client.query<R>(text, values)).rows);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await fn(client);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost);
     }
   }
 
@@ -91,39 +111,38 @@ export class Database {
    * to do. Returns the ids applied now.
    */
   async migrate(migrations: readonly Migration[] = MIGRATIONS): Promise<string[]> {
-    const client = await this.pool.connect();
+    return this.withClient((client) => this.migrateOn(client, migrations));
+  }
+
+  private async migrateOn(client: pg.PoolClient, migrations: readonly Migration[]): Promise<string[]> {
     const lockKey = `rampart-migrations:${this.config.schema}`;
     const schema = quoteIdent(this.config.schema);
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
     try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
-      try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        const journal = this.table('schema_migrations');
-        await client.query(`CREATE TABLE IF NOT EXISTS ${journal} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-        const done = new Set((await client.query<{ id: string }>(`SELECT id FROM ${journal}`)).rows.map((r) => r.id));
-        const applied: string[] = [];
-        for (const migration of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
-          if (done.has(migration.id)) continue;
-          await client.query('BEGIN');
-          try {
-            // The migration's own statements name no schema: they run with the schema first on the path,
-            // set for this transaction only.
-            await client.query(`SET LOCAL search_path TO ${schema}`);
-            await client.query(migration.sql);
-            await client.query(`INSERT INTO ${journal} (id) VALUES ($1)`, [migration.id]);
-            await client.query('COMMIT');
-          } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
-            throw new Error(`migration ${migration.id} failed: ${(err as Error).message}`, { cause: err });
-          }
-          applied.push(migration.id);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      const journal = this.table('schema_migrations');
+      await client.query(`CREATE TABLE IF NOT EXISTS ${journal} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const done = new Set((await client.query<{ id: string }>(`SELECT id FROM ${journal}`)).rows.map((r) => r.id));
+      const applied: string[] = [];
+      for (const migration of [...migrations].sort((x, y) => x.id.localeCompare(y.id))) {
+        if (done.has(migration.id)) continue;
+        await client.query('BEGIN');
+        try {
+          // The migration's own statements name no schema: they run with the schema first on the path,
+          // set for this transaction only.
+          await client.query(`SET LOCAL search_path TO ${schema}`);
+          await client.query(migration.sql);
+          await client.query(`INSERT INTO ${journal} (id) VALUES ($1)`, [migration.id]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new Error(`migration ${migration.id} failed: ${(err as Error).message}`, { cause: err });
         }
-        return applied;
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
+        applied.push(migration.id);
       }
+      return applied;
     } finally {
-      client.release();
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
     }
   }
 
