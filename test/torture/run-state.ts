@@ -13,6 +13,8 @@ export interface Exchange {
   error?: string;
   ms: number;
   orderId?: string;
+  /** A 503 of a gateway's admission gate: the request was shed at the door, never handled. */
+  shed?: boolean;
 }
 
 /** One answer to a claim (or its repeat) for one key. */
@@ -118,7 +120,8 @@ export class RunState {
       }
       const retryAfter = res.headers.get('retry-after') ?? undefined;
       const code = body?.error?.code;
-      this.exchanges.push({ t, method, path, status: res.status, code, retryAfter, ms: Date.now() - started, orderId: opts.orderId });
+      const shed = res.status === 503 && /shed at the door/.test(String(body?.error?.message ?? ''));
+      this.exchanges.push({ t, method, path, status: res.status, code, retryAfter, ms: Date.now() - started, orderId: opts.orderId, ...(shed ? { shed } : {}) });
       const quietSame = opts.quiet && this.lastQuiet.get(opts.orderId ?? '') === `${res.status} ${code}`;
       if (opts.quiet && opts.orderId) this.lastQuiet.set(opts.orderId, `${res.status} ${code}`);
       if (opts.orderId && (!opts.quiet || (res.status !== 200 && res.status !== 404 && !quietSame))) {
