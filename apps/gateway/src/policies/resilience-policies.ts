@@ -175,7 +175,7 @@ export class PolicedUpstream implements Upstream {
         this.counters.throttled++;
         return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
       }
-      return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried }));
+      return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried, userId: options.userId, served: options.served }));
     };
     if (route.stale === 'never') return load();
     const allowStale = route.stale === 'always' || this.flags.isEnabled(Flags.QueryServeStale);

@@ -1,0 +1,114 @@
+import { Logger } from '@nestjs/common';
+import type { WindowTally } from '@app/routing';
+import type { GiftPlace } from './gift.directory.js';
+import { addTallies, compareReleases, DEFAULT_JUDGE_OPTIONS, emptyTally, type Comparison, type JudgeOptions, type JudgedKey } from './release.judge.js';
+import type { ReleaseWindows } from './release.windows.js';
+import { RELEASE_SERVICES, rolledBack, type ReleaseService, type Rollout } from './rollout.js';
+
+/** What the supervisor needs of the rollout store (the real one, or an in-memory one in specs). */
+export interface RolloutSource {
+  get(service: ReleaseService): Rollout;
+  compareAndSet(next: Rollout): Promise<boolean>;
+}
+
+/** Options of {@link ReleaseSupervisor}. */
+export interface ReleaseSupervisorOptions {
+  /** This gateway's name in a rollback's evidence. */
+  gatewayId: string;
+  /** Test thresholds. Default {@link DEFAULT_JUDGE_OPTIONS}. */
+  judge?: JudgeOptions;
+  /** Time source, ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What the judge did to a canary, for logs and the audit. */
+export interface RollbackDone {
+  service: ReleaseService;
+  canary: string;
+  comparison: Comparison;
+}
+
+/**
+ * Judges every progressing canary on this gateway's own windows: per activity and per provider,
+ * canary against stable ({@link compareReleases}); the first significant regression rolls it back.
+ *
+ * Each gateway judges on its own, no leader: its windows are an independent sample of the same
+ * traffic, and the rollback is a compare-and-set on the rollout's generation, so two gateways that
+ * both see the regression store one rollback and write one audit entry (the loser's write finds the
+ * generation moved and does nothing). The cost is one test per gateway (counted in the judge's alpha);
+ * the gain is no election, and a rollback that does not wait for one gateway to gather the other's data.
+ */
+export class ReleaseSupervisor {
+  private readonly logger = new Logger(ReleaseSupervisor.name);
+  private readonly judge: JudgeOptions;
+  private readonly now: () => number;
+  private readonly latest = new Map<ReleaseService, Comparison[]>();
+
+  constructor(
+    private readonly rollouts: RolloutSource,
+    private readonly windows: ReleaseWindows,
+    private readonly places: { place(giftId: string): GiftPlace | undefined },
+    private readonly onRollback: (done: RollbackDone) => Promise<void>,
+    private readonly options: ReleaseSupervisorOptions,
+  ) {
+    this.judge = options.judge ?? DEFAULT_JUDGE_OPTIONS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The last comparisons made for `service` (empty while no canary is progressing). */
+  comparisons(service: ReleaseService): Comparison[] {
+    return this.latest.get(service) ?? [];
+  }
+
+  /** One judgement of every service; returns the rollbacks this gateway stored. */
+  async tick(): Promise<RollbackDone[]> {
+    const done: RollbackDone[] = [];
+    for (const service of RELEASE_SERVICES) {
+      const rollout = this.rollouts.get(service);
+      if (rollout.state !== 'progressing' || rollout.canary === undefined) {
+        this.latest.set(service, []);
+        continue;
+      }
+      const comparisons = this.compare(service, rollout.canary, rollout.stable);
+      this.latest.set(service, comparisons);
+      const regression = worst(comparisons);
+      if (!regression) continue;
+      const evidence = { at: new Date(this.now()).toISOString(), judgedBy: this.options.gatewayId, comparison: regression };
+      if (!(await this.rollouts.compareAndSet(rolledBack(rollout, evidence, new Date(this.now()))))) continue;
+      const rollback = { service, canary: rollout.canary, comparison: regression };
+      this.logger.warn({ event: 'release.rolled-back', ...rollback });
+      await this.onRollback(rollback);
+      done.push(rollback);
+    }
+    return done;
+  }
+
+  /** Canary against stable for every activity and provider with calls on either side. */
+  private compare(service: ReleaseService, canary: string, stable: string): Comparison[] {
+    const now = this.now();
+    const sides = new Map<string, { key: JudgedKey; canary: WindowTally; stable: WindowTally }>();
+    const add = (tallies: Map<string, WindowTally>, side: 'canary' | 'stable') => {
+      for (const [giftId, tally] of tallies) {
+        const place = this.places.place(giftId);
+        if (!place) continue; // looked up in the background; judged from the next tick on
+        for (const key of [{ kind: 'activity', id: place.activityId }, { kind: 'provider', id: place.provider }] as JudgedKey[]) {
+          const name = `${key.kind}:${key.id}`;
+          let entry = sides.get(name);
+          if (!entry) sides.set(name, (entry = { key, canary: emptyTally(), stable: emptyTally() }));
+          addTallies(entry[side], tally);
+        }
+      }
+    };
+    add(this.windows.tallies(service, canary, now), 'canary');
+    add(this.windows.tallies(service, stable, now), 'stable');
+    return [...sides.values()].map((s) => compareReleases(s.key, s.canary, s.stable, this.judge));
+  }
+}
+
+/** The regression to act on: a success-rate one before a latency one, the most significant first. */
+function worst(comparisons: Comparison[]): Comparison | undefined {
+  const rank = (c: Comparison) => (c.verdict === 'worse-success' ? 0 : 1);
+  return comparisons
+    .filter((c) => c.verdict === 'worse-success' || c.verdict === 'worse-latency')
+    .sort((a, b) => rank(a) - rank(b) || (a.pValue ?? 1) - (b.pValue ?? 1))[0];
+}

@@ -1,0 +1,57 @@
+import { SuccessRateWindow, type WindowTally } from '@app/routing';
+import type { ReleaseService } from './rollout.js';
+
+/** Options of {@link ReleaseWindows}. */
+export interface ReleaseWindowsOptions {
+  /** Length of each window, in ms. Default 60 000 (6 judge ticks of 10 s). */
+  windowMs?: number;
+  /** Buckets per window. Default 12 (5 s each). */
+  buckets?: number;
+}
+
+/**
+ * This gateway's outcomes per service, per release and per gift, over a sliding window: what the
+ * judge compares. Recording is two Map lookups and an O(1) window update (no allocation once a
+ * gift has been seen), so it runs on every claim whether a rollout is active or not.
+ */
+export class ReleaseWindows {
+  private readonly windows = new Map<ReleaseService, Map<string, Map<string, SuccessRateWindow>>>();
+  private readonly windowMs: number;
+  private readonly buckets: number;
+
+  constructor(options: ReleaseWindowsOptions = {}) {
+    this.windowMs = options.windowMs ?? 60_000;
+    this.buckets = options.buckets ?? 12;
+  }
+
+  /** Records one call of `giftId` served by `release`, ended at `nowMs`. */
+  record(service: ReleaseService, release: string, giftId: string, isSuccess: boolean, latencyMs: number, nowMs: number): void {
+    let byRelease = this.windows.get(service);
+    if (!byRelease) this.windows.set(service, (byRelease = new Map()));
+    let byGift = byRelease.get(release);
+    if (!byGift) byRelease.set(release, (byGift = new Map()));
+    let window = byGift.get(giftId);
+    if (!window) byGift.set(giftId, (window = new SuccessRateWindow({ windowMs: this.windowMs, buckets: this.buckets })));
+    window.record(nowMs, isSuccess, latencyMs);
+  }
+
+  /** Per gift, what `release` of `service` counted in the window ending at `nowMs` (gifts without calls left out). */
+  tallies(service: ReleaseService, release: string, nowMs: number): Map<string, WindowTally> {
+    const out = new Map<string, WindowTally>();
+    for (const [giftId, window] of this.windows.get(service)?.get(release) ?? []) {
+      const tally = window.tally(nowMs);
+      if (tally.ok + tally.failed > 0) out.set(giftId, tally);
+    }
+    return out;
+  }
+
+  /** Releases of `service` this gateway has counted calls of. */
+  releases(service: ReleaseService): string[] {
+    return [...(this.windows.get(service)?.keys() ?? [])];
+  }
+
+  /** Forgets `release` of `service` (a new rollout of it starts from nothing). */
+  clear(service: ReleaseService, release: string): void {
+    this.windows.get(service)?.delete(release);
+  }
+}
