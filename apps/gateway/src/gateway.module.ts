@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -14,6 +15,7 @@ import { AdminActivitiesController } from './admin/admin-activities.controller.j
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
 import { AdminOrdersController } from './admin/admin-orders.controller.js';
+import { AdminReleasesController } from './admin/admin-releases.controller.js';
 import { AdminUpstreamsController } from './admin/admin-upstreams.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { EventTickets } from './auth/event-tickets.js';
@@ -32,6 +34,7 @@ import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
 import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
+import { GrayRelease } from './releases/gray-release.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
@@ -60,6 +63,7 @@ export class GatewayModule implements OnApplicationShutdown {
     admission: AdmissionGate,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly soldOutLatch: SoldOutLatch,
+    private readonly grayRelease: GrayRelease,
   ) {
     const isAdaptive = config.resilience.admission.mode === 'adaptive';
     registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, soldOutLatch, admission: isAdaptive ? admission : undefined });
@@ -73,7 +77,7 @@ export class GatewayModule implements OnApplicationShutdown {
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
         AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, HealthController, MetricsController, DashboardController,
-        OpenApiController,
+        OpenApiController, AdminReleasesController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -120,6 +124,16 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, FlagCache],
         },
         {
+          // Gray release: rollouts from Redis applied to both services' routers, and the canary judge.
+          provide: GrayRelease,
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, query: Upstream, delivery: Upstream, audit: AuditLog) => {
+            const gray = new GrayRelease({ redis, subscriber, keys, upstreams: { query, delivery }, audit, gatewayId: `${hostname()}:${config.port}` });
+            await gray.start();
+            return gray;
+          },
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, QUERY_UPSTREAM, DELIVERY_UPSTREAM, AuditLog],
+        },
+        {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
           inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
@@ -136,6 +150,7 @@ export class GatewayModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
     this.soldOutLatch.stop();
+    this.grayRelease.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);

@@ -17,7 +17,7 @@ import {
   type RetryPolicy,
   type TimeoutClassName,
 } from '@app/resilience';
-import { SuccessRateWindow, type EndpointSnapshot } from '@app/routing';
+import { SuccessRateWindow, type EndpointSnapshot, type RolloutRoute } from '@app/routing';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
 import { routeSpec, type StaleRule } from './route-table.js';
@@ -191,6 +191,14 @@ export class PolicedUpstream implements Upstream {
 
   snapshot(): EndpointSnapshot<string>[] {
     return this.inner.snapshot?.() ?? [];
+  }
+
+  setRollout(route: RolloutRoute): void {
+    this.inner.setRollout?.(route);
+  }
+
+  releaseFallbacks(): Record<string, number> {
+    return this.inner.releaseFallbacks?.() ?? {};
   }
 
   close(): Promise<void> {

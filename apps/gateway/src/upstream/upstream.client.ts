@@ -3,7 +3,7 @@ import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microse
 import { isIP, type Socket } from 'node:net';
 import { firstValueFrom, timeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/contracts';
-import { ProbeScheduler, ReleaseRouter, RELEASE_PATTERN, STABLE_RELEASE, type EndpointSnapshot, type Router } from '@app/routing';
+import { ProbeScheduler, ReleaseRouter, RELEASE_PATTERN, STABLE_RELEASE, type EndpointSnapshot, type RolloutRoute, type Router } from '@app/routing';
 import { classifyFailure, serverError } from './call-failure.js';
 
 /**
@@ -52,6 +52,10 @@ export interface Upstream {
   anyInstanceAnswers(timeoutMs: number): Promise<string>;
   /** Routing state of every instance, for `/admin/upstreams` (fakes may leave it out). */
   snapshot?(): EndpointSnapshot<string>[];
+  /** Applies a gray release's routing (who goes to the canary); clients that do not route by release leave it out. */
+  setRollout?(route: RolloutRoute): void;
+  /** Calls meant for a release whose group had no healthy instance (served by stable instead), per release. */
+  releaseFallbacks?(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -137,6 +141,14 @@ export class UpstreamClient implements Upstream {
     if (!this.releases) return;
     for (const address of releases.keys()) this.unlearned.delete(address);
     this.releases.setReleases(releases);
+  }
+
+  setRollout(route: RolloutRoute): void {
+    this.releases?.setRollout(route);
+  }
+
+  releaseFallbacks(): Record<string, number> {
+    return Object.fromEntries(this.releases?.fallbacks ?? []);
   }
 
   /** The release an instance runs (`stable` when unknown or when the router does not group by release). */

@@ -1,0 +1,112 @@
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { isTerminalStatus, type OrderStatus, type RedisKeys } from '@app/contracts';
+import type { AuditLog } from '@app/platform';
+import { countsAsFailure } from '@app/resilience';
+import type { ServedBy, Upstream } from '../upstream/upstream.client.js';
+import { GiftDirectory } from './gift.directory.js';
+import { ReleaseSupervisor, type RollbackDone } from './release.supervisor.js';
+import { ReleaseWindows } from './release.windows.js';
+import { routeOf, type ReleaseService, type Rollout } from './rollout.js';
+import { RolloutStore } from './rollout.store.js';
+
+/** Time between two judgements of the canaries, in ms. */
+export const JUDGE_INTERVAL_MS = 10_000;
+
+/** Response header naming the release that served a user call (`X-Rampart-Release: canary-1`). */
+export const RELEASE_HEADER = 'x-rampart-release';
+
+/** What a gray release needs from the gateway. */
+export interface GrayReleaseDeps {
+  redis: Redis;
+  subscriber: Redis;
+  keys: RedisKeys;
+  upstreams: Record<ReleaseService, Upstream>;
+  audit: AuditLog;
+  /** This gateway's name in rollback evidence (host:port). */
+  gatewayId: string;
+}
+
+/**
+ * The gateway's side of gray releases, in one object: the rollout store (Redis + pub/sub), applying
+ * each rollout to its service's router, this gateway's per-release windows, the gift directory and
+ * the judge's 10-second timer. Controllers record outcomes through {@link recordClaim} and {@link recordRead}.
+ */
+export class GrayRelease {
+  private readonly logger = new Logger(GrayRelease.name);
+  readonly windows = new ReleaseWindows();
+  readonly store: RolloutStore;
+  readonly directory: GiftDirectory;
+  readonly supervisor: ReleaseSupervisor;
+  private readonly salts = new Map<ReleaseService, string>();
+  private timer?: NodeJS.Timeout;
+  private isJudging = false;
+
+  constructor(private readonly deps: GrayReleaseDeps) {
+    this.store = new RolloutStore(deps.redis, deps.subscriber, deps.keys);
+    this.directory = new GiftDirectory(deps.upstreams.query);
+    this.supervisor = new ReleaseSupervisor(this.store, this.windows, this.directory, (done) => this.audit(done), { gatewayId: deps.gatewayId });
+  }
+
+  async start(): Promise<void> {
+    this.store.onChange((rollout) => this.apply(rollout));
+    await this.store.start();
+    this.timer = setInterval(() => void this.judge(), JUDGE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.store.stop();
+  }
+
+  /**
+   * One claim's outcome for the judge: `delivered` is a success; `failed` (the provider refused) and
+   * `uncertain` are failures; statuses still moving (queued, delivering) say nothing yet. A thrown
+   * error counts only if it is a failure of the service (timeouts, INTERNAL...), not a refusal.
+   */
+  recordClaim(giftId: string, served: ServedBy, latencyMs: number, result: { status: OrderStatus } | { error: unknown }): void {
+    if (served.release === undefined) return;
+    let isSuccess: boolean | undefined;
+    if ('status' in result) isSuccess = result.status === 'uncertain' ? false : isTerminalStatus(result.status) ? result.status === 'delivered' : undefined;
+    else isSuccess = countsAsFailure(result.error) ? false : undefined;
+    if (isSuccess === undefined) return;
+    this.windows.record('delivery', served.release, giftId, isSuccess, latencyMs, Date.now());
+  }
+
+  /** One gift read's outcome (query service): an answer is a success, a service failure is not. */
+  recordRead(giftId: string, served: ServedBy, latencyMs: number, error?: unknown): void {
+    if (served.release === undefined) return;
+    if (error !== undefined && !countsAsFailure(error)) return;
+    this.windows.record('query', served.release, giftId, error === undefined, latencyMs, Date.now());
+  }
+
+  /** Routes the service by the rollout; a new rollout (new salt) starts its canary's windows afresh. */
+  private apply(rollout: Rollout): void {
+    this.deps.upstreams[rollout.service].setRollout?.(routeOf(rollout));
+    if (this.salts.get(rollout.service) !== rollout.salt) {
+      this.salts.set(rollout.service, rollout.salt);
+      if (rollout.canary !== undefined) this.windows.clear(rollout.service, rollout.canary);
+    }
+  }
+
+  private async judge(): Promise<void> {
+    if (this.isJudging) return;
+    this.isJudging = true;
+    try {
+      await this.supervisor.tick();
+    } catch (err) {
+      this.logger.warn({ event: 'release.judge-failed', error: String(err) });
+    } finally {
+      this.isJudging = false;
+    }
+  }
+
+  /** The rollback's audit entry, written once (by the gateway whose compare-and-set won). */
+  private async audit(done: RollbackDone): Promise<void> {
+    const c = done.comparison;
+    const figures = `canary ${c.canary.successRate} success, p99 ${c.canary.p99Ms} ms over ${c.canary.requests} calls vs stable ${c.stable.successRate}, ${c.stable.p99Ms} ms over ${c.stable.requests}`;
+    const reason = `canary ${done.canary} rolled back: ${c.kind} ${c.id} ${c.verdict} (${figures}; p=${(c.pValue ?? 1).toExponential(2)}; judged by ${this.deps.gatewayId})`;
+    await this.deps.audit.record({ actor: 'release-judge', action: 'release.rollback', target: done.service, reason });
+  }
+}
