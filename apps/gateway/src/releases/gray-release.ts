@@ -4,6 +4,7 @@ import { isTerminalStatus, type OrderStatus, type RedisKeys } from '@app/contrac
 import type { AuditLog } from '@app/platform';
 import { countsAsFailure } from '@app/resilience';
 import type { ServedBy, Upstream } from '../upstream/upstream.client.js';
+import { ClusterTallies } from './cluster.tallies.js';
 import { GiftDirectory } from './gift.directory.js';
 import { ReleaseSupervisor, type RollbackDone } from './release.supervisor.js';
 import { ReleaseWindows } from './release.windows.js';
@@ -38,14 +39,15 @@ export class GrayRelease {
   readonly store: RolloutStore;
   readonly directory: GiftDirectory;
   readonly supervisor: ReleaseSupervisor;
-  private readonly salts = new Map<ReleaseService, string>();
+  private readonly generations = new Map<ReleaseService, number>();
   private timer?: NodeJS.Timeout;
   private isJudging = false;
 
   constructor(private readonly deps: GrayReleaseDeps) {
     this.store = new RolloutStore(deps.redis, deps.subscriber, deps.keys);
     this.directory = new GiftDirectory(deps.upstreams.query);
-    this.supervisor = new ReleaseSupervisor(this.store, this.windows, this.directory, (done) => this.audit(done), { gatewayId: deps.gatewayId });
+    const tallies = new ClusterTallies(deps.redis, deps.keys, this.windows, { gatewayId: deps.gatewayId, generationOf: (service) => this.store.get(service).generation });
+    this.supervisor = new ReleaseSupervisor(this.store, tallies, this.directory, (done) => this.audit(done), { gatewayId: deps.gatewayId });
   }
 
   async start(): Promise<void> {
@@ -81,12 +83,12 @@ export class GrayRelease {
     this.windows.record('query', served.release, giftId, error === undefined, latencyMs, Date.now());
   }
 
-  /** Routes the service by the rollout; a new rollout (new salt) starts its canary's windows afresh. */
+  /** Routes the service by the rollout; any change of it (canary, weight) starts the judge's windows afresh. */
   private apply(rollout: Rollout): void {
     this.deps.upstreams[rollout.service].setRollout?.(routeOf(rollout));
-    if (this.salts.get(rollout.service) !== rollout.salt) {
-      this.salts.set(rollout.service, rollout.salt);
-      if (rollout.canary !== undefined) this.windows.clear(rollout.service, rollout.canary);
+    if (this.generations.get(rollout.service) !== rollout.generation) {
+      this.generations.set(rollout.service, rollout.generation);
+      this.windows.restart(rollout.service);
     }
   }
 

@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import type { WindowTally } from '@app/routing';
 import type { GiftPlace } from './gift.directory.js';
 import { addTallies, compareReleases, DEFAULT_JUDGE_OPTIONS, emptyTally, type Comparison, type JudgeOptions, type JudgedKey } from './release.judge.js';
-import type { ReleaseWindows } from './release.windows.js';
+
+/** Where the judge's tallies come from: this gateway's windows, or the cluster's ({@link ClusterTallies}). */
+export interface TallySource {
+  tallies(service: ReleaseService, release: string, nowMs: number): Map<string, WindowTally>;
+  /** Brings in other gateways' tallies before a judgement. */
+  sync?(nowMs: number): Promise<void>;
+}
 import { RELEASE_SERVICES, rolledBack, type ReleaseService, type Rollout } from './rollout.js';
 
 /** What the supervisor needs of the rollout store (the real one, or an in-memory one in specs). */
@@ -29,14 +35,13 @@ export interface RollbackDone {
 }
 
 /**
- * Judges every progressing canary on this gateway's own windows: per activity and per provider,
- * canary against stable ({@link compareReleases}); the first significant regression rolls it back.
+ * Judges every progressing canary every tick: per activity and per provider, canary against stable
+ * ({@link compareReleases}) over the cluster's window; the first significant regression rolls it back.
  *
- * Each gateway judges on its own, no leader: its windows are an independent sample of the same
- * traffic, and the rollback is a compare-and-set on the rollout's generation, so two gateways that
- * both see the regression store one rollback and write one audit entry (the loser's write finds the
- * generation moved and does nothing). The cost is one test per gateway (counted in the judge's alpha);
- * the gain is no election, and a rollback that does not wait for one gateway to gather the other's data.
+ * Every gateway judges, no leader: they see the same cluster-wide tallies ({@link ClusterTallies}),
+ * and the rollback is a compare-and-set on the rollout's generation, so two gateways that both see
+ * the regression store one rollback and write one audit entry (the loser's write finds the generation
+ * moved and does nothing). No election to run or fail over; a gateway that dies leaves the others judging.
  */
 export class ReleaseSupervisor {
   private readonly logger = new Logger(ReleaseSupervisor.name);
@@ -46,7 +51,7 @@ export class ReleaseSupervisor {
 
   constructor(
     private readonly rollouts: RolloutSource,
-    private readonly windows: ReleaseWindows,
+    private readonly windows: TallySource,
     private readonly places: { place(giftId: string): GiftPlace | undefined },
     private readonly onRollback: (done: RollbackDone) => Promise<void>,
     private readonly options: ReleaseSupervisorOptions,
@@ -63,6 +68,8 @@ export class ReleaseSupervisor {
   /** One judgement of every service; returns the rollbacks this gateway stored. */
   async tick(): Promise<RollbackDone[]> {
     const done: RollbackDone[] = [];
+    const isAnyProgressing = RELEASE_SERVICES.some((service) => this.rollouts.get(service).state === 'progressing');
+    if (isAnyProgressing) await this.windows.sync?.(this.now());
     for (const service of RELEASE_SERVICES) {
       const rollout = this.rollouts.get(service);
       if (rollout.state !== 'progressing' || rollout.canary === undefined) {

@@ -50,8 +50,14 @@ export class ReleaseWindows {
     return [...(this.windows.get(service)?.keys() ?? [])];
   }
 
-  /** Forgets `release` of `service` (a new rollout of it starts from nothing). */
-  clear(service: ReleaseService, release: string): void {
-    this.windows.get(service)?.delete(release);
+  /**
+   * Forgets every release of `service`: called when its rollout changes (new canary, new weight).
+   * Why both sides: a window mixing two weights compares a canary whose calls all come from after the
+   * change with a stable release whose calls span the whole window, so a failure burst just after the
+   * change looks like the canary's (Simpson's paradox; the fake-clock simulation found it). Within one
+   * weight the canary's share is the same at every moment, and a burst hits both sides alike.
+   */
+  restart(service: ReleaseService): void {
+    this.windows.delete(service);
   }
 }

@@ -143,6 +143,10 @@ export class RedisKeys {
   releases(): string {
     return `${this.prefix}:releases`;
   }
+  /** Hash of each gateway's canary-judge tallies (field: gateway id; value: JSON with its time), shared so every gateway judges the cluster's calls. */
+  releaseTallies(): string {
+    return `${this.prefix}:releases:tallies`;
+  }
   /** Pub/sub channel announcing a rollout change (message: the service). */
   releasesChannel(): string {
     return `${this.prefix}:releases:changed`;
