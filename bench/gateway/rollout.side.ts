@@ -1,0 +1,85 @@
+import { testDatabaseUrl } from '../../test/support/database.js';
+import { http } from '../../test/support/http.js';
+import { freePort } from '../../test/support/ports.js';
+import { spawnApp } from '../../test/support/spawn-app.js';
+import type { Suite } from '../../test/support/suite.js';
+import { waitFor } from '../../test/support/wait-for.js';
+import type { BenchContext } from '../support/bench-run.js';
+import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
+import { runHttpLoad } from '../support/http-load.js';
+import type { LoadResult } from '../support/load-result.js';
+import { fmtRatio, printTable, RESULT_HEADER, resultRow, verdict } from '../support/report.js';
+import { measurePicks } from './rollout.picks.js';
+
+const CONNECTIONS = 32;
+const WARMUP_S = 3;
+const MAX_S = 6;
+const ROUNDS = 3;
+const USERS = 200;
+const WEIGHT_PCT = 50;
+const GIFT_ID = 'bench-gw-rollout-g1';
+
+/**
+ * The routing cost of a gray release (issue 19): `GET /api/gifts/{id}` at max through a gateway with
+ * a rollout active (query canary at 50 % of users) vs a gateway with none, same run. Two deployments
+ * of equal size so neither side has more serving processes: "none" has two stable query instances,
+ * "rollout" one stable and one canary (`RELEASE=canary-b`). Requests rotate over 200 users so the
+ * rollout splits them. Sides alternate (none, rollout, three rounds) to spread drift of a shared
+ * machine over both; the ratio is of the summed ok/s. Goal: rollout >= 97 % of none. Printed, not asserted.
+ */
+export async function measureRolloutCost(ctx: BenchContext): Promise<void> {
+  ctx.step('rollout: starting two deployments (2 stable query instances | stable + canary-b)');
+  // Static admission on both: the adaptive gate's shedding (a feedback loop on a shared 2-core box)
+  // would make the ok/s of a side depend on when it shed, not on routing.
+  const gatewayEnv = { ADMISSION_MODE: 'static' };
+  const none = await ctx.startSuite({ queries: 2, gatewayEnv });
+  const rollout = await ctx.startSuite({ queries: 1, gatewayEnv });
+  const canary = await spawnApp('query', {
+    REDIS_URL: rollout.redisUrl, REDIS_PREFIX: rollout.prefix, DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: rollout.databaseSchema,
+    TCP_PORT: String(await freePort()), HTTP_PORT: String(await freePort()), RELEASE: 'canary-b',
+  }, { label: 'query-canary-b' });
+  ctx.defer(() => canary.stop());
+  for (const suite of [none, rollout]) await publishActivity(suite, 'bench-gw-rollout', [{ giftId: GIFT_ID, inventory: 1_000 }]);
+  const put = await http('PUT', `${rollout.gatewayUrls[0]}/admin/releases/query`, { token: rollout.adminToken, body: { canary: 'canary-b', weightPct: WEIGHT_PCT, reason: 'bench' } });
+  if (put.status !== 200) throw new Error(`rollout refused: ${put.status} ${put.text}`);
+  await waitFor(async () => {
+    const res = await http('GET', `${rollout.gatewayUrls[0]}/admin/releases`, { token: rollout.adminToken });
+    const query = res.body.services.find((s: { service: string }) => s.service === 'query');
+    return query.releases.some((r: { release: string; instances: number }) => r.release === 'canary-b' && r.instances === 1);
+  }, { timeoutMs: 10_000, what: 'the gateway to know the canary instance' });
+
+  const sides = await Promise.all(
+    [{ name: 'none', suite: none }, { name: `rollout ${WEIGHT_PCT} %`, suite: rollout }].map(async ({ name, suite }) => ({ name, suite, users: await userAuthHeaders(suite, 'bench-rollout', USERS) })),
+  );
+  const path = `/api/gifts/${GIFT_ID}`;
+  const load = (side: { suite: Suite; users: string[] }, durationS: number) => {
+    let next = 0;
+    return runHttpLoad({
+      origin: side.suite.gatewayUrls[0], path, connections: CONNECTIONS, durationS,
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: side.users[next++ % side.users.length] } }),
+    });
+  };
+  for (const side of sides) {
+    ctx.step(`rollout: ${side.name}: warm-up ${WARMUP_S} s`);
+    await load(side, WARMUP_S);
+  }
+  const results: Record<string, LoadResult[]> = Object.fromEntries(sides.map((s) => [s.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const side of sides) {
+      ctx.step(`rollout: round ${round}, ${side.name}: max for ${MAX_S} s`);
+      results[side.name].push(await load(side, MAX_S));
+    }
+  }
+  const served = await http('GET', `${rollout.gatewayUrls[0]}/admin/releases`, { token: rollout.adminToken });
+  const queryReleases = served.body.services.find((s: { service: string }) => s.service === 'query').releases as Array<{ release: string; requests: number }>;
+
+  printTable(`GET ${path}, ${USERS} users`, RESULT_HEADER, sides.flatMap((s) => results[s.name].map((r, i) => resultRow(`gateway, ${s.name}`, `max, ${CONNECTIONS} conns, round ${i + 1}`, r))));
+  const sum = (name: string) => results[name].reduce((acc, r) => acc + r.okPerS, 0);
+  const ratio = sum(sides[1].name) / sum(sides[0].name);
+  console.log('');
+  console.log(`gift reads judged per query release in the last 60 s (rollout side): ${queryReleases.map((r) => `${r.release} ${r.requests}`).join(', ')}`);
+  const picks = measurePicks();
+  const perRequestUs = 1_000_000 / (sum(sides[0].name) / ROUNDS);
+  console.log(`router alone (in process): pick + report ${picks.noneNs.toFixed(0)} ns with no rollout, ${picks.rolloutNs.toFixed(0)} ns with the rollout (+${(picks.rolloutNs - picks.noneNs).toFixed(0)} ns = ${(((picks.rolloutNs - picks.noneNs) / 1_000 / perRequestUs) * 100).toFixed(3)} % of the ${perRequestUs.toFixed(0)} µs a request costs the box here)`);
+  console.log(`max req/s, rollout ${WEIGHT_PCT} % / none: ${fmtRatio(ratio)} (${Math.round(sum(sides[1].name) / ROUNDS)} vs ${Math.round(sum(sides[0].name) / ROUNDS)} ok/s per round)  (goal >= 97%: ${verdict(ratio >= 0.97)})`);
+}
