@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { chromium } from 'playwright-core';
+import { findChromium } from '../support/chromium.js';
 import { testDatabaseUrl } from '../support/database.js';
 import { http } from '../support/http.js';
 import { setFaults } from '../support/orders.js';
@@ -41,6 +43,7 @@ describe('gray release', () => {
     await canary?.stop();
     await suite?.stop();
   });
+  beforeEach(() => (shed = 0));
   afterEach(async () => setFaults(suite.providerUrl, {}));
 
   const admin = (method: string, path: string, opts: { body?: unknown; gateway?: string } = {}) =>
@@ -190,6 +193,24 @@ describe('gray release', () => {
     // Rolled back: every user is on stable again, through both gateways.
     const after = await pool(40, 8, async (i) => claim(suite.gatewayUrls[i % 2], 'ga', [...canaryUsersAt20][i]));
     expect(after.map((c) => c.release)).toEqual(new Array(40).fill('stable'));
+  });
+
+  it('the dashboard shows the rollout, its releases, the per-activity comparison and the rollback reason', async () => {
+    const binary = await findChromium();
+    const browser = await chromium.launch({ executablePath: binary.executablePath, args: binary.args, headless: true });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${suite.gatewayUrls[0]}/admin/`);
+      await page.fill('#actor', 'release.op');
+      await page.fill('#token', suite.adminToken);
+      await page.click('#login-form button');
+      await page.waitForSelector('[data-release-rollback="delivery"]');
+      expect(await page.locator('[data-release-state="delivery"]').textContent()).toBe('rolled-back');
+      expect(await page.locator('[data-release-rollback="delivery"]').textContent()).toMatch(/worse-success/);
+      expect(await page.locator('#releases').textContent()).toMatch(/canary-1/);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('promote makes the canary the stable release; the admin API validates and audits', async () => {
