@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis, instanceReleases, liveInstances, signServiceMessage } from '@app/platform';
-import { ReleaseRouter, RoundRobinRouter, STABLE_RELEASE, SuccessRateRouter, type Router } from '@app/routing';
+import { ReleaseRouter, RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { tcpClient, UpstreamClient, type Upstream } from './upstream/upstream.client.js';
 import { DnsDiscovery, mergeSources } from './upstream/dns.discovery.js';
@@ -24,19 +24,19 @@ export interface GatewayConnections {
 
 /**
  * The router of one service: instances grouped by the release they run (gray release), each group
- * routed as `ROUTING_MODE` says. A group other than `stable` may have all its instances ejected:
- * its users then fall back to the stable group.
+ * routed as `ROUTING_MODE` says. A group other than the stable release's may have all its instances
+ * ejected while a stable group exists: its users then fall back to that group.
  */
 export function createRouter(service: UpstreamService, addresses: readonly string[], config: GatewayConfig['routing']): ReleaseRouter<string> {
-  return new ReleaseRouter(addresses, (release, endpoints) => createGroupRouter(service, release, endpoints, config), { name: service });
+  return new ReleaseRouter(addresses, (_release, endpoints, mayEjectAll) => createGroupRouter(service, endpoints, mayEjectAll, config), { name: service });
 }
 
 /** The router of one release group of a service; ejections and readmissions are logged. */
-function createGroupRouter(service: UpstreamService, release: string, addresses: readonly string[], config: GatewayConfig['routing']): Router<string> {
+function createGroupRouter(service: UpstreamService, addresses: readonly string[], mayEjectAll: () => boolean, config: GatewayConfig['routing']): Router<string> {
   if (config.mode === 'round-robin') return new RoundRobinRouter(addresses, { name: service });
   const router = new SuccessRateRouter(addresses, {
     name: service,
-    mayEjectAll: release !== STABLE_RELEASE,
+    mayEjectAll,
     windowMs: config.windowMs,
     buckets: config.windowBuckets,
     ejectBelowRate: config.ejectBelowRate,

@@ -4,9 +4,9 @@ import { FakeClock } from './testing.fake-clock.js';
 function setup() {
   const clock = new FakeClock();
   const created: string[] = [];
-  const router = new ReleaseRouter(['s1', 's2', 'c1'], (release, endpoints) => {
+  const router = new ReleaseRouter(['s1', 's2', 'c1'], (release, endpoints, mayEjectAll) => {
     created.push(release);
-    return new SuccessRateRouter(endpoints, { name: `delivery/${release}`, clock, mayEjectAll: release !== 'stable' });
+    return new SuccessRateRouter(endpoints, { name: `delivery/${release}`, clock, mayEjectAll });
   }, { name: 'delivery' });
   router.setReleases([['c1', 'canary-1']]);
   return { clock, router, created };
@@ -74,5 +74,12 @@ describe('ReleaseRouter', () => {
     const { router } = setup();
     router.setRollout({ stable: 'canary-1', weightPct: 0, salt: 'x' });
     for (let i = 0; i < 20; i++) expect(router.pick()).toBe('c1');
+  });
+
+  it('keeps the last instance of the only group in, as without releases (readiness needs one)', () => {
+    const { router } = setup();
+    router.setEndpoints(['c1']); // only canary-1 instances left, and no stable group to fall back to
+    router.report('c1', 'transport', 1, true);
+    expect(router.snapshot()[0].state).toBe('healthy');
   });
 });

@@ -14,8 +14,12 @@ export interface RolloutRoute {
   salt: string;
 }
 
-/** Creates the router of one release group (the same kind for every group: ejection and probing per group). */
-export type GroupRouterFactory<E> = (release: string, endpoints: readonly E[]) => Router<E>;
+/**
+ * Creates the router of one release group (the same kind for every group: ejection and probing per
+ * group). `mayEjectAll` says, when asked, whether the group may have all its instances out: true for
+ * a group other than stable while a stable group exists to take its users.
+ */
+export type GroupRouterFactory<E> = (release: string, endpoints: readonly E[], mayEjectAll: () => boolean) => Router<E>;
 
 /** Options of {@link ReleaseRouter}. */
 export interface ReleaseRouterOptions {
@@ -161,7 +165,7 @@ export class ReleaseRouter<E> implements Router<E> {
     for (const [release, list] of members) {
       let group = this.groups.get(release);
       if (group) group.setEndpoints(list);
-      else this.groups.set(release, (group = this.createGroup(release, list)));
+      else this.groups.set(release, (group = this.createGroup(release, list, () => release !== this.rollout.stable && this.groups.has(this.rollout.stable))));
       for (const endpoint of list) groupOf.set(endpoint, group);
     }
     this.groupOf = groupOf;
