@@ -68,7 +68,7 @@ export class GrayRelease {
    * error counts only if it is a failure of the service (timeouts, INTERNAL...), not a refusal.
    */
   recordClaim(giftId: string, served: ServedBy, latencyMs: number, result: { status: OrderStatus } | { error: unknown }): void {
-    if (served.release === undefined) return;
+    if (served.release === undefined || !this.isJudged('delivery')) return;
     let isSuccess: boolean | undefined;
     if ('status' in result) isSuccess = result.status === 'uncertain' ? false : isTerminalStatus(result.status) ? result.status === 'delivered' : undefined;
     else isSuccess = countsAsFailure(result.error) ? false : undefined;
@@ -78,9 +78,17 @@ export class GrayRelease {
 
   /** One gift read's outcome (query service): an answer is a success, a service failure is not. */
   recordRead(giftId: string, served: ServedBy, latencyMs: number, error?: unknown): void {
-    if (served.release === undefined) return;
+    if (served.release === undefined || !this.isJudged('query')) return;
     if (error !== undefined && !countsAsFailure(error)) return;
     this.windows.record('query', served.release, giftId, error === undefined, latencyMs, Date.now());
+  }
+
+  /**
+   * Whether calls of `service` are counted: only while a canary progresses. The windows restart on
+   * every rollout change anyway, so counting without one would only cost time on every call and memory.
+   */
+  private isJudged(service: ReleaseService): boolean {
+    return this.store.get(service).state === 'progressing';
   }
 
   /** Routes the service by the rollout; any change of it (canary, weight) starts the judge's windows afresh. */
@@ -96,6 +104,7 @@ export class GrayRelease {
     if (this.isJudging) return;
     this.isJudging = true;
     try {
+      this.windows.prune(Date.now());
       await this.supervisor.tick();
     } catch (err) {
       this.logger.warn({ event: 'release.judge-failed', error: String(err) });

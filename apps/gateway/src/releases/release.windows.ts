@@ -45,6 +45,16 @@ export class ReleaseWindows {
     return out;
   }
 
+  /** Drops the windows of gifts without calls in the window ending at `nowMs` (memory stays proportional to the gifts in use). */
+  prune(nowMs: number): void {
+    for (const byRelease of this.windows.values()) {
+      for (const [release, byGift] of byRelease) {
+        for (const [giftId, window] of byGift) if (window.requests(nowMs) === 0) byGift.delete(giftId);
+        if (!byGift.size) byRelease.delete(release);
+      }
+    }
+  }
+
   /** Releases of `service` this gateway has counted calls of. */
   releases(service: ReleaseService): string[] {
     return [...(this.windows.get(service)?.keys() ?? [])];
