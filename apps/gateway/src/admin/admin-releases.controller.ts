@@ -21,6 +21,17 @@ export const releaseBody = z.strictObject({
     .max(100)
     .refine((w) => Math.abs(Math.round(w * 100) - w * 100) < 1e-6, 'at most two decimals (users fall in 10 000 buckets)'),
   reason: z.string().trim().min(1, 'a reason is required').max(500),
+  steps: z
+    .array(z.strictObject({ weightPct: z.number().min(0).max(100), afterS: z.number().int().min(10).max(86_400) }))
+    .max(10)
+    .optional()
+    .meta({ description: 'Optional schedule: each step raises the weight once the canary spent `afterS` seconds at the previous one and the last judgement was clean. Weights must rise.' }),
+}).superRefine((body, ctx) => {
+  let last = body.weightPct;
+  for (const [i, step] of (body.steps ?? []).entries()) {
+    if (step.weightPct <= last) ctx.addIssue({ code: 'custom', path: ['steps', i, 'weightPct'], message: `must be above the weight before it (${last})` });
+    last = step.weightPct;
+  }
 });
 
 /** `POST /admin/releases/{service}/promote` body (optional); also the OpenAPI document's. */

@@ -142,7 +142,8 @@ export const DASHBOARD_JS = `'use strict';
     $('#releases').innerHTML = data.services.map((r) => {
       const head = '<p data-release-service="' + esc(r.service) + '"><b>' + esc(r.service) + '</b> <span class="state ' + esc(r.state) + '" data-release-state="' + esc(r.service) + '">' + esc(r.state) + '</span> stable <b>' + esc(r.stable) + '</b>' +
         (r.canary ? ', canary <b>' + esc(r.canary) + '</b> at <b data-release-weight="' + esc(r.service) + '">' + esc(r.weightPct) + '%</b> of users' : '') +
-        (r.reason ? ' <span class="muted">(' + esc(r.actor) + ': ' + esc(r.reason) + ')</span>' : '') + '</p>';
+        (r.reason ? ' <span class="muted">(' + esc(r.actor) + ': ' + esc(r.reason) + ')</span>' : '') +
+        (r.stepAt ? ' <span class="muted">next step: ' + r.steps.map((st) => esc(st.weightPct) + '% after ' + esc(st.afterS) + ' s').join(', then ') + ' (first due ' + esc(r.stepAt) + ', if judged clean)</span>' : '') + '</p>';
       const releases = '<table><thead><tr><th>release</th><th>instances</th><th>success</th><th>p99 ms</th><th>calls (60 s, this gateway)</th></tr></thead><tbody>' +
         r.releases.map((x) => '<tr><td>' + esc(x.release) + '</td><td>' + esc(x.instances) + '</td><td>' + pct(x.successRate) + '</td><td>' + esc(x.p99Ms) + '</td><td>' + esc(x.requests) + '</td></tr>').join('') + '</tbody></table>';
       const comparisons = r.comparisons.length

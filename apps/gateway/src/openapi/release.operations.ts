@@ -30,6 +30,8 @@ const releaseViewSchema = z
     comparisons: z.array(comparisonSchema),
     fallbacks: z.record(z.string(), z.number().int()).meta({ description: 'Calls meant for a release with no healthy instance, served by stable instead, per release (this gateway).' }),
     rollback: z.object({ at: time, judgedBy: z.string(), comparison: comparisonSchema }).optional(),
+    steps: z.array(z.object({ weightPct: z.number(), afterS: z.number().int() })).optional().meta({ description: 'The schedule\'s remaining steps.' }),
+    stepAt: time.optional().meta({ description: 'When the next step is due (taken only if the last judgement was clean with enough calls).' }),
   })
   .meta({ id: 'ReleaseView' });
 export const releasesSchema = z.object({ services: z.array(releaseViewSchema) });
@@ -71,11 +73,12 @@ export const RELEASE_OPERATIONS: readonly ApiOperation[] = [
     description:
       'Users, not requests: a user\'s bucket is a stable hash of their id and the rollout\'s salt, and they are on the canary iff it is under `weightPct` x 100, so raising the weight only adds users. ' +
       'The same canary while progressing keeps its users; another canary, or one after a rollback or promotion, is a new rollout with new users. ' +
-      'Every 10 s each gateway compares canary and stable per activity and per provider; a significant regression sets the weight to 0 (`rolled-back`), audited with the evidence. 409 when the canary is the stable release.',
+      'Every 10 s each gateway compares canary and stable per activity and per provider; a significant regression sets the weight to 0 (`rolled-back`), audited with the evidence. ' +
+      'With `steps`, the weight rises by itself: each step once the canary spent `afterS` at the weight before and the last judgement was clean with enough calls (audited as `release.step`). 409 when the canary is the stable release.',
     auth: 'admin',
     pathParams: { service },
     headers: [actorHeader],
-    body: { schema: releaseBody, example: { canary: 'canary-1', weightPct: 20, reason: 'new provider client' }, isRequired: true },
+    body: { schema: releaseBody, example: { canary: 'canary-1', weightPct: 5, reason: 'new provider client', steps: [{ weightPct: 20, afterS: 300 }, { weightPct: 50, afterS: 600 }] }, isRequired: true },
     successes: [{ status: 200, description: 'The service\'s rollout as now stored.', schema: releaseViewSchema, example: progressing }],
     errors: [ErrorCode.NotFound, ErrorCode.Conflict],
     callsServices: false,

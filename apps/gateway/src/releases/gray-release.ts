@@ -6,7 +6,7 @@ import { countsAsFailure } from '@app/resilience';
 import type { ServedBy, Upstream } from '../upstream/upstream.client.js';
 import { ClusterTallies } from './cluster.tallies.js';
 import { GiftDirectory } from './gift.directory.js';
-import { ReleaseSupervisor, type RollbackDone } from './release.supervisor.js';
+import { ReleaseSupervisor, type RollbackDone, type StepDone } from './release.supervisor.js';
 import { ReleaseWindows } from './release.windows.js';
 import { routeOf, type ReleaseService, type Rollout } from './rollout.js';
 import { RolloutStore } from './rollout.store.js';
@@ -47,7 +47,7 @@ export class GrayRelease {
     this.store = new RolloutStore(deps.redis, deps.subscriber, deps.keys);
     this.directory = new GiftDirectory(deps.upstreams.query);
     const tallies = new ClusterTallies(deps.redis, deps.keys, this.windows, { gatewayId: deps.gatewayId, generationOf: (service) => this.store.get(service).generation });
-    this.supervisor = new ReleaseSupervisor(this.store, tallies, this.directory, (done) => this.audit(done), { gatewayId: deps.gatewayId });
+    this.supervisor = new ReleaseSupervisor(this.store, tallies, this.directory, (done) => this.audit(done), { gatewayId: deps.gatewayId }, (step) => this.auditStep(step));
   }
 
   async start(): Promise<void> {
@@ -111,6 +111,12 @@ export class GrayRelease {
     } finally {
       this.isJudging = false;
     }
+  }
+
+  /** A scheduled step's audit entry, written once (by the gateway whose compare-and-set won). */
+  private async auditStep(step: StepDone): Promise<void> {
+    const reason = `canary ${step.canary} stepped to ${step.weightPct} % of users by its schedule (judged clean; ${this.deps.gatewayId})`;
+    await this.deps.audit.record({ actor: 'release-schedule', action: 'release.step', target: step.service, reason });
   }
 
   /** The rollback's audit entry, written once (by the gateway whose compare-and-set won). */

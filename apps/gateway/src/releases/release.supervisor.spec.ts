@@ -41,6 +41,8 @@ const ACTIVITIES = [
 const places = { place: (giftId: string) => ACTIVITIES.find((a) => a.gift === giftId) };
 
 interface Fault {
+  /** Steps up by the rollout's own schedule (60 s at 5 %, 60 s at 20 %, then 50 %) instead of the operator's PUTs. */
+  isScheduled?: boolean;
   /** The canary fails this gift's calls with this probability. */
   failGift?: { gift: string; rate: number };
   /** The canary adds this latency (ms) to this gift's calls. */
@@ -54,11 +56,13 @@ interface Fault {
  * calls for 3 s, about every 40 s), log-normal latencies with a 1 % slow tail. Returns the time of
  * the first rollback (s from the start) and what it named, or undefined.
  */
-async function simulateRollout(seed: number, fault: Fault = {}): Promise<{ atS: number; done: RollbackDone } | undefined> {
+async function simulateRollout(seed: number, fault: Fault = {}, weights: number[] = []): Promise<{ atS: number; done: RollbackDone } | undefined> {
   const random = seeded(seed);
   let nowMs = 1_700_000_000_000;
   const rollouts = new MemoryRollouts();
-  await rollouts.compareAndSet(withCanary(rollouts.get('delivery'), { canary: 'canary-1', weightPct: 5, reason: 'sim', actor: 'sim' }, new Date(nowMs)));
+  const steps = fault.isScheduled ? [{ weightPct: 20, afterS: 60 }, { weightPct: 50, afterS: 60 }] : undefined;
+  await rollouts.compareAndSet(withCanary(rollouts.get('delivery'), { canary: 'canary-1', weightPct: 5, reason: 'sim', actor: 'sim', steps }, new Date(nowMs)));
+  let generation = rollouts.get('delivery').generation;
   // Both gateways judge the cluster's tallies (ClusterTallies): one shared window here.
   const windows = new ReleaseWindows();
   const gateways = [0, 1].map(() => {
@@ -77,9 +81,13 @@ async function simulateRollout(seed: number, fault: Fault = {}): Promise<{ atS: 
     const elapsed = nowMs - startMs;
     const weight = elapsed < 60_000 ? 5 : elapsed < 120_000 ? 20 : 50;
     const current = rollouts.get('delivery');
-    if (current.state === 'progressing' && current.weightPct !== weight) {
+    if (!fault.isScheduled && current.state === 'progressing' && current.weightPct !== weight) {
       await rollouts.compareAndSet(withCanary(current, { canary: 'canary-1', weightPct: weight, reason: 'step', actor: 'sim' }, new Date(nowMs)));
+    }
+    if (rollouts.get('delivery').generation !== generation) {
+      generation = rollouts.get('delivery').generation;
       windows.restart('delivery'); // as GrayRelease does on every rollout change
+      weights.push(rollouts.get('delivery').weightPct);
     }
     for (const p of ['http://p1', 'http://p2', 'http://p3']) if (random() < stepMs / 40_000) hiccupUntil.set(p, nowMs + 3_000);
     let r = random();
@@ -134,6 +142,17 @@ describe('ReleaseSupervisor (fake clock simulation)', () => {
     const result = await simulateRollout(7, { slowGift: { gift: 'g1', addMs: 800 } });
     expect(result).toBeDefined();
     expect(result!.done.comparison).toMatchObject({ verdict: 'worse-latency' });
+  });
+
+  it('steps up by the operator\'s schedule while the canary is judged clean, and stops at a rollback', async () => {
+    const weights: number[] = [];
+    expect(await simulateRollout(11, { isScheduled: true }, weights)).toBeUndefined();
+    expect(weights).toEqual([20, 50]); // each step once, though two gateways judge
+    const brokenWeights: number[] = [];
+    const broken = await simulateRollout(12, { isScheduled: true, failGift: { gift: 'g1', rate: 0.5 } }, brokenWeights);
+    expect(broken?.done.comparison.verdict).toBe('worse-success');
+    expect(brokenWeights).toEqual([]); // rolled back at 5 %: no step was taken before (and none after: the schedule is dropped)
+    expect(broken!.atS).toBeLessThan(60);
   });
 
   it('stores one rollback when both gateways see the regression (compare-and-set on the generation)', async () => {

@@ -9,7 +9,7 @@ export interface TallySource {
   /** Brings in other gateways' tallies before a judgement. */
   sync?(nowMs: number): Promise<void>;
 }
-import { RELEASE_SERVICES, rolledBack, type ReleaseService, type Rollout } from './rollout.js';
+import { isStepDue, RELEASE_SERVICES, rolledBack, stepped, type ReleaseService, type Rollout } from './rollout.js';
 
 /** What the supervisor needs of the rollout store (the real one, or an in-memory one in specs). */
 export interface RolloutSource {
@@ -34,6 +34,13 @@ export interface RollbackDone {
   comparison: Comparison;
 }
 
+/** A scheduled step the judge took, for logs and the audit. */
+export interface StepDone {
+  service: ReleaseService;
+  canary: string;
+  weightPct: number;
+}
+
 /**
  * Judges every progressing canary every tick: per activity and per provider, canary against stable
  * ({@link compareReleases}) over the cluster's window; the first significant regression rolls it back.
@@ -55,6 +62,7 @@ export class ReleaseSupervisor {
     private readonly places: { place(giftId: string): GiftPlace | undefined },
     private readonly onRollback: (done: RollbackDone) => Promise<void>,
     private readonly options: ReleaseSupervisorOptions,
+    private readonly onStep: (done: StepDone) => Promise<void> = () => Promise.resolve(),
   ) {
     this.judge = options.judge ?? DEFAULT_JUDGE_OPTIONS;
     this.now = options.now ?? Date.now;
@@ -79,7 +87,10 @@ export class ReleaseSupervisor {
       const comparisons = this.compare(service, rollout.canary, rollout.stable);
       this.latest.set(service, comparisons);
       const regression = worst(comparisons);
-      if (!regression) continue;
+      if (!regression) {
+        await this.stepIfDue(rollout, comparisons);
+        continue;
+      }
       const evidence = { at: new Date(this.now()).toISOString(), judgedBy: this.options.gatewayId, comparison: regression };
       if (!(await this.rollouts.compareAndSet(rolledBack(rollout, evidence, new Date(this.now()))))) continue;
       const rollback = { service, canary: rollout.canary, comparison: regression };
@@ -88,6 +99,20 @@ export class ReleaseSupervisor {
       done.push(rollback);
     }
     return done;
+  }
+
+  /**
+   * Takes the schedule's next step when it is due and this judgement was clean with evidence: at
+   * least one comparison past the volume gate. A canary without enough calls to be judged holds its
+   * weight rather than climb blind. Compare-and-set, so two gateways take one step.
+   */
+  private async stepIfDue(rollout: Rollout, comparisons: Comparison[]): Promise<void> {
+    if (!isStepDue(rollout, this.now()) || !comparisons.some((c) => c.verdict === 'ok')) return;
+    const next = stepped(rollout, new Date(this.now()));
+    if (!(await this.rollouts.compareAndSet(next))) return;
+    const step = { service: rollout.service, canary: rollout.canary!, weightPct: next.weightPct };
+    this.logger.log({ event: 'release.stepped', ...step });
+    await this.onStep(step);
   }
 
   /** Canary against stable for every activity and provider with calls on either side. */

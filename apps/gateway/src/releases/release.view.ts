@@ -2,7 +2,7 @@ import { p99OfHistogram } from '@app/routing';
 import type { Upstream } from '../upstream/upstream.client.js';
 import type { GrayRelease } from './gray-release.js';
 import { addTallies, emptyTally, type Comparison } from './release.judge.js';
-import type { ReleaseService, RolloutState, RollbackEvidence } from './rollout.js';
+import type { ReleaseService, RolloutState, RolloutStep, RollbackEvidence } from './rollout.js';
 
 /** One release of a service as this gateway sees it. */
 export interface ReleaseFigures {
@@ -33,6 +33,9 @@ export interface ReleaseView {
   fallbacks: Record<string, number>;
   /** Present once the judge rolled the canary back: the comparison that failed. */
   rollback?: RollbackEvidence;
+  /** The schedule's remaining steps and when the next is due (if the operator gave one). */
+  steps?: RolloutStep[];
+  stepAt?: string;
 }
 
 /**
@@ -51,12 +54,13 @@ export function releaseView(gray: GrayRelease, service: ReleaseService, upstream
     const requests = total.ok + total.failed;
     return { release, instances: instances.get(release) ?? 0, requests, successRate: requests ? Math.round((total.ok / requests) * 10_000) / 10_000 : 1, p99Ms: p99OfHistogram(total.hist) };
   });
-  const { state, stable, canary, weightPct, updatedAt, actor, reason, rollback } = rollout;
+  const { state, stable, canary, weightPct, updatedAt, actor, reason, rollback, steps, stepAt } = rollout;
   return {
     service, state, stable, canary, weightPct, updatedAt, actor, reason,
     releases,
     comparisons: gray.supervisor.comparisons(service),
     fallbacks: upstream.releaseFallbacks?.() ?? {},
     ...(rollback ? { rollback } : {}),
+    ...(steps?.length ? { steps, stepAt } : {}),
   };
 }

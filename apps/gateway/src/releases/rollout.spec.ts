@@ -1,5 +1,5 @@
 import { AppError } from '@app/contracts';
-import { initialRollout, promoted, rolledBack, routeOf, withCanary } from './rollout.js';
+import { initialRollout, isStepDue, promoted, rolledBack, routeOf, stepped, withCanary } from './rollout.js';
 
 const now = new Date('2026-05-01T10:00:00Z');
 const set = (canary: string, weightPct: number) => ({ canary, weightPct, reason: 'r', actor: 'admin:alice' });
@@ -36,5 +36,24 @@ describe('rollout state machine', () => {
     expect(routeOf(p)).toMatchObject({ stable: 'v2', canary: undefined });
     expect(() => promoted(p, 'admin', 'again', now)).toThrow(AppError);
     expect(() => withCanary(p, set('v2', 10), now)).toThrow(/already the stable release/);
+  });
+});
+
+describe('rollout schedule', () => {
+  it('steps through the weights, each due afterS after the one before; a rollback drops the rest', () => {
+    const start = withCanary(initialRollout('delivery'), { ...set('c1', 5), steps: [{ weightPct: 20, afterS: 60 }, { weightPct: 50, afterS: 120 }] }, now);
+    expect(start.stepAt).toBe('2026-05-01T10:01:00.000Z');
+    expect(isStepDue(start, now.getTime() + 59_000)).toBe(false);
+    expect(isStepDue(start, now.getTime() + 60_000)).toBe(true);
+    const at = new Date(now.getTime() + 60_000);
+    const second = stepped(start, at);
+    expect(second).toMatchObject({ weightPct: 20, salt: start.salt, generation: 2, actor: 'release-schedule', steps: [{ weightPct: 50, afterS: 120 }], stepAt: '2026-05-01T10:03:00.000Z' });
+    const last = stepped(second, new Date(at.getTime() + 120_000));
+    expect(last.weightPct).toBe(50);
+    expect(last.steps).toBeUndefined();
+    expect(isStepDue(last, Infinity)).toBe(false);
+    const back = rolledBack(second, evidence, at);
+    expect(back.steps).toBeUndefined();
+    expect(isStepDue(back, Infinity)).toBe(false);
   });
 });

@@ -10,7 +10,8 @@ export type ReleaseService = (typeof RELEASE_SERVICES)[number];
 /**
  * The rollout state machine, in one place:
  *   stable --PUT--> progressing --PUT (weight)--> progressing
- *   progressing --judge finds a regression--> rolled-back (weight 0)
+ *   progressing --the schedule's next step is due and the last judgement was clean--> progressing (next weight)
+ *   progressing --judge finds a regression--> rolled-back (weight 0, remaining steps dropped)
  *   progressing --promote--> promoted (the canary is the stable release)
  *   rolled-back | promoted | stable --PUT--> progressing (a new rollout: new salt, new users)
  */
@@ -42,6 +43,16 @@ export interface Rollout {
   actor?: string;
   reason?: string;
   rollback?: RollbackEvidence;
+  /** The operator's schedule: the weights still to come, each after so many seconds at the previous one. */
+  steps?: RolloutStep[];
+  /** When the next step is due (ISO-8601), if any remain. */
+  stepAt?: string;
+}
+
+/** One step of a schedule: go to `weightPct` once the canary has spent `afterS` seconds, judged clean, at the weight before. */
+export interface RolloutStep {
+  weightPct: number;
+  afterS: number;
 }
 
 /** The rollout of a service that never had one. */
@@ -61,6 +72,8 @@ export interface SetCanary {
   weightPct: number;
   reason: string;
   actor: string;
+  /** Optional schedule after `weightPct` (weights rising). None: the operator steps with PUTs. */
+  steps?: RolloutStep[];
 }
 
 /**
@@ -82,7 +95,29 @@ export function withCanary(current: Rollout, change: SetCanary, now: Date): Roll
     updatedAt: now.toISOString(),
     actor: change.actor,
     reason: change.reason,
+    ...schedule(change.steps ?? [], now),
   };
+}
+
+/**
+ * The rollout after its schedule's next step (called by the judge once it is due and the canary
+ * was judged clean): the step's weight, the rest of the schedule, the next due time.
+ */
+export function stepped(current: Rollout, now: Date): Rollout {
+  const [step, ...rest] = current.steps ?? [];
+  if (!step) return current;
+  const { steps: _steps, stepAt: _stepAt, ...base } = current;
+  return { ...base, weightPct: step.weightPct, generation: current.generation + 1, updatedAt: now.toISOString(), actor: 'release-schedule', reason: `scheduled step to ${step.weightPct} %`, ...schedule(rest, now) };
+}
+
+/** Whether the schedule's next step is due at `nowMs`. */
+export function isStepDue(rollout: Rollout, nowMs: number): boolean {
+  return rollout.state === 'progressing' && rollout.stepAt !== undefined && Date.parse(rollout.stepAt) <= nowMs;
+}
+
+function schedule(steps: RolloutStep[], now: Date): Pick<Rollout, 'steps' | 'stepAt'> {
+  if (!steps.length) return {};
+  return { steps, stepAt: new Date(now.getTime() + steps[0].afterS * 1_000).toISOString() };
 }
 
 /**
@@ -93,11 +128,13 @@ export function promoted(current: Rollout, actor: string, reason: string, now: D
   if (current.state !== 'progressing' || current.canary === undefined) {
     throw new AppError(ErrorCode.Conflict, `${current.service} has no canary in progress to promote (state ${current.state})`);
   }
+  // A promotion ends any schedule: only what is listed here is carried over.
   return { service: current.service, stable: current.canary, weightPct: 0, salt: current.salt, state: 'promoted', generation: current.generation + 1, updatedAt: now.toISOString(), actor, reason };
 }
 
 /** The rollout after the judge found a regression: weight 0, the evidence kept. */
 export function rolledBack(current: Rollout, evidence: RollbackEvidence, now: Date): Rollout {
   const reason = `${evidence.comparison.kind} ${evidence.comparison.id}: ${evidence.comparison.verdict}`;
-  return { ...current, weightPct: 0, state: 'rolled-back', generation: current.generation + 1, updatedAt: now.toISOString(), actor: 'release-judge', reason, rollback: evidence };
+  const { steps: _steps, stepAt: _stepAt, ...base } = current;
+  return { ...base, weightPct: 0, state: 'rolled-back', generation: current.generation + 1, updatedAt: now.toISOString(), actor: 'release-judge', reason, rollback: evidence };
 }
