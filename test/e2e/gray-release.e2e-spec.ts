@@ -218,7 +218,20 @@ describe('gray release', () => {
     expect((await admin('PUT', '/admin/releases/delivery', { body: { canary: 'bad label!', weightPct: 5, reason: 'x' } })).status).toBe(400);
     expect((await admin('PUT', '/admin/releases/nope', { body: { canary: 'canary-1', weightPct: 5, reason: 'x' } })).status).toBe(404);
     expect((await admin('POST', '/admin/releases/delivery/promote', { body: {} })).status).toBe(409); // rolled back: nothing in progress
-    await setWeight(10);
+    // A new rollout with a schedule: 10 %, then 30 % once 10 s passed and a judgement was clean.
+    const scheduled = await admin('PUT', '/admin/releases/delivery', { body: { canary: 'canary-1', weightPct: 10, reason: 'fixed', steps: [{ weightPct: 30, afterS: 10 }] } });
+    expect(scheduled.status).toBe(200);
+    expect(scheduled.body).toMatchObject({ state: 'progressing', weightPct: 10, steps: [{ weightPct: 30, afterS: 10 }] });
+    const startedMs = Date.now();
+    let isStepped = false;
+    await Promise.all([
+      ...Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; !isStepped && Date.now() - startedMs < 45_000; i++) await claim(suite.gatewayUrls[(i + w) % 2], 'ga', users[(i * 8 + w) % users.length]);
+      }),
+      waitFor(async () => (isStepped = (await Promise.all(suite.gatewayUrls.map(delivery))).every((d) => d.weightPct === 30)), { timeoutMs: 45_000, intervalMs: 500, what: 'the scheduled step to 30 %' }),
+    ]);
+    process.stdout.write(`gray-release: scheduled step 10 % -> 30 % taken ${((Date.now() - startedMs) / 1_000).toFixed(1)} s after the PUT\n`);
+    expect((await admin('GET', '/admin/audit?limit=50')).body.entries.filter((e: { action: string }) => e.action === 'release.step')).toHaveLength(1);
     const promoted = await admin('POST', '/admin/releases/delivery/promote', { body: { reason: 'fixed and clean' } });
     expect(promoted.status).toBe(200);
     expect(promoted.body).toMatchObject({ state: 'promoted', stable: 'canary-1', weightPct: 0 });
