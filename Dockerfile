@@ -1,9 +1,9 @@
 # One image for every Rampart app; the compose file picks the app with APP
-# (gateway, query, delivery, provider-stub). deploy/docker/dockerfile.spec.ts checks this file.
+# (gateway, query, delivery, analyzer, provider-stub). deploy/docker/dockerfile.spec.ts checks this file.
 #
 # Node 24 LTS in both stages: the build runs on the Node the image runs, so no dependency prints
 # EBADENGINE and native optional packages match. No HEALTHCHECK here: the apps answer on different
-# ports (gateway PORT, services HTTP_PORT) and the provider stub has no health route, so one image-wide
+# ports (gateway PORT, services and analyzer HTTP_PORT) and the provider stub has no health route, so one image-wide
 # probe cannot fit them all; docker-compose.yml and the k8s manifests probe /health/* per app.
 
 FROM node:24-bookworm-slim AS build

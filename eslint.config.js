@@ -14,7 +14,7 @@ import tseslint from 'typescript-eslint';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
 const root = import.meta.dirname;
-const services = ['gateway', 'query', 'delivery'];
+const services = ['gateway', 'query', 'delivery', 'analyzer'];
 const barrels = ['contracts', 'platform', 'resilience', 'routing'];
 
 /** import-x zones: the importing files (`target`) must not import the files under `from`. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadAnalyzerConfig } from '../apps/analyzer/src/analyzer.config';
 
 // docker-compose.yml cannot be run here; this checks what can be checked offline: it parses (YAML
 // anchors and merges included), every bind-mounted file exists, dependencies name real services,
@@ -45,6 +46,53 @@ describe('docker-compose.yml', () => {
     const limitMb = bytes(services.redis.mem_limit);
     expect(maxmemoryMb).toBeGreaterThan(0);
     expect(limitMb).toBeGreaterThanOrEqual(maxmemoryMb * 1.25);
+  });
+
+  describe('analyzer', () => {
+    const analyzers = Object.entries(services).filter(([, s]) => s.environment?.APP === 'analyzer');
+    /** Compose's own `${VAR:?message}` / `${VAR:-default}` interpolation, with the given variables set. */
+    const interpolate = (value: string, vars: Record<string, string>) =>
+      value.replace(/\$\{(\w+)(?::[?-]([^}]*))?\}/g, (_m, name: string, fallback?: string) => vars[name] ?? fallback ?? '');
+
+    it('runs two analyzers with distinct consumer names, an HTTP port and neither a TCP port nor SERVICE_TOKEN', () => {
+      expect(analyzers.map(([name]) => name)).toEqual(['analyzer-1', 'analyzer-2']);
+      expect(analyzers.map(([, s]) => s.environment.ANALYZER_CONSUMER)).toEqual(['analyzer-1', 'analyzer-2']);
+      for (const [, s] of analyzers) {
+        expect(s.environment).toMatchObject({ HOST: '0.0.0.0', HTTP_PORT: '4071', REDIS_URL: 'redis://redis:6379' });
+        expect(s.environment).not.toHaveProperty('TCP_PORT');
+        expect(s.environment).not.toHaveProperty('SERVICE_TOKEN');
+      }
+    });
+
+    it('waits for Redis and PostgreSQL to be healthy, and is healthy once /health/ready answers (PostgreSQL migrated)', () => {
+      for (const [, s] of analyzers) {
+        expect(s.depends_on).toEqual({ redis: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
+        expect(s.healthcheck.test.join(' ')).toContain('/health/ready');
+      }
+      expect(services.postgres.healthcheck.test).toEqual(['CMD', 'pg_isready', '-U', 'rampart', '-d', 'rampart']);
+      expect(services.postgres.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
+      expect(Object.keys(compose.volumes)).toContain('postgres-data');
+    });
+
+    it('analyzers and query reach the compose PostgreSQL with its user, database and the password from the environment', () => {
+      const pg = services.postgres.environment;
+      const vars = { POSTGRES_PASSWORD: 'a1b2c3d4e5f6a7b8c9d0e1f2' };
+      for (const [name, s] of [...analyzers, ['query-1', services['query-1']], ['query-2', services['query-2']]] as Array<[string, any]>) {
+        const url = new URL(interpolate(s.environment.DATABASE_URL, vars));
+        expect({ name, url: `${url.protocol}//${url.username}:${url.password}@${url.host}${url.pathname}` })
+          .toEqual({ name, url: `postgres://${pg.POSTGRES_USER}:${interpolate(pg.POSTGRES_PASSWORD, vars)}@postgres:5432/${pg.POSTGRES_DB}` });
+      }
+      // No default password: compose refuses to start without one, like the other secrets.
+      expect(pg.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    });
+
+    it("the analyzer's config loader accepts the whole compose environment", () => {
+      for (const [, s] of analyzers) {
+        const env = Object.fromEntries(Object.entries<string>(s.environment).map(([k, v]) => [k, interpolate(v, { POSTGRES_PASSWORD: 'a1b2c3d4e5f6a7b8c9d0e1f2' })]));
+        const config = loadAnalyzerConfig(env);
+        expect([config.consumer, config.httpPort, config.database.url]).toEqual([env.ANALYZER_CONSUMER, 4071, env.DATABASE_URL]);
+      }
+    });
   });
 
   it('Prometheus sends alerts to the alertmanager service on its port', () => {

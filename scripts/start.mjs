@@ -6,13 +6,13 @@
 //   2b. finds PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), or starts an
 //      embedded one (PGlite behind pglite-socket, in this process, data in .rampart/pglite) on that URL's port
 //   3. takes JWT_SECRET / ADMIN_TOKEN from the environment, else from .rampart/secrets.json (made once)
-//   4. starts provider-stub, query x2, delivery x2, then the gateway, each waited for by its ready line
+//   4. starts provider-stub, query x2, delivery x2, an analyzer, then the gateway, each waited for by its ready line
 //   5. publishes the demo activity through the gateway and prints URLs, tokens and curl commands
 // Ctrl-C / SIGTERM stops the apps (SIGTERM, SIGKILL after 10 s), then the redis-server and the embedded
 // PostgreSQL if it started them.
 // REDIS_MAXMEMORY bounds the redis-server it starts (default 256mb).
 // Ports: PORT (gateway, 3000), STUB_PORT (7001), QUERY_TCP_PORTS (4001,4002), QUERY_HTTP_PORTS (4051,4052),
-// DELIVERY_TCP_PORTS (4101,4102), DELIVERY_HTTP_PORTS (4151,4152); the lists also set how many instances run.
+// DELIVERY_TCP_PORTS (4101,4102), DELIVERY_HTTP_PORTS (4151,4152), ANALYZER_HTTP_PORTS (4171); the lists also set how many instances run.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -50,11 +50,12 @@ const queryTcp = ports('QUERY_TCP_PORTS', '4001,4002');
 const queryHttp = ports('QUERY_HTTP_PORTS', '4051,4052');
 const deliveryTcp = ports('DELIVERY_TCP_PORTS', '4101,4102');
 const deliveryHttp = ports('DELIVERY_HTTP_PORTS', '4151,4152');
+const analyzerHttp = ports('ANALYZER_HTTP_PORTS', '4171');
 if (queryTcp.length !== queryHttp.length) fail('QUERY_TCP_PORTS and QUERY_HTTP_PORTS must list as many ports');
 if (deliveryTcp.length !== deliveryHttp.length) fail('DELIVERY_TCP_PORTS and DELIVERY_HTTP_PORTS must list as many ports');
 
 // 1. Build
-const APPS = ['gateway', 'query', 'delivery', 'provider-stub'];
+const APPS = ['gateway', 'query', 'delivery', 'analyzer', 'provider-stub'];
 const stale = staleReason(root, APPS);
 if (stale) {
   say(`building (${stale})`);
@@ -145,6 +146,7 @@ const backends = [
   new ChildApp('provider-stub', node('provider-stub'), { ...base, PORT: String(stubPort), HOST }, { format }),
   ...queryTcp.map((tcp, i) => new ChildApp(`query-${i + 1}`, node('query'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(queryHttp[i]) }, { format })),
   ...deliveryTcp.map((tcp, i) => new ChildApp(`delivery-${i + 1}`, node('delivery'), { ...base, TCP_PORT: String(tcp), HTTP_PORT: String(deliveryHttp[i]) }, { format })),
+  ...analyzerHttp.map((http, i) => new ChildApp(`analyzer-${i + 1}`, node('analyzer'), { ...base, HTTP_PORT: String(http) }, { format })),
 ];
 const gateway = new ChildApp('gateway', node('gateway'), {
   ...base,
@@ -258,7 +260,7 @@ Rampart is running. Ctrl-C stops everything.
   gateway health  ${gatewayUrl}/health/ready
 ${backends
   .filter((a) => a.name !== 'provider-stub')
-  .map((a) => `  ${a.name.padEnd(14)}  http://${HOST}:${a.env.HTTP_PORT}/health/ready   (TCP ${a.env.TCP_PORT})`)
+  .map((a) => `  ${a.name.padEnd(14)}  http://${HOST}:${a.env.HTTP_PORT}/health/ready${a.env.TCP_PORT ? `   (TCP ${a.env.TCP_PORT})` : ''}`)
   .join('\n')}
   provider stub   http://${HOST}:${stubPort}/_stats   (faults: PUT /_faults)
   redis           ${redactUrl(redisUrl)}${redisServer ? `   (started by npm start, maxmemory ${redisMaxmemory}, noeviction)` : ''}
@@ -274,6 +276,8 @@ Claim gift g1:
 Read the order back (the Idempotency-Key is the order number; repeating the claim is safe):
   curl -s ${gatewayUrl}/api/orders/${key} -H "Authorization: Bearer ${jwt}"
   curl -s ${gatewayUrl}/api/me/orders -H "Authorization: Bearer ${jwt}"
+The demo activity's analytics (counted by the analyzer, a few seconds behind):
+  curl -s ${gatewayUrl}/admin/analytics/activities/demo?minutes=60 -H "Authorization: Bearer ${secrets.adminToken}"
 `);
 
 /** pino-pretty over each JSON line (`[12:00:01.234] WARN: breaker breaker.open {...}`); other lines as they are. */

@@ -125,6 +125,16 @@ describe('Dockerfile', () => {
     expect(problems(DOCKERFILE)).toEqual([]);
   });
 
+  it('names every application of nest-cli.json in its APP list, and `npm run build` builds each into dist/apps/<app>', () => {
+    const all = JSON.parse(readFileSync(join(__dirname, '../../nest-cli.json'), 'utf8')).projects as Record<string, { type: string }>;
+    const projects = Object.keys(all).filter((name) => all[name].type === 'application');
+    expect(projects).toEqual(expect.arrayContaining(['gateway', 'query', 'delivery', 'analyzer']));
+    const listed = /APP\s*\n#\s*\(([^)]*)\)/.exec(DOCKERFILE)?.[1].split(/,\s*/) ?? [];
+    expect([...listed].sort()).toEqual([...projects].sort());
+    const build: string = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')).scripts.build;
+    for (const app of projects) expect({ app, built: build.includes(`nest build ${app}`) }).toEqual({ app, built: true });
+  });
+
   // Each rule catches the defect it names (the real Dockerfile, broken one way at a time).
   const broken: Array<[string, (d: string) => string, RegExp]> = [
     ['a Node 20 build stage', (d) => d.replace('FROM node:24-bookworm-slim AS build', 'FROM node:20-bookworm-slim AS build'), /stage build is based on node:20/],

@@ -69,6 +69,21 @@ describe('deploy/grafana dashboard', () => {
     ]) expect({ needle, found: exprs.includes(needle) }).toEqual({ needle, found: true });
   });
 
+  it('has an Analytics row below the others: burning activities, analyzer lag p99, entries new vs repeat, backlog', () => {
+    const row = panels.find((p) => p.type === 'row' && p.title.startsWith('Analytics'))!;
+    expect(row).toBeDefined();
+    const under = queryPanels.filter((p) => p.gridPos.y === row.gridPos.y + 1);
+    const exprs = under.flatMap((p) => p.targets.map((t: Panel) => t.expr as string));
+    expect(Math.max(...panels.map((p) => p.gridPos.y))).toBe(row.gridPos.y + 1);
+    expect(exprs).toEqual(expect.arrayContaining([
+      'max by (activity, rule) (rampart_activity_burn_rate)',
+      'histogram_quantile(0.99, sum by (le) (rate(rampart_analyzer_lag_seconds_bucket[$__rate_interval])))',
+      'sum by (kind) (rate(rampart_analyzer_entries_total[$__rate_interval]))',
+      'max(rampart_analyzer_backlog)',
+    ]));
+    expect(under.reduce((w, p) => w + p.gridPos.w, 0)).toBe(24);
+  });
+
   it('is provisioned: the dashboards provider reads the folder compose mounts, the datasource points at compose Prometheus', () => {
     const provider = parse(readFileSync(join(DIR, 'provisioning', 'dashboards', 'rampart.yml'), 'utf8')).providers[0];
     const compose = parse(readFileSync(join(DIR, '..', '..', 'docker-compose.yml'), 'utf8'));

@@ -62,3 +62,27 @@ export function admits(policies: Doc[], namespace: string, podLabels: Record<str
   };
   return selecting.some((p) => (p.spec.ingress ?? []).some((rule: Doc) => portMatches(rule.ports) && (!rule.from?.length || rule.from.some(peerMatches))));
 }
+
+/** Where a connection goes, for {@link egressAdmits}: a pod (its namespace's and its own labels) or an address outside the cluster. */
+export type Destination = Peer | { external: string };
+
+/**
+ * Whether the NetworkPolicies of `namespace` let a pod with `podLabels` open a connection to
+ * `destination` on `port`/`protocol`: the egress side of {@link admits}. A pod no Egress policy
+ * selects may connect anywhere; otherwise the union of the selecting policies' rules; a rule with no
+ * `to` admits every destination, with no `ports` every port (by number: named ports are not used in
+ * egress here). An external address matches no pod selector (ipBlock is not used here, so it
+ * matches nothing either).
+ */
+export function egressAdmits(policies: Doc[], namespace: string, podLabels: Record<string, string>, destination: Destination, port: number, protocol: 'TCP' | 'UDP' = 'TCP'): boolean {
+  const selecting = policies.filter((p) => p.metadata.namespace === namespace && matches(p.spec.podSelector, podLabels) && (p.spec.policyTypes ?? (p.spec.egress ? ['Ingress', 'Egress'] : ['Ingress'])).includes('Egress'));
+  if (!selecting.length) return true;
+  const portMatches = (rulePorts: Doc[] | undefined) =>
+    !rulePorts?.length || rulePorts.some((rp) => (rp.protocol ?? 'TCP') === protocol && (rp.port === undefined || rp.port === port));
+  const peerMatches = (peer: Doc) => {
+    if ('external' in destination) return false;
+    const inNamespace = peer.namespaceSelector ? matches(peer.namespaceSelector, destination.namespace) : destination.namespace['kubernetes.io/metadata.name'] === namespace;
+    return inNamespace && (peer.podSelector ? matches(peer.podSelector, destination.pod) : true);
+  };
+  return selecting.some((p) => (p.spec.egress ?? []).some((rule: Doc) => portMatches(rule.ports) && (!rule.to?.length || rule.to.some(peerMatches))));
+}

@@ -20,7 +20,7 @@ describe('deploy/prometheus alert rules', () => {
     expect(execFileSync('promtool', ['check', 'rules', join(DIR, 'alerts.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
   });
 
-  withPromtool('promtool test rules: dead-letter alerts fire on new entries and clear; ejection names the upstream; SLO burn fires and clears', () => {
+  withPromtool('promtool test rules: dead-letter alerts fire on new entries and clear; ejection names the upstream; SLO burn fires and clears; activity burn, analyzer lag and backlog fire once per activity or deployment and clear', () => {
     const run = spawnSync('promtool', ['test', 'rules', join(DIR, 'alerts.test.yml')], { encoding: 'utf8' });
     expect(run.stdout + run.stderr).toContain('SUCCESS');
     expect(run.status).toBe(0);
@@ -48,6 +48,10 @@ describe('deploy/prometheus alert rules', () => {
     }
     expect(unknown).toEqual([]);
     expect(exported.has('rampart_dead_letters_total')).toBe(true);
+    // The analyzer's, read from apps/analyzer (its histogram with its series suffixes).
+    for (const name of ['rampart_analyzer_entries_total', 'rampart_analyzer_errors_total', 'rampart_analyzer_lag_seconds_bucket', 'rampart_analyzer_backlog', 'rampart_activity_burn_alert', 'rampart_activity_burn_rate']) {
+      expect({ name, exported: exported.has(name) }).toEqual({ name, exported: true });
+    }
   });
 
   it('every alert has a severity and a summary; names and records are unique', () => {
@@ -86,6 +90,38 @@ describe('deploy/prometheus alert rules', () => {
         expect(rec?.expr).toContain('route="/api/gifts/:giftId/claims"');
       }
     }
+  });
+
+  it('analytics: the activity burn alerts page (critical) for rule="page" and ticket (warning) for rule="ticket", one per activity, naming it', () => {
+    for (const [name, rule, severity] of [['ActivityBurningFast', 'page', 'critical'], ['ActivityBurningSlow', 'ticket', 'warning']]) {
+      const a = alert(name);
+      // max by (activity): every analyzer replica exports the same series; one alert per activity.
+      expect(a.expr).toBe(`max by (activity) (rampart_activity_burn_alert{rule="${rule}"}) == 1`);
+      expect(a.labels!.severity).toBe(severity);
+      expect(a.annotations!.summary).toContain('{{ $labels.activity }}');
+    }
+  });
+
+  it('analytics: the analyzer lagging (p99 over 10 s for 5m), its backlog growing, failing rounds, and an unscrapable analyzer', () => {
+    const lagging = alert('AnalyzerLagging');
+    expect(lagging.expr).toBe('histogram_quantile(0.99, sum by (le) (rate(rampart_analyzer_lag_seconds_bucket[5m]))) > 10');
+    expect(lagging.for).toBe('5m');
+    expect(alert('AnalyzerBacklogGrowing').expr).toMatch(/max\(rampart_analyzer_backlog\) > \d+ and max\(deriv\(rampart_analyzer_backlog\[\w+\]\)\) > 0/);
+    expect(alert('AnalyzerFailing').expr).toContain('rampart_analyzer_errors_total');
+    expect(alert('RampartNotReady').expr).toMatch(/job=~"[^"]*\banalyzer\b[^"]*"/);
+  });
+
+  it('prometheus.yml scrapes every app of docker-compose.yml on its metrics port, the analyzer included', () => {
+    const prometheus = parse(readFileSync(join(DIR, 'prometheus.yml'), 'utf8'));
+    const compose = parse(readFileSync(join(DIR, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true });
+    const scraped = new Map<string, string[]>(prometheus.scrape_configs.map((c: any) => [c.job_name, c.static_configs[0].targets]));
+    for (const [service, s] of Object.entries<any>(compose.services)) {
+      const env = s.environment ?? {};
+      if (!['gateway', 'query', 'delivery', 'analyzer'].includes(env.APP)) continue;
+      const port = env.APP === 'gateway' ? env.PORT : env.HTTP_PORT;
+      expect({ service, scraped: scraped.get(env.APP)?.includes(`${service}:${port}`) }).toEqual({ service, scraped: true });
+    }
+    expect(scraped.get('analyzer')?.length).toBeGreaterThanOrEqual(1);
   });
 });
 

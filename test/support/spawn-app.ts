@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 
-export type AppName = 'gateway' | 'query' | 'delivery' | 'provider-stub';
+export type AppName = 'gateway' | 'query' | 'delivery' | 'analyzer' | 'provider-stub';
 
 /** A running app process started from `dist/`, with its output kept for failure reports. */
 export interface RunningApp {

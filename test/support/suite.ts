@@ -9,6 +9,9 @@ export interface SuiteOptions {
   gateways?: number;
   queries?: number;
   deliveries?: number;
+  /** Analyzers (apps/analyzer) to start, each with ANALYZER_CONSUMER `analyzer-<n>`. Default 0. */
+  analyzers?: number;
+  analyzerEnv?: Record<string, string>;
   /** Extra env for every app (e.g. timeouts). */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -37,6 +40,11 @@ export interface Suite {
   gateways: RunningApp[];
   queries: RunningApp[];
   deliveries: RunningApp[];
+  analyzers: RunningApp[];
+  /** Starts analyzer number `n` (consumer `analyzer-<n>`, a fresh HTTP port) and records it in `analyzers`; returns it and its metrics URL. */
+  startAnalyzer(n: number, env?: Record<string, string>): Promise<{ app: RunningApp; metricsUrl: string }>;
+  /** The metrics URL of each analyzer started, by number. */
+  analyzerMetricsUrls: Map<number, string>;
   provider: RunningApp;
   gatewayUrls: string[];
   providerUrl: string;
@@ -90,8 +98,19 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
         }, { label: `gateway-${i + 1}` });
       }),
     );
+    const analyzers: RunningApp[] = [];
+    const analyzerMetricsUrls = new Map<number, string>();
+    const startAnalyzer = async (n: number, env: Record<string, string> = {}) => {
+      const httpPort = await freePort();
+      const app = await start('analyzer', { ...common, HTTP_PORT: String(httpPort), ANALYZER_CONSUMER: `analyzer-${n}`, ...opts.analyzerEnv, ...env }, { label: `analyzer-${n}` });
+      analyzers.push(app);
+      const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+      analyzerMetricsUrls.set(n, metricsUrl);
+      return { app, metricsUrl };
+    };
+    for (let n = 1; n <= (opts.analyzers ?? 0); n += 1) await startAnalyzer(n);
     const suite: Suite = {
-      redisUrl, prefix, databaseSchema, adminToken, jwtSecret, gateways, queries, deliveries, provider, gatewayUrls,
+      redisUrl, prefix, databaseSchema, adminToken, jwtSecret, gateways, queries, deliveries, analyzers, startAnalyzer, analyzerMetricsUrls, provider, gatewayUrls,
       providerUrl: `http://127.0.0.1:${providerPort}`, queryTcpPorts, deliveryTcpPorts,
       token: (userId, o = {}) =>
         new SignJWT({})
@@ -103,7 +122,7 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
       logs: () => apps.map((a) => tail(a, 30)).join('\n'),
       stop: async () => {
         // Also an instance a test started in place of one (e.g. a restart after SIGKILL).
-        const running = new Set([...apps, ...suite.gateways, ...suite.queries, ...suite.deliveries, suite.provider]);
+        const running = new Set([...apps, ...suite.gateways, ...suite.queries, ...suite.deliveries, ...suite.analyzers, suite.provider]);
         await Promise.all([...running].map((a) => a.stop()));
         await deletePrefix(redisUrl, prefix);
         await dropSchema(databaseSchema).catch(() => undefined);

@@ -21,6 +21,7 @@ import { DurabilityFence } from './lifecycle/durability-fence.js';
 import { GiftTargets } from './lifecycle/gift-targets.js';
 import { OrderBindingStore } from './lifecycle/order-binding.store.js';
 import { OrderStore } from './lifecycle/order.store.js';
+import { OutcomeReports } from './lifecycle/outcome-reports.js';
 import { SoldOutLatchWriter } from './lifecycle/sold-out-latch.writer.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
 import { GuardedProvider } from './provider/guarded-provider.js';
@@ -95,6 +96,7 @@ export class DeliveryModule implements OnApplicationShutdown {
           useFactory: (redis: Redis, keys: RedisKeys, flags: FlagCache) => new ClaimReporter(redis, keys, flags, config.report),
           inject: [REPORT_REDIS, RedisKeys, FlagCache],
         },
+        { provide: OutcomeReports, useExisting: ClaimReporter },
         { provide: AuditLog, useFactory: (redis: Redis, keys: RedisKeys) => new AuditLog(redis, keys), inject: [DELIVERY_REDIS, RedisKeys] },
         { provide: ArchiveAccess, useValue: new ArchiveAccess(config.database) },
         ArchiveRuntime,

@@ -10,6 +10,7 @@ import { AdmissionGate } from './admission/admission.gate.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { AdminAdmissionController } from './admin/admin-admission.controller.js';
+import { AdminAnalyticsController } from './admin/admin-analytics.controller.js';
 import { AdminBreakersController } from './admin/admin-breakers.controller.js';
 import { AdminActivitiesController } from './admin/admin-activities.controller.js';
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
@@ -32,6 +33,7 @@ import { OrderEventsHub } from './orders/order-events.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OVERVIEW_CONTROLLERS } from './overview/overview.controllers.js';
 import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
+import { LatchRefusalReports } from './claims/latch-refusal.reports.js';
 import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
 import { GrayRelease } from './releases/gray-release.js';
@@ -64,6 +66,7 @@ export class GatewayModule implements OnApplicationShutdown {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly soldOutLatch: SoldOutLatch,
     private readonly grayRelease: GrayRelease,
+    private readonly latchReports: LatchRefusalReports,
   ) {
     const isAdaptive = config.resilience.admission.mode === 'adaptive';
     registerGatewayMetrics(metrics, { upstreams: { query, delivery }, flags, policies, rateLimiter, soldOutLatch, admission: isAdaptive ? admission : undefined });
@@ -76,7 +79,7 @@ export class GatewayModule implements OnApplicationShutdown {
       controllers: [
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
-        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, HealthController, MetricsController, DashboardController,
+        AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, AdminAnalyticsController, HealthController, MetricsController, DashboardController,
         OpenApiController, AdminReleasesController,
       ],
       providers: [
@@ -134,6 +137,11 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, QUERY_UPSTREAM, DELIVERY_UPSTREAM, AuditLog],
         },
         {
+          provide: LatchRefusalReports,
+          useFactory: (redis: Redis, keys: RedisKeys, flags: FlagCache) => new LatchRefusalReports(redis, keys, flags),
+          inject: [GATEWAY_REDIS, RedisKeys, FlagCache],
+        },
+        {
           provide: ReadinessChecks,
           useFactory: (redis: Redis, query: Upstream, delivery: Upstream) => gatewayReadiness(redis, { query, delivery }, config.timeouts.fastMs),
           inject: [GATEWAY_REDIS, QUERY_UPSTREAM, DELIVERY_UPSTREAM],
@@ -151,6 +159,7 @@ export class GatewayModule implements OnApplicationShutdown {
     this.flags.stop();
     this.soldOutLatch.stop();
     this.grayRelease.stop();
+    await this.latchReports.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();
     await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);

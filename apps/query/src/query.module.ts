@@ -5,6 +5,7 @@ import { RedisKeys } from '@app/contracts';
 import { closeRedis, createRedis, HealthController, Metrics, MetricsController, ReadinessChecks, redisPing } from '@app/platform';
 import { AdminHandlers } from './admin/admin.handlers.js';
 import { AdminRepository } from './admin/admin.repository.js';
+import { AnalyticsHandlers } from './admin/analytics.handlers.js';
 import { QueryArchive } from './archive/query-archive.js';
 import { QUERY_CONFIG, type QueryConfig } from './config/query.config.js';
 import { QueryHandlers } from './query.handlers.js';
@@ -25,7 +26,7 @@ export class QueryModule implements OnApplicationBootstrap, OnApplicationShutdow
     return {
       module: QueryModule,
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
-      controllers: [QueryHandlers, AdminHandlers, HealthController, MetricsController],
+      controllers: [QueryHandlers, AdminHandlers, AnalyticsHandlers, HealthController, MetricsController],
       providers: [
         { provide: QUERY_CONFIG, useValue: config },
         { provide: Metrics, useValue: new Metrics('query') },

@@ -11,3 +11,4 @@ export * from './orders/order-cursor.js';
 export * from './store/keys.js';
 export * from './store/records.js';
 export * from './flags/flags.js';
+export * from './analytics/analytics-views.js';

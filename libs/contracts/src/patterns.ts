@@ -19,6 +19,10 @@ export const Patterns = {
   AdminGetOrder: 'order.admin-get',
   /** query: an activity's stored configuration with each gift's consumption (`GET /admin/activities/{id}`). */
   AdminGetActivity: 'activity.admin-get',
+  /** query: an activity's analytics per gift and provider (`GET /admin/analytics/activities/{id}`). */
+  ActivityAnalytics: 'analytics.activity',
+  /** query: activities ranked by failing claims (`GET /admin/analytics/activities`). */
+  AnalyticsRanking: 'analytics.ranking',
   /** query: open gifts a user may still claim, most remaining first (the overview's non-essential part). */
   Recommendations: 'gift.recommend',
   /** delivery: claim a gift (idempotent by order number). */

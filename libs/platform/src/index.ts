@@ -23,3 +23,6 @@ export * from './database/database.js';
 export * from './database/order-archive.js';
 export * from './database/audit-archive.js';
 export * from './database/migrations/index.js';
+export * from './analytics/analytics-store.js';
+export * from './analytics/burn-rate.js';
+export * from './analytics/latency-histogram.js';

@@ -161,7 +161,9 @@ export class ActivityStore {
       startsAtMs: window.startsAtMs,
       endsAtMs: window.endsAtMs,
       giftIds: JSON.stringify(config.gifts.map((g) => g.giftId)),
+      ...(config.successObjective === undefined ? {} : { successObjective: config.successObjective }),
     });
+    if (config.successObjective === undefined) await this.redis.hdel(this.keys.activity(activityId), 'successObjective');
     await this.redis.sadd(this.keys.activities(), activityId);
   }
 }

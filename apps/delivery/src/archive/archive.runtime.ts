@@ -72,18 +72,15 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
 
   private async migrateThenStart(): Promise<void> {
     const db = this.access.db!;
-    for (let attempt = 1; !this.stopped; attempt += 1) {
-      try {
-        const applied = await db.migrate();
-        this.access.ready = true;
-        this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
-        break;
-      } catch (err) {
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: (err as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
-      }
-    }
-    if (this.stopped) return;
+    const applied = await db.migrateUntilDone({
+      stopped: () => this.stopped,
+      onFailure: (attempt, error) => {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: error.message });
+      },
+    });
+    if (!applied || this.stopped) return;
+    this.access.ready = true;
+    this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
     this.archiver?.start();
     const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, {
       retentionS: this.config.archive.retentionS,

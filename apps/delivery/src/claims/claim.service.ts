@@ -50,21 +50,28 @@ export class ClaimService {
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
-  /** Claims, then reports the outcome on the non-essential branch (never waited for). */
+  /**
+   * Claims, then reports it on the non-essential branch (never waited for), also when the claim
+   * threw (a 503).
+   */
   async claim(req: ClaimGiftRequest, nowMs = Date.now()): Promise<Reply<ClaimGiftReply>> {
     const steps = this.config.logLevel === 'debug' ? new StepTimes() : undefined;
-    const reply = await this.claimOnce(req, nowMs, steps);
-    if (steps) {
-      this.logger.debug({ event: 'claim.steps', orderId: req.orderId, requestId: req.meta.requestId, ...steps.summary() });
+    let reply: Reply<ClaimGiftReply> | undefined;
+    try {
+      reply = await this.claimOnce(req, nowMs, steps);
+      return reply;
+    } finally {
+      if (steps) {
+        this.logger.debug({ event: 'claim.steps', orderId: req.orderId, requestId: req.meta.requestId, ...steps.summary() });
+      }
+      this.reporter.report({
+        orderId: req.orderId,
+        giftId: req.giftId,
+        status: !reply ? ErrorCode.ServiceUnavailable : reply.ok ? reply.value.status : reply.error.code,
+        latencyMs: Date.now() - nowMs,
+        at: nowMs,
+      });
     }
-    this.reporter.report({
-      orderId: req.orderId,
-      giftId: req.giftId,
-      status: reply.ok ? reply.value.status : reply.error.code,
-      latencyMs: Date.now() - nowMs,
-      at: nowMs,
-    });
-    return reply;
   }
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {

@@ -5,6 +5,7 @@ import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
 import type { OrderRef } from './order-binding.store.js';
+import { OutcomeReports, reportedOutcome } from './outcome-reports.js';
 import { SoldOutLatchWriter } from './sold-out-latch.writer.js';
 import { type Actor, type LifecycleStatus, transitionFor } from './order-transitions.js';
 
@@ -72,6 +73,8 @@ export class OrderStore {
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     /** Builds a gift's sold-out latch when a script reports the gift just sold out (absent: none built). */
     @Optional() private readonly latches?: SoldOutLatchWriter,
+    /** Told of each first settlement (analytics; absent: none reported). */
+    @Optional() private readonly outcomes?: OutcomeReports,
   ) {
     this.redis = withLifecycleCommands(redis);
   }
@@ -159,6 +162,8 @@ export class OrderStore {
     );
     if (code === 1) {
       this.latches?.arm(giftId, Number(b ?? 0));
+      const outcome = this.outcomes && reportedOutcome(from, to);
+      if (outcome) this.outcomes!.outcome({ orderId, giftId, status: outcome, at: Date.now() }, actor);
       return { moved: true, version: Number(a) };
     }
     if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };

@@ -53,6 +53,22 @@ export const DASHBOARD_HTML = `<!doctype html>
       <table id="uncertain"><thead><tr><th>order</th><th>user</th><th>gift</th><th>created</th><th>last error</th><th></th></tr></thead><tbody></tbody></table>
       <div class="error" id="uncertain-error"></div>
     </section>
+    <section class="wide"><h2>Activities by failing deliveries (last 60 min)</h2>
+      <p class="muted">Counted by the analyzers from every claim and settlement (a few seconds behind). Click an activity for its page.</p>
+      <table id="analytics-ranking"><thead><tr><th>activity</th><th>claims</th><th>delivered</th><th>failing</th><th>refused</th><th>success</th><th>burn-rate alerts</th></tr></thead><tbody></tbody></table>
+      <div class="error" id="analytics-error"></div>
+      <div id="activity-view" hidden>
+        <h2 id="activity-title" style="margin-top:12px"></h2>
+        <div id="activity-alerts"></div>
+        <div class="counts" id="activity-totals"></div>
+        <div style="display:flex;gap:16px;flex-wrap:wrap">
+          <div style="flex:2;min-width:320px"><div id="activity-chart"></div>
+            <table id="activity-gifts"><thead><tr><th>gift</th><th>provider</th><th>claims</th><th>delivered</th><th>failed</th><th>uncertain</th><th>refusals</th><th>success</th><th>p50 ms</th><th>p99 ms</th></tr></thead><tbody></tbody></table></div>
+          <div style="flex:1;min-width:240px"><h2>Configuration</h2><pre id="activity-config" style="max-height:320px;overflow:auto;font-size:12px"></pre></div>
+        </div>
+      </div>
+      <div class="error" id="activity-error"></div>
+    </section>
     <section><h2>Service success rate and p99 (last 5 min)</h2><div id="chart"></div></section>
     <section><h2>Admission control</h2><p id="admission-priority" class="muted"></p><table id="admission"><thead><tr><th>service</th><th>class</th><th>limit</th><th>in flight</th><th>admitted</th><th>refused (limit)</th><th>refused (cohort)</th><th>cohorts</th></tr></thead><tbody></tbody></table></section>
     <section class="wide"><h2>Gray releases</h2><div id="releases" class="muted">loading</div></section>

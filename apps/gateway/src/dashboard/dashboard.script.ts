@@ -15,6 +15,9 @@ export const DASHBOARD_JS = `'use strict';
   const token = () => sessionStorage.getItem('rampartAdminToken');
   const actor = () => sessionStorage.getItem('rampartActor');
   let shownOrder = '';
+  let shownActivity = '';
+  const pct = (r) => (r === null || r === undefined ? '–' : (r * 100).toFixed(1) + '%');
+  const refusalsOf = (c) => Object.values(c.refusals || {}).reduce((n, v) => n + v, 0);
 
   async function api(path, init = {}) {
     const res = await fetch(path, { ...init, headers: { authorization: 'Bearer ' + token(), ...(actor() ? { 'x-actor': actor() } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers || {}) } });
@@ -137,15 +140,15 @@ export const DASHBOARD_JS = `'use strict';
 
   /** Per service: state, weight and releases; the judge's per-activity comparison; why it rolled back. */
   function renderReleases(data) {
-    const pct = (x) => (x * 100).toFixed(2) + '%';
-    const side = (s) => pct(s.successRate) + ' · p99 ' + esc(s.p99Ms) + ' ms · ' + esc(s.requests);
+    const share = (x) => (x * 100).toFixed(2) + '%';
+    const side = (s) => share(s.successRate) + ' · p99 ' + esc(s.p99Ms) + ' ms · ' + esc(s.requests);
     $('#releases').innerHTML = data.services.map((r) => {
       const head = '<p data-release-service="' + esc(r.service) + '"><b>' + esc(r.service) + '</b> <span class="state ' + esc(r.state) + '" data-release-state="' + esc(r.service) + '">' + esc(r.state) + '</span> stable <b>' + esc(r.stable) + '</b>' +
         (r.canary ? ', canary <b>' + esc(r.canary) + '</b> at <b data-release-weight="' + esc(r.service) + '">' + esc(r.weightPct) + '%</b> of users' : '') +
         (r.reason ? ' <span class="muted">(' + esc(r.actor) + ': ' + esc(r.reason) + ')</span>' : '') +
         (r.stepAt ? ' <span class="muted">next step: ' + r.steps.map((st) => esc(st.weightPct) + '% after ' + esc(st.afterS) + ' s').join(', then ') + ' (first due ' + esc(r.stepAt) + ', if judged clean)</span>' : '') + '</p>';
       const releases = '<table><thead><tr><th>release</th><th>instances</th><th>success</th><th>p99 ms</th><th>calls (60 s, this gateway)</th></tr></thead><tbody>' +
-        r.releases.map((x) => '<tr><td>' + esc(x.release) + '</td><td>' + esc(x.instances) + '</td><td>' + pct(x.successRate) + '</td><td>' + esc(x.p99Ms) + '</td><td>' + esc(x.requests) + '</td></tr>').join('') + '</tbody></table>';
+        r.releases.map((x) => '<tr><td>' + esc(x.release) + '</td><td>' + esc(x.instances) + '</td><td>' + share(x.successRate) + '</td><td>' + esc(x.p99Ms) + '</td><td>' + esc(x.requests) + '</td></tr>').join('') + '</tbody></table>';
       const comparisons = r.comparisons.length
         ? '<table><thead><tr><th>compared on</th><th>canary</th><th>stable</th><th>verdict</th><th>p</th></tr></thead><tbody>' +
           r.comparisons.map((c) => '<tr><td>' + esc(c.kind) + ' ' + esc(c.id) + '</td><td>' + side(c.canary) + '</td><td>' + side(c.stable) + '</td><td><span class="state ' + esc(c.verdict) + '">' + esc(c.verdict) + '</span></td><td>' + (c.pValue === undefined ? '' : Number(c.pValue).toExponential(1)) + '</td></tr>').join('') + '</tbody></table>'
@@ -158,12 +161,62 @@ export const DASHBOARD_JS = `'use strict';
     }).join('');
   }
 
+  function renderRanking(data) {
+    rows('#analytics-ranking', data.activities, (a) => '<tr data-activity-row="' + esc(a.activityId) + '"><td><a href="#" data-activity="' + esc(a.activityId) + '">' + esc(a.activityId) + '</a></td><td>' + esc(a.claims) + '</td><td>' + esc(a.delivered) + '</td><td>' + esc(a.failing) + '</td><td>' + esc(a.refusals) + '</td><td>' + pct(a.successRate) + '</td><td>' +
+      (a.alerts.length ? a.alerts.map((r) => '<span class="state open" data-alert="' + esc(r) + '">' + esc(r) + '</span>').join(' ') : '<span class="muted">none</span>') + '</td></tr>');
+  }
+
+  /** Success rate (solid), claims (dashed) and refusals (dotted) per minute, summed over the activity's gifts. */
+  function activityChart(gifts) {
+    const minutes = {};
+    for (const g of gifts) for (const m of g.series) {
+      const t = (minutes[m.minute] = minutes[m.minute] || { claims: 0, delivered: 0, bad: 0, refused: 0 });
+      t.claims += m.claims; t.delivered += m.delivered; t.bad += m.failed + m.uncertain; t.refused += refusalsOf(m);
+    }
+    const keys = Object.keys(minutes).sort();
+    if (!keys.length) return '<div class="muted">no claims counted in this period</div>';
+    const maxClaims = Math.max(1, ...keys.map((k) => minutes[k].claims));
+    const x = (i) => (keys.length === 1 ? 300 : (i / (keys.length - 1)) * 600).toFixed(1);
+    const line = (f, style) => '<polyline fill="none" ' + style + ' points="' + keys.map((k, i) => x(i) + ',' + (150 - f(minutes[k]) * 140).toFixed(1)).join(' ') + '"/>';
+    return '<svg viewBox="0 0 600 160" preserveAspectRatio="none">' +
+      line((m) => (m.delivered + m.bad ? m.delivered / (m.delivered + m.bad) : 1), 'stroke="#16a34a" stroke-width="2"') +
+      line((m) => m.claims / maxClaims, 'stroke="#2563eb" stroke-dasharray="4 3"') +
+      line((m) => m.refused / maxClaims, 'stroke="#ea580c" stroke-dasharray="1 3" stroke-width="2"') +
+      '</svg><div class="muted">' + keys.length + ' minutes from ' + esc(keys[0]) + ': <span style="color:#16a34a">solid success rate (0-100%)</span>, <span style="color:#2563eb">dashed claims/min (max ' + maxClaims + ')</span>, <span style="color:#ea580c">dotted refusals/min</span></div>';
+  }
+
+  async function showActivity(activityId) {
+    shownActivity = activityId;
+    $('#activity-error').textContent = '';
+    try {
+      const [a, config] = await Promise.all([api('/admin/analytics/activities/' + encodeURIComponent(activityId) + '?minutes=60'), api('/admin/activities/' + encodeURIComponent(activityId)).catch(() => null)]);
+      if (shownActivity !== activityId) return;
+      const t = a.totals;
+      $('#activity-title').textContent = 'Activity ' + activityId + ' (last 60 min)';
+      $('#activity-alerts').innerHTML = a.alerts.length
+        ? a.alerts.map((al) => '<div class="error" data-activity-alert="' + esc(al.rule) + '">burning (' + esc(al.rule) + ') since ' + esc(al.since) + ': ' + esc(al.shortBurn) + 'x the error budget of a ' + pct(al.objective) + ' objective</div>').join('')
+        : '<div class="muted">no burn-rate alert</div>';
+      $('#activity-totals').innerHTML = ['claims', 'delivered', 'failed', 'uncertain'].map((k) => '<div><b data-total="' + k + '">' + esc(t[k]) + '</b>' + k + '</div>').join('') +
+        '<div><b data-total="refused">' + refusalsOf(t) + '</b>refused</div><div><b data-total="success">' + pct(t.successRate) + '</b>success</div>';
+      $('#activity-chart').innerHTML = activityChart(a.gifts);
+      rows('#activity-gifts', a.gifts, (g) => '<tr data-gift="' + esc(g.giftId) + '"><td>' + esc(g.giftId) + '</td><td>' + esc(g.provider) + '</td><td data-cell="claims">' + esc(g.totals.claims) + '</td><td data-cell="delivered">' + esc(g.totals.delivered) + '</td><td data-cell="failed">' + esc(g.totals.failed) + '</td><td data-cell="uncertain">' + esc(g.totals.uncertain) + '</td><td data-cell="refusals">' +
+        esc(Object.entries(g.totals.refusals).map(([code, n]) => code + ' ' + n).join(', ')) + '</td><td>' + pct(g.totals.successRate) + '</td><td>' + esc(g.totals.p50Ms ?? '–') + '</td><td>' + esc(g.totals.p99Ms ?? '–') + '</td></tr>');
+      $('#activity-config').textContent = config ? JSON.stringify(config, null, 2) : 'configuration not found (retired or never published)';
+      $('#activity-view').hidden = false;
+    } catch (err) {
+      $('#activity-error').textContent = err.message;
+    }
+  }
+
   async function refresh() {
-    const [upstreams, breakers, queue, failed, flags, audit, uncertain, admission, releases] = await Promise.allSettled([
+    const [upstreams, breakers, queue, failed, flags, audit, uncertain, admission, ranking, releases] = await Promise.allSettled([
       api('/admin/upstreams'), api('/admin/breakers'), api('/admin/queues'), api('/admin/queues/failed'), api('/admin/flags'), api('/admin/audit?limit=500'),
-      api('/admin/orders?status=uncertain&limit=50'), api('/admin/admission'), api('/admin/releases'),
+      api('/admin/orders?status=uncertain&limit=50'), api('/admin/admission'), api('/admin/analytics/activities?minutes=60&limit=20'), api('/admin/releases'),
     ]);
     if (releases.status === 'fulfilled') renderReleases(releases.value);
+    if (ranking.status === 'fulfilled') renderRanking(ranking.value);
+    $('#analytics-error').textContent = ranking.status === 'rejected' ? ranking.reason.message : '';
+    if (shownActivity) await showActivity(shownActivity);
     if (admission.status === 'fulfilled') renderAdmission(admission.value);
     if (upstreams.status === 'fulfilled') renderUpstreams(upstreams.value);
     if (breakers.status === 'fulfilled') renderBreakers(breakers.value);
@@ -187,6 +240,11 @@ export const DASHBOARD_JS = `'use strict';
   document.addEventListener('click', async (event) => {
     const flag = event.target.closest('[data-flag]');
     if (flag) return setFlag(flag.dataset.flag, flag.dataset.enable === 'true');
+    const activity = event.target.closest('[data-activity]');
+    if (activity) {
+      event.preventDefault();
+      return showActivity(activity.dataset.activity);
+    }
     const view = event.target.closest('[data-view]');
     if (view) {
       event.preventDefault();

@@ -15,6 +15,7 @@ import {
 import { UserAuthGuard } from '../auth/user-auth.guard.js';
 import { UserId } from '../auth/user-id.decorator.js';
 import { ClaimRateLimiter } from '../claims/claim-rate-limiter.js';
+import { LatchRefusalReports } from '../claims/latch-refusal.reports.js';
 import { SoldOutLatch } from '../claims/sold-out.latch.js';
 import { RequestId } from '../http/request-id.js';
 import { parseStrict, pathId } from '../http/validation.js';
@@ -39,6 +40,7 @@ export class GiftsController {
     private readonly rateLimiter: ClaimRateLimiter,
     private readonly soldOut: SoldOutLatch,
     private readonly releases: GrayRelease,
+    private readonly latchReports: LatchRefusalReports,
   ) {}
 
   /** Sticky by user during a gray release: the user's release answers, named in `X-Rampart-Release`. */
@@ -78,7 +80,12 @@ export class GiftsController {
     parseStrict(claimBody, body, 'body');
     const request: ClaimGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`), userId, orderId: idempotencyKey };
     // A new claim of a sold-out gift is answered here, before the rate limiter's Redis round trip.
-    this.soldOut.check(request.giftId, userId, idempotencyKey);
+    try {
+      this.soldOut.check(request.giftId, userId, idempotencyKey);
+    } catch (err) {
+      this.latchReports.refused(request.giftId); // counted by the analyzers like delivery's refusals
+      throw err;
+    }
     await this.rateLimiter.check(userId, idempotencyKey);
     // Route gift.claim: slow class, its own breaker, never re-sent by the gateway. Sticky by user
     // during a gray release; the outcome feeds the canary judge and the serving release is named in

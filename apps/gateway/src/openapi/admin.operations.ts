@@ -8,8 +8,11 @@ import type { ApiHeader, ApiOperation } from './api-operation.js';
 
 const admissionClass = { inflight: 0, admitted: 1200, refusedLimit: 4, refusedCohort: 0, admittedCohorts: 128 };
 const admissionClassesExample = { claim: admissionClass, status: admissionClass, read: admissionClass, overview: admissionClass, report: admissionClass };
+import { activityAnalyticsQuery, analyticsRankingQuery } from '../admin/admin-analytics.controller.js';
 import {
+  activityAnalyticsSchema,
   admissionSchema,
+  analyticsRankingSchema,
   adminActivitySchema,
   adminOrderListSchema,
   adminOrderSchema,
@@ -35,6 +38,7 @@ export const actorHeader: ApiHeader = {
   example: 'alice',
 };
 
+const analyticsCounts = { claims: 45, delivered: 30, failed: 5, uncertain: 0, refusals: { SOLD_OUT: 10 }, successRate: 0.8571, p50Ms: 3.4, p99Ms: 12.3 };
 const orderId = { description: 'The order number.', example: 'shop-12345' };
 const activityId = { description: 'The activity (a malformed id is 400).', example: 'spring' };
 
@@ -367,5 +371,56 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
       },
     ],
     callsServices: false,
+  },
+  {
+    id: 'getActivityAnalytics',
+    method: 'get',
+    path: '/admin/analytics/activities/{activityId}',
+    tag: 'Operator',
+    summary: 'An activity\'s claims, outcomes, refusals and latency per gift and provider, per minute',
+    description:
+      'Counted by the analyzers from every claim and every first settlement, read from PostgreSQL: the same from every gateway, a few seconds (at most 10 s) behind. ' +
+      '`alerts` lists the burn-rate alerts firing for the activity. 404 for an activity that is neither published nor counted; 503 without a database.',
+    auth: 'admin',
+    pathParams: { activityId },
+    query: activityAnalyticsQuery,
+    queryExample: { minutes: '30' },
+    successes: [
+      {
+        status: 200,
+        description: 'The analytics.',
+        schema: activityAnalyticsSchema,
+        example: {
+          activityId: 'spring',
+          minutes: 30,
+          from: '2026-11-30T10:01:00.000Z',
+          to: '2026-11-30T10:31:00.000Z',
+          totals: analyticsCounts,
+          gifts: [{ giftId: 'g1', provider: 'http://127.0.0.1:7001', totals: analyticsCounts, series: [{ minute: '2026-11-30T10:30:00.000Z', ...analyticsCounts }] }],
+          alerts: [],
+        },
+      },
+    ],
+    errors: [ErrorCode.NotFound],
+    callsServices: true,
+  },
+  {
+    id: 'rankActivityAnalytics',
+    method: 'get',
+    path: '/admin/analytics/activities',
+    tag: 'Operator',
+    summary: 'Activities ranked by failing deliveries (then claims), with their firing burn-rate alerts',
+    auth: 'admin',
+    query: analyticsRankingQuery,
+    queryExample: { minutes: '60', limit: '20' },
+    successes: [
+      {
+        status: 200,
+        description: 'The ranking.',
+        schema: analyticsRankingSchema,
+        example: { minutes: 60, activities: [{ activityId: 'spring', claims: 45, delivered: 30, failing: 5, refusals: 10, successRate: 0.8571, alerts: ['page'] }] },
+      },
+    ],
+    callsServices: true,
   },
 ];

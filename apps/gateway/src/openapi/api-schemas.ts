@@ -3,8 +3,15 @@ import {
   activityConfigSchema,
   ID_PATTERN,
   OrderStatuses,
+  type ActivityAnalyticsRank,
+  type ActivityAnalyticsRanking,
+  type ActivityAnalyticsView,
   type ActivityView,
   type AdminActivityView,
+  type AnalyticsAlert,
+  type AnalyticsCounts,
+  type AnalyticsGiftProvider,
+  type AnalyticsMinute,
   type AdminOrderList,
   type AdminOrderView,
   type DeadLetter,
@@ -293,3 +300,62 @@ const bulkheadSchema = describes<BulkheadSnapshot>()(
 export const breakersSchema = z.object({ breakers: z.array(breakerSchema), bulkheads: z.array(bulkheadSchema), degraded: z.array(z.string()).optional() });
 
 export const healthSchema = z.looseObject({ status: z.string() });
+
+const analyticsCountsShape = {
+  claims: z.number().int().meta({ description: 'Claims answered (a retry of the same order number counts again).' }),
+  delivered: z.number().int(),
+  failed: z.number().int(),
+  uncertain: z.number().int().meta({ description: 'Orders that became uncertain (a later resolution is not counted again).' }),
+  refusals: z.record(z.string(), z.number().int()).meta({ description: 'Refused claims by error code.' }),
+  successRate: z.number().nullable().meta({ description: 'delivered ÷ (delivered + failed + uncertain); null when nothing settled.' }),
+  p50Ms: z.number().nullable().meta({ description: 'Claim latency, from a mergeable histogram (±9%).' }),
+  p99Ms: z.number().nullable(),
+};
+const analyticsCountsSchema = describes<AnalyticsCounts>()(z.object(analyticsCountsShape).meta({ id: 'AnalyticsCounts' }));
+const analyticsMinuteSchema = describes<AnalyticsMinute>()(z.object({ minute: time, ...analyticsCountsShape }));
+const analyticsGiftSchema = describes<AnalyticsGiftProvider>()(
+  z.object({
+    giftId: z.string(),
+    provider: z.string().meta({ description: 'The provider URL\'s origin when the event was counted.' }),
+    totals: analyticsCountsSchema,
+    series: z.array(analyticsMinuteSchema).meta({ description: 'Minutes with data, oldest first.' }),
+  }),
+);
+const analyticsAlertSchema = describes<AnalyticsAlert>()(
+  z
+    .object({
+      activityId: z.string(),
+      rule: z.string().meta({ description: '`page` (14.4x burn) or `ticket` (6x).' }),
+      since: time,
+      updatedAt: time,
+      objective: z.number(),
+      longBurn: z.number(),
+      shortBurn: z.number(),
+    })
+    .meta({ id: 'AnalyticsAlert' }),
+);
+export const activityAnalyticsSchema = describes<ActivityAnalyticsView>()(
+  z
+    .object({
+      activityId: z.string(),
+      minutes: z.number().int(),
+      from: time,
+      to: time,
+      totals: analyticsCountsSchema,
+      gifts: z.array(analyticsGiftSchema),
+      alerts: z.array(analyticsAlertSchema).meta({ description: 'Burn-rate alerts firing for this activity.' }),
+    })
+    .meta({ id: 'ActivityAnalytics' }),
+);
+const analyticsRankSchema = describes<ActivityAnalyticsRank>()(
+  z.object({
+    activityId: z.string(),
+    claims: z.number().int(),
+    delivered: z.number().int(),
+    failing: z.number().int().meta({ description: 'failed + uncertain.' }),
+    refusals: z.number().int(),
+    successRate: z.number().nullable(),
+    alerts: z.array(z.string()).meta({ description: 'Rules firing for it.' }),
+  }),
+);
+export const analyticsRankingSchema = describes<ActivityAnalyticsRanking>()(z.object({ minutes: z.number().int(), activities: z.array(analyticsRankSchema) }).meta({ id: 'AnalyticsRanking' }));

@@ -40,6 +40,9 @@ export const ROUTE_TABLE: Readonly<Record<Pattern, Readonly<RouteSpec>>> = Objec
   [Patterns.AdminListOrders]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
   [Patterns.AdminGetOrder]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
   [Patterns.AdminGetActivity]: { timeoutClass: 'fast', idempotent: true, stale: 'never' },
+  // Analytics read PostgreSQL aggregates (a day of minutes at most): reads, but not from Redis.
+  [Patterns.ActivityAnalytics]: { timeoutClass: 'slow', idempotent: true, stale: 'never' },
+  [Patterns.AnalyticsRanking]: { timeoutClass: 'slow', idempotent: true, stale: 'never' },
   // A claim is never re-sent by the gateway: the client repeats it with the same Idempotency-Key.
   [Patterns.ClaimGift]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },
   [Patterns.PublishActivity]: { timeoutClass: 'slow', idempotent: false, stale: 'never' },

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AdminOrderView, OrderView } from '@app/contracts';
-import { Database, OrderArchive, redactDatabaseUrl, type DatabaseConfig } from '@app/platform';
+import { AnalyticsStore, Database, OrderArchive, redactDatabaseUrl, type DatabaseConfig } from '@app/platform';
 
 /**
  * The archive as query reads it: settled orders retention removed from Redis are answered from
@@ -11,6 +11,8 @@ export class QueryArchive {
   private readonly logger = new Logger(QueryArchive.name);
   private readonly db?: Database;
   private readonly orders?: OrderArchive;
+  /** The analyzers' aggregates (`GET /admin/analytics/...`); absent without DATABASE_URL. */
+  readonly analytics?: AnalyticsStore;
   private stopped = false;
   private starting?: Promise<void>;
 
@@ -18,22 +20,20 @@ export class QueryArchive {
     if (!config.url) return;
     this.db = new Database(config);
     this.orders = new OrderArchive(this.db);
+    this.analytics = new AnalyticsStore(this.db);
   }
 
   start(): void {
     const db = this.db;
     if (!db) return;
     this.starting = (async () => {
-      for (let attempt = 1; !this.stopped; attempt += 1) {
-        try {
-          await db.migrate();
-          this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema });
-          return;
-        } catch (err) {
-          if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: (err as Error).message });
-          await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
-        }
-      }
+      const applied = await db.migrateUntilDone({
+        stopped: () => this.stopped,
+        onFailure: (attempt, error) => {
+          if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'archive.migrate.failed', attempt, error: error.message });
+        },
+      });
+      if (applied) this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema });
     })();
   }
 

@@ -37,6 +37,11 @@ export const activityConfigSchema = z.strictObject({
   name: z.string().min(1).max(200),
   startsAt: isoTime,
   endsAt: isoTime,
+  /**
+   * Share of settled deliveries that must succeed (delivered ÷ delivered + failed + uncertain): the
+   * analyzers' burn-rate alerts for this activity measure against it. Default: ANALYZER_OBJECTIVE.
+   */
+  successObjective: z.number().min(0.5).max(0.99999).optional().meta({ description: 'Delivery success objective of the burn-rate alerts (0.5-0.99999); default the analyzer\'s ANALYZER_OBJECTIVE (0.995).' }),
   gifts: z.array(giftSchema).min(1).max(MAX_GIFTS_PER_ACTIVITY),
 });
 

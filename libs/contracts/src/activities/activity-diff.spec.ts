@@ -27,6 +27,13 @@ describe('diffActivityConfig', () => {
     expect(diff).toEqual({ created: false, activity: {}, gifts: { added: [], changed: [], removed: [], unchanged: ['g1'] } });
   });
 
+  it('shows the success objective only where either side sets it, null when unset', () => {
+    const plain = config([gift('g1')]);
+    expect(diffActivityConfig(plain, plain).activity).toEqual({});
+    expect(diffActivityConfig(plain, config([gift('g1')], { successObjective: 0.99 })).activity).toEqual({ successObjective: { before: null, after: 0.99 } });
+    expect(diffActivityConfig(config([gift('g1')], { successObjective: 0.99 }), plain).activity).toEqual({ successObjective: { before: 0.99, after: null } });
+  });
+
   it('names changed activity and gift fields with before and after, and added and removed gifts', () => {
     const before = config([gift('g1'), gift('g2', { dailyLimit: 5 }), gift('g3')]);
     const after = config(

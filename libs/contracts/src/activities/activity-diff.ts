@@ -10,7 +10,7 @@ export interface FieldChange {
 export interface ActivityChanges {
   /** True when no activity of that id is stored yet. */
   created: boolean;
-  /** Changed activity fields (`name`, `startsAt`, `endsAt`), by name. */
+  /** Changed activity fields (`name`, `startsAt`, `endsAt`, `successObjective`: null when none), by name. */
   activity: Record<string, FieldChange>;
   gifts: {
     added: GiftConfig[];
@@ -49,7 +49,10 @@ function changedFields(before: Record<string, unknown>, after: Record<string, un
  * stored one for removed gifts).
  */
 export function diffActivityConfig(before: ActivityConfig | undefined, after: ActivityConfig): ActivityChanges {
-  const activityOf = (c: ActivityConfig | undefined) => (c ? { name: c.name, startsAt: iso(c.startsAt), endsAt: iso(c.endsAt) } : {});
+  // successObjective is optional: compared (null when unset) only where either side has one.
+  const withObjective = before?.successObjective !== undefined || after.successObjective !== undefined;
+  const activityOf = (c: ActivityConfig | undefined) =>
+    c ? { name: c.name, startsAt: iso(c.startsAt), endsAt: iso(c.endsAt), ...(withObjective ? { successObjective: c.successObjective ?? null } : {}) } : {};
   const stored = new Map((before?.gifts ?? []).map((g) => [g.giftId, g]));
   const changes: ActivityChanges = {
     created: before === undefined,

@@ -109,6 +109,7 @@ export function toStoredActivityConfig(activity: Record<string, string>, gifts: 
     name: activity.name,
     startsAt: new Date(Number(activity.startsAtMs)).toISOString(),
     endsAt: new Date(Number(activity.endsAtMs)).toISOString(),
+    ...(activity.successObjective ? { successObjective: Number(activity.successObjective) } : {}),
     gifts: gifts.map((g) => ({
       giftId: g.giftId,
       name: g.name,

@@ -11,10 +11,10 @@ describe('Database migrations', () => {
     const dbs = Array.from({ length: 4 }, () => new Database({ url: testDatabaseUrl(), schema, poolMax: 2, statementTimeoutMs: 10_000 }));
     try {
       const applied = await Promise.all(dbs.map((db) => db.migrate()));
-      expect(applied.flat()).toEqual(['001-initial']); // exactly one instance applied it
+      expect(applied.flat()).toEqual(['001-initial', '002-analytics']); // exactly one instance applied each
       expect(await dbs[0].migrate()).toEqual([]);
       const tables = await dbs[0].query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
-      expect(tables.map((t) => t.table_name)).toEqual(['activity_versions', 'audit_log', 'orders', 'schema_migrations']);
+      expect(tables.map((t) => t.table_name)).toEqual(['activity_versions', 'analytics_alerts', 'analytics_applied', 'analytics_counts', 'audit_log', 'orders', 'schema_migrations']);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
       await dropSchema(schema);

@@ -57,6 +57,23 @@ export class Database {
     }
   }
 
+  /**
+   * Runs the migrations until they succeed, pausing 0.5 s more after each failure (5 s at most), so
+   * an app starts, and serves what needs no PostgreSQL, while the database is unreachable. Resolves
+   * with the ids applied, or undefined once `stopped()` (shutdown) ends the attempts.
+   */
+  async migrateUntilDone(opts: { stopped: () => boolean; onFailure: (attempt: number, error: Error) => void }): Promise<string[] | undefined> {
+    for (let attempt = 1; !opts.stopped(); attempt += 1) {
+      try {
+        return await this.migrate();
+      } catch (err) {
+        opts.onFailure(attempt, err as Error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)).unref());
+      }
+    }
+    return undefined;
+  }
+
   /** True when the database answers a trivial query. */
   async ping(): Promise<boolean> {
     try {

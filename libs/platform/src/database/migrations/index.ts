@@ -1,4 +1,5 @@
 import { initial } from './001-initial.js';
+import { analytics } from './002-analytics.js';
 
 /** One schema change: applied once, in id order, inside a transaction. */
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Never edit an applied one: add the next number. */
-export const MIGRATIONS: readonly Migration[] = [{ id: '001-initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '001-initial', sql: initial },
+  { id: '002-analytics', sql: analytics },
+];
