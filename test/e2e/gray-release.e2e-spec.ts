@@ -193,6 +193,15 @@ describe('gray release', () => {
     const rollbacks = audit.body.entries.filter((e: { action: string }) => e.action === 'release.rollback');
     expect(rollbacks).toHaveLength(1); // two gateways judged; one stored the rollback
     expect(rollbacks[0]).toMatchObject({ actor: 'release-judge', target: 'delivery', reason: expect.stringContaining('act-b') });
+    // On /metrics: one rollback across both gateways, and the weight at 0.
+    const scraped = await Promise.all(suite.gatewayUrls.map(async (gw) => (await http('GET', `${gw}/metrics`)).text));
+    /** The value of the series of `name` whose labels include all of `labels` (label order does not matter), else NaN. */
+    const sample = (text: string, name: string, labels: string[]) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+    };
+    expect(scraped.map((text) => sample(text, 'rampart_release_rollbacks_total', ['service="delivery"'])).reduce((x, y) => x + y, 0)).toBe(1);
+    expect(sample(scraped[0], 'rampart_release_weight_pct', ['service="delivery"', 'canary="canary-1"', 'state="rolled-back"'])).toBe(0);
 
     // Rolled back: every user is on stable again, through both gateways.
     const after = await pool(40, 8, async (i) => claim(suite.gatewayUrls[i % 2], 'ga', [...canaryUsersAt20][i]));

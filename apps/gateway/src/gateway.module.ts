@@ -37,6 +37,7 @@ import { LatchRefusalReports } from './claims/latch-refusal.reports.js';
 import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
 import { GrayRelease } from './releases/gray-release.js';
+import { registerReleaseMetrics } from './releases/release.metrics.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
@@ -129,12 +130,13 @@ export class GatewayModule implements OnApplicationShutdown {
         {
           // Gray release: rollouts from Redis applied to both services' routers, and the canary judge.
           provide: GrayRelease,
-          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, query: Upstream, delivery: Upstream, audit: AuditLog) => {
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, query: Upstream, delivery: Upstream, audit: AuditLog, metrics: Metrics) => {
             const gray = new GrayRelease({ redis, subscriber, keys, upstreams: { query, delivery }, audit, gatewayId: `${hostname()}:${config.port}` });
             await gray.start();
+            registerReleaseMetrics(metrics, gray, { query, delivery });
             return gray;
           },
-          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, QUERY_UPSTREAM, DELIVERY_UPSTREAM, AuditLog],
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, QUERY_UPSTREAM, DELIVERY_UPSTREAM, AuditLog, Metrics],
         },
         {
           provide: LatchRefusalReports,

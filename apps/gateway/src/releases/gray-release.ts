@@ -40,6 +40,8 @@ export class GrayRelease {
   readonly directory: GiftDirectory;
   readonly supervisor: ReleaseSupervisor;
   private readonly generations = new Map<ReleaseService, number>();
+  /** Rollbacks and scheduled steps this gateway stored (for `/metrics`). */
+  readonly counters = { rollbacks: { query: 0, delivery: 0 }, steps: { query: 0, delivery: 0 } };
   private timer?: NodeJS.Timeout;
   private isJudging = false;
 
@@ -115,12 +117,14 @@ export class GrayRelease {
 
   /** A scheduled step's audit entry, written once (by the gateway whose compare-and-set won). */
   private async auditStep(step: StepDone): Promise<void> {
+    this.counters.steps[step.service]++;
     const reason = `canary ${step.canary} stepped to ${step.weightPct} % of users by its schedule (judged clean; ${this.deps.gatewayId})`;
     await this.deps.audit.record({ actor: 'release-schedule', action: 'release.step', target: step.service, reason });
   }
 
   /** The rollback's audit entry, written once (by the gateway whose compare-and-set won). */
   private async audit(done: RollbackDone): Promise<void> {
+    this.counters.rollbacks[done.service]++;
     const c = done.comparison;
     const figures = `canary ${c.canary.successRate} success, p99 ${c.canary.p99Ms} ms over ${c.canary.requests} calls vs stable ${c.stable.successRate}, ${c.stable.p99Ms} ms over ${c.stable.requests}`;
     const reason = `canary ${done.canary} rolled back: ${c.kind} ${c.id} ${c.verdict} (${figures}; p=${(c.pValue ?? 1).toExponential(2)}; judged by ${this.deps.gatewayId})`;
