@@ -16,7 +16,8 @@ const WARMUP_S = 3;
 const MAX_S = 6;
 const ROUNDS = 4;
 const USERS = 200;
-const WEIGHT_PCT = 50;
+/** The rollout's weight (`BENCH_ROLLOUT_WEIGHT`, default 50; 100 keeps two serving processes like 0 %, a check on the serving-set effect). */
+const WEIGHT_PCT = Number(process.env.BENCH_ROLLOUT_WEIGHT ?? 50);
 const GIFT_ID = 'bench-gw-rollout-g1';
 /** Query instances per release (two: a group of one cannot balance, see below). */
 const PER_RELEASE = 2;
