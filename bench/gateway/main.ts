@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { http } from '../../test/support/http.js';
 import { freePort } from '../../test/support/ports.js';
-import { runBench } from '../support/bench-run.js';
+import { runBench, type BenchContext } from '../support/bench-run.js';
 import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { HttpCaller } from '../support/http-caller.js';
 import { runHttpLoad } from '../support/http-load.js';
@@ -9,6 +9,7 @@ import type { LoadResult } from '../support/load-result.js';
 import { runPacedLoop } from '../support/loop-load.js';
 import { spawnScript } from '../support/spawn-script.js';
 import { fmtMs, fmtRatio, printTable, RESULT_HEADER, resultRow, verdict } from '../support/report.js';
+import { measureRolloutCost } from './rollout.side.js';
 
 /**
  * bench/gateway: `GET /api/gifts/{id}` through the gateway (HTTP -> gateway -> TCP -> query ->
@@ -17,6 +18,8 @@ import { fmtMs, fmtRatio, printTable, RESULT_HEADER, resultRow, verdict } from '
  *  - max: closed loop (autocannon, CONNECTIONS connections) -> req/s, and their ratio;
  *  - fixed rate: RATE req/s sent evenly (open loop) -> p50/p99, and the p50 the hop adds.
  * Goal (issue 2): gateway >= 50% of the no-hop req/s, and < 1 ms added p50. Printed, not asserted.
+ * Then the gray-release side (rollout.side.ts): a rollout active vs none (goal >= 97%).
+ * `BENCH_GATEWAY_PART=rollout` runs only that side, `hop` only the first part.
  */
 const CONNECTIONS = 50;
 const WARMUP_S = 3;
@@ -25,7 +28,14 @@ const RATE = 1_000;
 const RATE_S = 8;
 const GIFT_ID = 'bench-gw-g1';
 
-runBench('gateway', { deadlineS: 150 }, async (ctx) => {
+runBench('gateway', { deadlineS: 300 }, async (ctx) => {
+  const part = process.env.BENCH_GATEWAY_PART ?? 'all';
+  if (part !== 'rollout') await measureHop(ctx);
+  if (part !== 'hop') await measureRolloutCost(ctx);
+});
+
+/** Gateway vs no hop (issue 2). */
+async function measureHop(ctx: BenchContext): Promise<void> {
   ctx.step('starting provider stub, query, delivery, gateway');
   const suite = await ctx.startSuite();
   await publishActivity(suite, 'bench-gw', [{ giftId: GIFT_ID, inventory: 1_000 }]);
@@ -85,4 +95,4 @@ runBench('gateway', { deadlineS: 150 }, async (ctx) => {
   console.log(`max req/s, gateway / no hop: ${fmtRatio(ratio)}  (goal >= 50%: ${verdict(ratio >= 0.5)})`);
   console.log(`added p50 at ${RATE}/s: ${fmtMs(addedP50)} ms  (goal < 1 ms: ${verdict(addedP50 < 1)});  added p99: ${fmtMs(addedP99)} ms`);
   console.log('Load generator, apps and Redis share the same cores; compare figures of one run only.');
-});
+}

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   activityConfigSchema,
@@ -26,6 +26,7 @@ import {
 } from '@app/contracts';
 import type { BreakerSnapshot } from '@app/resilience';
 import { PublishService } from './activities/publish.service.js';
+import { DELIVERY_CONFIG, type DeliveryConfig } from './config/delivery.config.js';
 import { ClaimService } from './claims/claim.service.js';
 import { IntakeGate } from './intake-gate.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
@@ -54,11 +55,13 @@ export class DeliveryHandlers {
     private readonly queue: DeliveryQueue,
     private readonly provider: GuardedProvider,
     private readonly intake: IntakeGate,
+    @Inject(DELIVERY_CONFIG) private readonly config: Pick<DeliveryConfig, 'release'>,
   ) {}
 
   @MessagePattern(Patterns.Ping)
-  ping(): Reply<{ pong: true }> {
-    return ok({ pong: true });
+  ping(): Reply<{ pong: true; release: string }> {
+    // The release rides the ping: a gateway learns it from instances it knows only by address.
+    return ok({ pong: true, release: this.config.release });
   }
 
   @MessagePattern(Patterns.ClaimGift)

@@ -84,6 +84,7 @@ export class DeliveryModule implements OnApplicationShutdown {
               connectTimeoutMs: config.providerConnectTimeoutMs,
               totalDeadlineMs: config.providerTotalDeadlineMs,
               maxBodyBytes: config.providerMaxBodyBytes,
+              release: config.release,
             }),
         },
         { provide: DurabilityFence, useFactory: (redis: Redis) => new DurabilityFence(redis, config.fenceReplicas), inject: [DELIVERY_REDIS] },

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { closeRedis, createRedis, liveInstances, signServiceMessage } from '@app/platform';
-import { RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
+import { closeRedis, createRedis, instanceReleases, liveInstances, signServiceMessage } from '@app/platform';
+import { ReleaseRouter, RoundRobinRouter, SuccessRateRouter, type Router } from '@app/routing';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { tcpClient, UpstreamClient, type Upstream } from './upstream/upstream.client.js';
 import { DnsDiscovery, mergeSources } from './upstream/dns.discovery.js';
@@ -22,11 +22,21 @@ export interface GatewayConnections {
   upstream(service: UpstreamService, addresses: readonly string[]): Upstream;
 }
 
-/** The router of one service, as `ROUTING_MODE` says; ejections and readmissions are logged. */
-export function createRouter(service: UpstreamService, addresses: readonly string[], config: GatewayConfig['routing']): Router<string> {
+/**
+ * The router of one service: instances grouped by the release they run (gray release), each group
+ * routed as `ROUTING_MODE` says. A group other than the stable release's may have all its instances
+ * ejected while a stable group exists: its users then fall back to that group.
+ */
+export function createRouter(service: UpstreamService, addresses: readonly string[], config: GatewayConfig['routing']): ReleaseRouter<string> {
+  return new ReleaseRouter(addresses, (_release, endpoints, mayEjectAll) => createGroupRouter(service, endpoints, mayEjectAll, config), { name: service });
+}
+
+/** The router of one release group of a service; ejections and readmissions are logged. */
+function createGroupRouter(service: UpstreamService, addresses: readonly string[], mayEjectAll: () => boolean, config: GatewayConfig['routing']): Router<string> {
   if (config.mode === 'round-robin') return new RoundRobinRouter(addresses, { name: service });
   const router = new SuccessRateRouter(addresses, {
     name: service,
+    mayEjectAll,
     windowMs: config.windowMs,
     buckets: config.windowBuckets,
     ejectBelowRate: config.ejectBelowRate,
@@ -74,6 +84,7 @@ export function defaultConnections(config: GatewayConfig): GatewayConnections {
         staticAddresses: addresses,
         registered: mergeSources(sources),
         refreshMs: config.discovery.refreshMs,
+        releases: redis ? (live) => instanceReleases(redis, keys, service, live) : undefined,
       });
       discovery.start();
       const close = client.close.bind(client);

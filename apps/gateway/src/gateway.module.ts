@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -15,6 +16,7 @@ import { AdminActivitiesController } from './admin/admin-activities.controller.j
 import { AdminFlagsController } from './admin/admin-flags.controller.js';
 import { AdminOperationsController } from './admin/admin-operations.controller.js';
 import { AdminOrdersController } from './admin/admin-orders.controller.js';
+import { AdminReleasesController } from './admin/admin-releases.controller.js';
 import { AdminUpstreamsController } from './admin/admin-upstreams.controller.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { EventTickets } from './auth/event-tickets.js';
@@ -34,6 +36,8 @@ import { ClaimRateLimiter } from './claims/claim-rate-limiter.js';
 import { LatchRefusalReports } from './claims/latch-refusal.reports.js';
 import { SoldOutLatch } from './claims/sold-out.latch.js';
 import { ResiliencePolicies } from './policies/resilience-policies.js';
+import { GrayRelease } from './releases/gray-release.js';
+import { registerReleaseMetrics } from './releases/release.metrics.js';
 import { FailoverUpstream } from './upstream/failover.upstream.js';
 import type { Upstream } from './upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from './upstream/upstream.tokens.js';
@@ -62,6 +66,7 @@ export class GatewayModule implements OnApplicationShutdown {
     admission: AdmissionGate,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly soldOutLatch: SoldOutLatch,
+    private readonly grayRelease: GrayRelease,
     private readonly latchReports: LatchRefusalReports,
   ) {
     const isAdaptive = config.resilience.admission.mode === 'adaptive';
@@ -76,7 +81,7 @@ export class GatewayModule implements OnApplicationShutdown {
         GiftsController, ActivitiesController, OrdersController, OrderEventsController,
         ...OVERVIEW_CONTROLLERS,
         AdminActivitiesController, AdminFlagsController, AdminOperationsController, AdminOrdersController, AdminUpstreamsController, AdminBreakersController, AdminAdmissionController, AdminAnalyticsController, HealthController, MetricsController, DashboardController,
-        OpenApiController,
+        OpenApiController, AdminReleasesController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -123,6 +128,17 @@ export class GatewayModule implements OnApplicationShutdown {
           inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, FlagCache],
         },
         {
+          // Gray release: rollouts from Redis applied to both services' routers, and the canary judge.
+          provide: GrayRelease,
+          useFactory: async (redis: Redis, subscriber: Redis, keys: RedisKeys, query: Upstream, delivery: Upstream, audit: AuditLog, metrics: Metrics) => {
+            const gray = new GrayRelease({ redis, subscriber, keys, upstreams: { query, delivery }, audit, gatewayId: `${hostname()}:${config.port}` });
+            await gray.start();
+            registerReleaseMetrics(metrics, gray, { query, delivery });
+            return gray;
+          },
+          inject: [GATEWAY_REDIS, GATEWAY_SUBSCRIBER, RedisKeys, QUERY_UPSTREAM, DELIVERY_UPSTREAM, AuditLog, Metrics],
+        },
+        {
           provide: LatchRefusalReports,
           useFactory: (redis: Redis, keys: RedisKeys, flags: FlagCache) => new LatchRefusalReports(redis, keys, flags),
           inject: [GATEWAY_REDIS, RedisKeys, FlagCache],
@@ -144,6 +160,7 @@ export class GatewayModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.flags.stop();
     this.soldOutLatch.stop();
+    this.grayRelease.stop();
     await this.latchReports.stop();
     await Promise.all([this.query.close(), this.delivery.close()]);
     this.policies.dispose();

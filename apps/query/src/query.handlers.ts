@@ -33,8 +33,9 @@ export class QueryHandlers {
   ) {}
 
   @MessagePattern(Patterns.Ping)
-  ping(): Reply<{ pong: true }> {
-    return ok({ pong: true });
+  ping(): Reply<{ pong: true; release: string }> {
+    // The release rides the ping: a gateway learns it from instances it knows only by address.
+    return ok({ pong: true, release: this.config.release });
   }
 
   @MessagePattern(Patterns.GetGift)

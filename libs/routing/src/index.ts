@@ -6,3 +6,5 @@ export * from './ejection.policy.js';
 export * from './success-rate.router.js';
 export * from './probe.scheduler.js';
 export * from './errors/no-healthy-endpoint.error.js';
+export * from './user-bucket.js';
+export * from './release.router.js';

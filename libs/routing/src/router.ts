@@ -21,6 +21,8 @@ export interface EndpointSnapshot<E> {
   ejections: number;
   /** While ejected: ms until it is probed. */
   ejectedForMs?: number;
+  /** The release the instance runs (`RELEASE`), when the router groups by release. */
+  release?: string;
 }
 
 /**
@@ -31,9 +33,11 @@ export interface Router<E> {
   /**
    * The instance for the next call. Every `pick` must be followed by one `report` for it.
    * @param exclude instances not to return (e.g. the one a retry is moving away from).
+   * @param userId the user the call is for: a release-aware router sends them to their release
+   *   (gray release); other routers ignore it.
    * @throws NoHealthyEndpointError when no instance may be called.
    */
-  pick(exclude?: ReadonlySet<E>): E;
+  pick(exclude?: ReadonlySet<E>, userId?: string): E;
   /**
    * Records how a call to `endpoint` ended and how long it took, in ms. `isConnectRefused` marks a
    * transport failure where nothing listened (the request never left). Unknown endpoints are ignored.
@@ -49,4 +53,6 @@ export interface Router<E> {
   probeTargets?(): readonly E[];
   /** Result of one active health probe of a probing instance. */
   reportProbe?(endpoint: E, isOk: boolean): void;
+  /** Whether some instance not in `exclude` is healthy (not ejected, not probing). Default: any instance is. */
+  hasHealthy?(exclude?: ReadonlySet<E>): boolean;
 }

@@ -25,6 +25,12 @@ export interface SuccessRateRouterOptions extends Partial<EjectionOptions>, Succ
    * least-outstanding-requests; a slow instance (hundreds of ms) is clearly avoided.
    */
   latencyReferenceMs?: number;
+  /**
+   * Asked before an ejection the share rule would refuse: whether every instance may be out at once.
+   * Default never: the last instances stay in. A release group other than stable answers yes while a
+   * stable group exists, because its caller ({@link ReleaseRouter}) then falls back to that group.
+   */
+  mayEjectAll?: () => boolean;
   /** Time source. Default the real clock. */
   clock?: Clock;
   /** Random source in [0, 1). Default `Math.random`. */
@@ -67,6 +73,7 @@ export class SuccessRateRouter<E> implements Router<E> {
   readonly name: string;
   readonly policy: EjectionPolicy;
   private readonly probeMode: ProbeMode;
+  private readonly mayEjectAll: () => boolean;
   private readonly ewmaWeight: number;
   private readonly latencyReferenceMs: number;
   private readonly windowOptions: SuccessRateWindowOptions;
@@ -84,6 +91,7 @@ export class SuccessRateRouter<E> implements Router<E> {
     this.name = options.name ?? 'upstream';
     this.policy = new EjectionPolicy(options);
     this.probeMode = options.probeMode ?? 'active';
+    this.mayEjectAll = options.mayEjectAll ?? (() => false);
     this.ewmaWeight = options.latencyEwmaWeight ?? 0.3;
     this.latencyReferenceMs = options.latencyReferenceMs ?? 50;
     this.windowOptions = { windowMs: options.windowMs, buckets: options.buckets };
@@ -143,6 +151,15 @@ export class SuccessRateRouter<E> implements Router<E> {
       this.probeResult(stats, now, isSuccess);
     }
     // Late answers from an ejected instance (sent before it was ejected) only feed its window.
+  }
+
+  hasHealthy(exclude?: ReadonlySet<E>): boolean {
+    const now = this.clock.now();
+    for (const stats of this.list) {
+      this.refresh(stats, now);
+      if (stats.state === 'healthy' && !exclude?.has(stats.endpoint)) return true;
+    }
+    return false;
   }
 
   probeTargets(): readonly E[] {
@@ -246,7 +263,7 @@ export class SuccessRateRouter<E> implements Router<E> {
       consecutiveFailures: stats.consecutiveFailures,
       isConnectRefused,
     });
-    if (!reason || !this.policy.mayEject(this.outCount(), this.list.length)) return;
+    if (!reason || !(this.policy.mayEject(this.outCount(), this.list.length) || this.mayEjectAll())) return;
     stats.ejectionsInRow = this.policy.decayedEjections(stats.ejectionsInRow, now - stats.healthySince) + 1;
     this.eject(stats, now, reason);
   }

@@ -84,6 +84,15 @@ export class SuccessRateWindow {
     return LATENCY_BOUNDS_MS[BINS - 2];
   }
 
+  /**
+   * Counts within the window ending at `nowMs`, as copies: successes, failures and the latency
+   * histogram (one count per {@link LATENCY_BOUNDS_MS} bin). Tallies of several windows add up.
+   */
+  tally(nowMs: number): WindowTally {
+    this.advance(nowMs);
+    return { ok: this.totalOk, failed: this.totalFailed, hist: Array.from(this.totalHist) };
+  }
+
   /** Forgets everything (e.g. when an instance is readmitted with a clean slate). */
   reset(): void {
     this.ok.fill(0);
@@ -121,6 +130,27 @@ export class SuccessRateWindow {
       }
     }
   }
+}
+
+/** What a window counted: successes, failures, and a latency histogram over {@link LATENCY_BOUNDS_MS}. */
+export interface WindowTally {
+  ok: number;
+  failed: number;
+  hist: number[];
+}
+
+/** 99th percentile of a histogram over {@link LATENCY_BOUNDS_MS}, as its bin's upper bound (ms); 0 when empty. */
+export function p99OfHistogram(hist: readonly number[]): number {
+  let total = 0;
+  for (const n of hist) total += n;
+  if (total === 0) return 0;
+  const rank = Math.ceil(total * 0.99);
+  let seen = 0;
+  for (let bin = 0; bin < BINS; bin++) {
+    seen += hist[bin];
+    if (seen >= rank) return bin === BINS - 1 ? LATENCY_BOUNDS_MS[BINS - 2] : LATENCY_BOUNDS_MS[bin];
+  }
+  return LATENCY_BOUNDS_MS[BINS - 2];
 }
 
 function binOf(latencyMs: number): number {

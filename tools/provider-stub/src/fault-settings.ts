@@ -22,13 +22,19 @@ export type FaultSettings = Readonly<{
   rejectRate: number;
   /** Behaviour switch. Default `none`. */
   mode: FaultMode;
+  /**
+   * Refuse (422) every delivery of these gifts, checked before any other fault; with `release`, only
+   * calls whose `X-Rampart-Release` header names it (a canary that breaks one activity's provider calls).
+   * Default none.
+   */
+  refuse?: Readonly<{ giftIds: readonly string[]; release?: string }>;
 }>;
 
 export const NO_FAULTS: FaultSettings = Object.freeze({ latencyMs: 0, errorRate: 0, rejectRate: 0, mode: 'none' });
 
 export type FaultParse = { ok: true; settings: FaultSettings } | { ok: false; problems: string[] };
 
-const KNOWN = new Set(['latencyMs', 'errorRate', 'rejectRate', 'mode']);
+const KNOWN = new Set(['latencyMs', 'errorRate', 'rejectRate', 'mode', 'refuse']);
 
 /**
  * Validates a `PUT /_faults` body. Missing fields take their defaults (PUT replaces the whole
@@ -52,6 +58,7 @@ export function parseFaultSettings(body: unknown): FaultParse {
   if (!isRate(rejectRate)) problems.push('rejectRate must be a number 0-1');
   const mode = input.mode ?? NO_FAULTS.mode;
   if (!isFaultMode(mode)) problems.push(`mode must be one of ${FAULT_MODES.join(', ')}`);
+  const refuse = parseRefuse(input.refuse, problems);
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -60,8 +67,22 @@ export function parseFaultSettings(body: unknown): FaultParse {
       errorRate: errorRate as number,
       rejectRate: rejectRate as number,
       mode: mode as FaultMode,
+      ...(refuse ? { refuse } : {}),
     }),
   };
+}
+
+function parseRefuse(value: unknown, problems: string[]): FaultSettings['refuse'] {
+  if (value === undefined) return undefined;
+  const input = value as { giftIds?: unknown; release?: unknown } | null;
+  const isValid =
+    typeof input === 'object' && input !== null && Array.isArray(input.giftIds) && input.giftIds.every((g) => typeof g === 'string') &&
+    (input.release === undefined || typeof input.release === 'string') && Object.keys(input).every((k) => k === 'giftIds' || k === 'release');
+  if (!isValid) {
+    problems.push('refuse must be { giftIds: string[], release?: string }');
+    return undefined;
+  }
+  return Object.freeze({ giftIds: Object.freeze([...(input.giftIds as string[])]), ...(input.release !== undefined ? { release: input.release as string } : {}) });
 }
 
 export function isFaultMode(value: unknown): value is FaultMode {

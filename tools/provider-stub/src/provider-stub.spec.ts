@@ -4,10 +4,10 @@ import { startProviderStub, type ProviderStub, type ProviderStubOptions } from '
 type Answer = { status: number; body: any };
 
 /** One request on its own connection (no pooling, so a reset or hang never leaks into the next test). */
-function call(port: number, method: string, path: string, body?: unknown, opts: { timeoutMs?: number; raw?: string } = {}): Promise<Answer> {
+function call(port: number, method: string, path: string, body?: unknown, opts: { timeoutMs?: number; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = opts.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json', ...opts.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -37,6 +37,20 @@ describe('provider stub', () => {
 
   afterEach(async () => {
     await stub.close(); // must return even with hung sockets open
+  });
+
+  it('refuses the listed gifts only, and with a release only the calls of that release', async () => {
+    const port = await start();
+    await setFaults({ refuse: { giftIds: ['g2'], release: 'canary-1' } });
+    const send = (giftId: string, release?: string) =>
+      call(port, 'POST', '/deliveries', { orderId: `o-${giftId}-${release}`, userId: 'u1', giftId, quantity: 1 }, { headers: release ? { 'x-rampart-release': release } : {} });
+    expect((await send('g2', 'canary-1')).status).toBe(422);
+    expect((await send('g1', 'canary-1')).status).toBe(200);
+    expect((await send('g2', 'stable')).status).toBe(200);
+    expect((await send('g2')).status).toBe(200);
+    await setFaults({ refuse: { giftIds: ['g1'] } });
+    expect((await send('g1', 'stable')).status).toBe(422);
+    expect((await call(port, 'PUT', '/_faults', { refuse: { giftIds: 'g1' } })).status).toBe(400);
   });
 
   it('delivers and answers lookups', async () => {

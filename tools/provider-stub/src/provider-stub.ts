@@ -7,11 +7,13 @@
  *        400 bad JSON or fields, 413 body over `maxBodyBytes`, 422 {error:"refused"}, 503 {error:"unavailable"}
  *   GET  /deliveries/{orderId} -> 200 {status:"delivered",providerRef} | 404 {error:"not found"}
  * Control API (never faulted, never delayed):
- *   GET|PUT|DELETE /_faults  current faults | replace them ({latencyMs?,errorRate?,rejectRate?,mode?}) | reset
+ *   GET|PUT|DELETE /_faults  current faults | replace them ({latencyMs?,errorRate?,rejectRate?,mode?,refuse?}) | reset
  *   GET|DELETE     /_stats   {calls,effectiveDeliveries,byOrder,byOrderTruncated,failuresByOrder} | zero the counters
  *                             (failuresByOrder: POSTs answered 503 per orderId)
  *
  * Faults on POST /deliveries, in the order they are decided (every valid POST counts as a call first):
+ *   refuse              {giftIds, release?}: 422 for those gifts at once; with `release`, only for calls
+ *                       whose X-Rampart-Release header names it (a canary breaking one activity)
  *   reset               destroy the socket without answering; nothing delivered
  *   hang                never answer, socket left open; nothing delivered
  *   hang-first          the first POST of each orderId (since faults were last set) hangs undelivered;
@@ -93,6 +95,9 @@ export async function startProviderStub(options: ProviderStubOptions = {}): Prom
     const { orderId } = parsed.request;
     ledger.recordCall(orderId);
     const f = faults;
+    if (f.refuse?.giftIds.includes(parsed.request.giftId) && (f.refuse.release === undefined || req.headers['x-rampart-release'] === f.refuse.release)) {
+      return send(res, 422, { error: 'refused' });
+    }
     if (f.mode === 'reset') return void req.socket.destroy();
     if (f.mode === 'hang') return;
     if (f.mode === 'hang-first' && !hungOnce.has(orderId)) {

@@ -1,4 +1,4 @@
-import { type DatabaseConfig, deepFreeze, EnvReader, readCommonConfig, readDatabaseConfig, type CommonConfig } from '@app/platform';
+import { type DatabaseConfig, deepFreeze, EnvReader, readCommonConfig, readRelease, readDatabaseConfig, type CommonConfig } from '@app/platform';
 
 export type DeliveryConfig = Readonly<
   CommonConfig & {
@@ -6,6 +6,8 @@ export type DeliveryConfig = Readonly<
     host: string;
     tcpPort: number;
     httpPort: number;
+    /** The release this instance runs (`RELEASE`, 1-32 of `[A-Za-z0-9._-]`): gateways route by it during a gray release. Default `stable`. */
+    release: string;
     /** Time a provider has to answer a delivery once the request is sent, in ms. Default 2000. */
     providerTimeoutMs: number;
     /** Time for a connection to a provider to open, in ms. Default 500. */
@@ -104,6 +106,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     host: reader.string('HOST', { fallback: '127.0.0.1' }),
     tcpPort: reader.int('TCP_PORT', { min: 1, max: 65535, fallback: 4101 }),
     httpPort: reader.int('HTTP_PORT', { min: 1, max: 65535, fallback: 4151 }),
+    release: readRelease(reader),
     providerTimeoutMs: reader.int('PROVIDER_TIMEOUT_MS', { min: 10, max: 60_000, fallback: 2_000 }),
     providerConnectTimeoutMs: reader.int('PROVIDER_CONNECT_TIMEOUT_MS', { min: 10, max: 30_000, fallback: 500 }),
     uncertainLimit: reader.int('UNCERTAIN_LIMIT', { min: 1, max: 1_000, fallback: 2 }),

@@ -32,6 +32,11 @@ export interface ProviderClientOptions {
   totalDeadlineMs: number;
   /** Largest answer body read, in bytes. */
   maxBodyBytes: number;
+  /**
+   * The release this instance runs (`RELEASE`), sent as `X-Rampart-Release` so a provider's logs (and
+   * the stub's per-release faults) can tell a canary's calls apart. Default: no header.
+   */
+  release?: string;
 }
 
 /**
@@ -65,7 +70,7 @@ export class ProviderClient {
       const res = await request(new URL('/deliveries', providerUrl), {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json' },
+        headers: this.options.release ? { 'content-type': 'application/json', 'x-rampart-release': this.options.release } : { 'content-type': 'application/json' },
         body: JSON.stringify(body),
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import { Patterns, type ActivityView, type GetActivityRequest } from '@app/contracts';
 import { UserAuthGuard } from '../auth/user-auth.guard.js';
+import { UserId } from '../auth/user-id.decorator.js';
 import { RequestId } from '../http/request-id.js';
 import { pathId } from '../http/validation.js';
 import type { Upstream } from '../upstream/upstream.client.js';
@@ -15,8 +16,9 @@ export class ActivitiesController {
   ) {}
 
   @Get(':activityId')
-  getActivity(@Param('activityId') activityId: string, @RequestId() requestId: string): Promise<ActivityView> {
+  getActivity(@Param('activityId') activityId: string, @RequestId() requestId: string, @UserId() userId?: string): Promise<ActivityView> {
     const request: GetActivityRequest = { meta: { requestId }, activityId: pathId(activityId, `activity ${activityId}`) };
-    return this.query.call<ActivityView>(Patterns.GetActivity, request); // route activity.get: fast, retried, stale allowed
+    // Route activity.get: fast, retried, stale allowed; sticky by user in a gray release.
+    return this.query.call<ActivityView>(Patterns.GetActivity, request, { userId });
   }
 }

@@ -71,6 +71,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </section>
     <section><h2>Service success rate and p99 (last 5 min)</h2><div id="chart"></div></section>
     <section><h2>Admission control</h2><p id="admission-priority" class="muted"></p><table id="admission"><thead><tr><th>service</th><th>class</th><th>limit</th><th>in flight</th><th>admitted</th><th>refused (limit)</th><th>refused (cohort)</th><th>cohorts</th></tr></thead><tbody></tbody></table></section>
+    <section class="wide"><h2>Gray releases</h2><div id="releases" class="muted">loading</div></section>
     <section><h2>Upstream instances</h2><table id="upstreams"><thead><tr><th>service</th><th>instance</th><th>state</th><th>success</th><th>requests</th><th>p99 ms</th><th>ejections</th></tr></thead><tbody></tbody></table></section>
     <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>name</th><th>state</th><th>failures</th><th>successes</th><th>rejects</th></tr></thead><tbody></tbody></table></section>
     <section><h2>Delivery queue</h2><div class="counts" id="queue"></div><h2 style="margin-top:12px">Dead letters</h2><div class="muted" id="dead-split"></div><table id="dead"><thead><tr><th>order</th><th>why</th><th>attempts</th><th>failed at</th><th>last error</th><th></th></tr></thead><tbody></tbody></table><div class="error" id="dead-error"></div></section>

@@ -138,6 +138,28 @@ export const DASHBOARD_JS = `'use strict';
     rows('#audit', data.entries, (e) => '<tr><td>' + esc(e.time) + '</td><td>' + esc(e.actor) + '</td><td>' + esc(e.action) + '</td><td>' + esc(e.target) + '</td><td>' + esc(e.reason) + '</td></tr>');
   }
 
+  /** Per service: state, weight and releases; the judge's per-activity comparison; why it rolled back. */
+  function renderReleases(data) {
+    const share = (x) => (x * 100).toFixed(2) + '%';
+    const side = (s) => share(s.successRate) + ' · p99 ' + esc(s.p99Ms) + ' ms · ' + esc(s.requests);
+    $('#releases').innerHTML = data.services.map((r) => {
+      const head = '<p data-release-service="' + esc(r.service) + '"><b>' + esc(r.service) + '</b> <span class="state ' + esc(r.state) + '" data-release-state="' + esc(r.service) + '">' + esc(r.state) + '</span> stable <b>' + esc(r.stable) + '</b>' +
+        (r.canary ? ', canary <b>' + esc(r.canary) + '</b> at <b data-release-weight="' + esc(r.service) + '">' + esc(r.weightPct) + '%</b> of users' : '') +
+        (r.reason ? ' <span class="muted">(' + esc(r.actor) + ': ' + esc(r.reason) + ')</span>' : '') +
+        (r.stepAt ? ' <span class="muted">next step: ' + r.steps.map((st) => esc(st.weightPct) + '% after ' + esc(st.afterS) + ' s').join(', then ') + ' (first due ' + esc(r.stepAt) + ', if judged clean)</span>' : '') + '</p>';
+      const releases = '<table><thead><tr><th>release</th><th>instances</th><th>success</th><th>p99 ms</th><th>calls (60 s, this gateway)</th></tr></thead><tbody>' +
+        r.releases.map((x) => '<tr><td>' + esc(x.release) + '</td><td>' + esc(x.instances) + '</td><td>' + share(x.successRate) + '</td><td>' + esc(x.p99Ms) + '</td><td>' + esc(x.requests) + '</td></tr>').join('') + '</tbody></table>';
+      const comparisons = r.comparisons.length
+        ? '<table><thead><tr><th>compared on</th><th>canary</th><th>stable</th><th>verdict</th><th>p</th></tr></thead><tbody>' +
+          r.comparisons.map((c) => '<tr><td>' + esc(c.kind) + ' ' + esc(c.id) + '</td><td>' + side(c.canary) + '</td><td>' + side(c.stable) + '</td><td><span class="state ' + esc(c.verdict) + '">' + esc(c.verdict) + '</span></td><td>' + (c.pValue === undefined ? '' : Number(c.pValue).toExponential(1)) + '</td></tr>').join('') + '</tbody></table>'
+        : '';
+      const rollback = r.rollback
+        ? '<p class="error" data-release-rollback="' + esc(r.service) + '">Rolled back ' + esc(r.rollback.at) + ' by the judge on ' + esc(r.rollback.judgedBy) + ': ' + esc(r.rollback.comparison.kind) + ' ' + esc(r.rollback.comparison.id) + ' ' + esc(r.rollback.comparison.verdict) + ' (canary ' + side(r.rollback.comparison.canary) + ' vs stable ' + side(r.rollback.comparison.stable) + ')</p>'
+        : '';
+      const fallbacks = Object.entries(r.fallbacks).map(([k, n]) => esc(k) + ': ' + esc(n)).join(', ');
+      return head + rollback + releases + comparisons + (fallbacks ? '<p class="muted">served by stable for want of a healthy instance: ' + fallbacks + '</p>' : '');
+    }).join('');
+  }
 
   function renderRanking(data) {
     rows('#analytics-ranking', data.activities, (a) => '<tr data-activity-row="' + esc(a.activityId) + '"><td><a href="#" data-activity="' + esc(a.activityId) + '">' + esc(a.activityId) + '</a></td><td>' + esc(a.claims) + '</td><td>' + esc(a.delivered) + '</td><td>' + esc(a.failing) + '</td><td>' + esc(a.refusals) + '</td><td>' + pct(a.successRate) + '</td><td>' +
@@ -187,10 +209,11 @@ export const DASHBOARD_JS = `'use strict';
   }
 
   async function refresh() {
-    const [upstreams, breakers, queue, failed, flags, audit, uncertain, admission, ranking] = await Promise.allSettled([
+    const [upstreams, breakers, queue, failed, flags, audit, uncertain, admission, ranking, releases] = await Promise.allSettled([
       api('/admin/upstreams'), api('/admin/breakers'), api('/admin/queues'), api('/admin/queues/failed'), api('/admin/flags'), api('/admin/audit?limit=500'),
-      api('/admin/orders?status=uncertain&limit=50'), api('/admin/admission'), api('/admin/analytics/activities?minutes=60&limit=20'),
+      api('/admin/orders?status=uncertain&limit=50'), api('/admin/admission'), api('/admin/analytics/activities?minutes=60&limit=20'), api('/admin/releases'),
     ]);
+    if (releases.status === 'fulfilled') renderReleases(releases.value);
     if (ranking.status === 'fulfilled') renderRanking(ranking.value);
     $('#analytics-error').textContent = ranking.status === 'rejected' ? ranking.reason.message : '';
     if (shownActivity) await showActivity(shownActivity);

@@ -19,7 +19,8 @@ import { LatchRefusalReports } from '../claims/latch-refusal.reports.js';
 import { SoldOutLatch } from '../claims/sold-out.latch.js';
 import { RequestId } from '../http/request-id.js';
 import { parseStrict, pathId } from '../http/validation.js';
-import type { Upstream } from '../upstream/upstream.client.js';
+import { GrayRelease, RELEASE_HEADER } from '../releases/gray-release.js';
+import type { ServedBy, Upstream } from '../upstream/upstream.client.js';
 import { DELIVERY_UPSTREAM, QUERY_UPSTREAM } from '../upstream/upstream.tokens.js';
 
 /** A claim carries no fields: `{}` or no body at all. */
@@ -38,13 +39,26 @@ export class GiftsController {
     @Inject(DELIVERY_UPSTREAM) private readonly delivery: Upstream,
     private readonly rateLimiter: ClaimRateLimiter,
     private readonly soldOut: SoldOutLatch,
+    private readonly releases: GrayRelease,
     private readonly latchReports: LatchRefusalReports,
   ) {}
 
+  /** Sticky by user during a gray release: the user's release answers, named in `X-Rampart-Release`. */
   @Get(':giftId')
-  getGift(@Param('giftId') giftId: string, @RequestId() requestId: string): Promise<GiftView> {
+  async getGift(@Param('giftId') giftId: string, @RequestId() requestId: string, @UserId() userId?: string, @Res({ passthrough: true }) reply?: FastifyReply): Promise<GiftView> {
     const request: GetGiftRequest = { meta: { requestId }, giftId: pathId(giftId, `gift ${giftId}`) };
-    return this.query.call<GiftView>(Patterns.GetGift, request); // route gift.get: fast, retried, stale under query.serveStale
+    const served: ServedBy = {};
+    const startedMs = performance.now();
+    try {
+      // Route gift.get: fast, retried, stale under query.serveStale.
+      const gift = await this.query.call<GiftView>(Patterns.GetGift, request, { userId, served });
+      this.releases.recordRead(request.giftId, served, performance.now() - startedMs);
+      if (served.release && reply) void reply.header(RELEASE_HEADER, served.release);
+      return gift;
+    } catch (err) {
+      this.releases.recordRead(request.giftId, served, performance.now() - startedMs, err);
+      throw err;
+    }
   }
 
   /**
@@ -73,8 +87,20 @@ export class GiftsController {
       throw err;
     }
     await this.rateLimiter.check(userId, idempotencyKey);
-    // Route gift.claim: slow class, its own breaker, never re-sent by the gateway.
-    const result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, { retryOnOtherInstance: false });
+    // Route gift.claim: slow class, its own breaker, never re-sent by the gateway. Sticky by user
+    // during a gray release; the outcome feeds the canary judge and the serving release is named in
+    // `X-Rampart-Release`.
+    const served: ServedBy = {};
+    const startedMs = performance.now();
+    let result: ClaimGiftReply;
+    try {
+      result = await this.delivery.call<ClaimGiftReply>(Patterns.ClaimGift, request, { retryOnOtherInstance: false, userId, served });
+    } catch (err) {
+      this.releases.recordClaim(request.giftId, served, performance.now() - startedMs, { error: err });
+      throw err;
+    }
+    this.releases.recordClaim(request.giftId, served, performance.now() - startedMs, result);
+    if (served.release) void reply.header(RELEASE_HEADER, served.release);
     await reply.status(isTerminalStatus(result.status) ? 200 : 202).send({ orderId: result.orderId, status: result.status });
   }
 }

@@ -55,7 +55,7 @@ describe('OpenAPI document', () => {
 
   it('documents the operators\' changes: X-Actor and its 400 on each, publish\'s dryRun, reason and both answers', () => {
     const changes = API_OPERATIONS.filter((op) => op.auth === 'admin' && op.method !== 'get');
-    expect(changes.map((op) => op.id).sort()).toEqual(['discardDeadLetter', 'publishActivity', 'resolveOrder', 'retryDeadLetter', 'setFlag']);
+    expect(changes.map((op) => op.id).sort()).toEqual(['discardDeadLetter', 'promoteRelease', 'publishActivity', 'resolveOrder', 'retryDeadLetter', 'setFlag', 'setRelease']);
     for (const op of changes) {
       expect(operationOf(op).parameters).toContainEqual(expect.objectContaining({ name: 'X-Actor', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{1,64}$' } }));
       expect(operationOf(op).responses[400].content['application/json'].schema.properties.error.properties.code.enum).toContain('BAD_REQUEST');
@@ -131,7 +131,7 @@ describe('OpenAPI document against the routes Fastify serves', () => {
   };
 
   // Routes whose success needs a real Redis or a stream: the test app's fake Redis cannot serve them.
-  const NEEDS_REDIS = new Set(['setFlag', 'listAudit', 'getReadiness', 'followOrderEvents']);
+  const NEEDS_REDIS = new Set(['setFlag', 'listAudit', 'getReadiness', 'followOrderEvents', 'setRelease', 'promoteRelease']);
 
   it.each(API_OPERATIONS.filter((op) => !NEEDS_REDIS.has(op.id)).map((op) => [op.id, op] as const))(
     '%s: its documented request gets a documented success whose body passes the documented schema',

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { ErrorCode } from '@app/contracts';
 import { ERROR_CATALOGUE, PUBLIC_ERROR_CODES, publicErrorOf } from '../errors/error-catalogue.js';
 import { ADMIN_OPERATIONS } from './admin.operations.js';
+import { RELEASE_OPERATIONS } from './release.operations.js';
 import type { ApiAuth, ApiOperation } from './api-operation.js';
 import { idSchema } from './api-schemas.js';
 import { PLATFORM_OPERATIONS } from './platform.operations.js';
 import { USER_OPERATIONS } from './user.operations.js';
 
 /** Every documented route. */
-export const API_OPERATIONS: readonly ApiOperation[] = [...USER_OPERATIONS, ...ADMIN_OPERATIONS, ...PLATFORM_OPERATIONS];
+export const API_OPERATIONS: readonly ApiOperation[] = [...USER_OPERATIONS, ...ADMIN_OPERATIONS, ...RELEASE_OPERATIONS, ...PLATFORM_OPERATIONS];
 
 /** A JSON object of the document (OpenAPI objects are plain JSON). */
 type Json = Record<string, unknown>;

@@ -41,7 +41,8 @@ export const USER_OPERATIONS: readonly ApiOperation[] = [
       'The Idempotency-Key is the order number: one key makes at most one order, and the gift is delivered at most once for it, however often and concurrently the claim is repeated. ' +
       'A repeat answers the same orderId with the order\'s current state. 200 when the order is settled (`delivered`, or `failed` after a provider refused it), 202 while delivery continues. ' +
       'Where several refusals apply, the first of NOT_ACTIVE, USER_LIMIT_REACHED, TOO_MANY_UNCERTAIN, SOLD_OUT, DAILY_LIMIT_REACHED is reported. ' +
-      'After a 503 (or no answer at all) repeat with the same key.',
+      'After a 503 (or no answer at all) repeat with the same key. ' +
+      'The `X-Rampart-Release` response header names the delivery release that served the claim (gray release: a user\'s calls all go to one release).',
     auth: 'user',
     pathParams: { giftId: { description: 'The gift to claim.', example: 'g1' } },
     headers: [
@@ -76,6 +77,7 @@ export const USER_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/gifts/{giftId}',
     tag: 'User',
     summary: 'Read a gift with what is left',
+    description: 'The `X-Rampart-Release` response header names the query release that answered (gray release: sticky by user).',
     auth: 'user',
     pathParams: { giftId: { description: 'The gift.', example: 'g1' } },
     successes: [{ status: 200, description: 'The gift.', schema: giftSchema, example: gift }],

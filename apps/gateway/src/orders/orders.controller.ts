@@ -32,13 +32,13 @@ export class OrdersController {
   @Get('orders/:orderId')
   getOrder(@Param('orderId') orderId: string, @UserId() userId: string, @RequestId() requestId: string): Promise<OrderView> {
     const request: GetOrderRequest = { meta: { requestId }, orderId: pathId(orderId, `order ${orderId}`), userId };
-    return this.query.call<OrderView>(Patterns.GetOrder, request); // route order.get: fast, retried
+    return this.query.call<OrderView>(Patterns.GetOrder, request, { userId }); // route order.get: fast, retried; sticky by user in a gray release
   }
 
   @Get('me/orders')
   listOrders(@Query() query: unknown, @UserId() userId: string, @RequestId() requestId: string): Promise<ListUserOrdersReply> {
     const { limit } = parseStrict(listQuery, { ...(query as object) }, 'query');
     const request: ListUserOrdersRequest = { meta: { requestId }, userId, limit };
-    return this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request); // route order.list-for-user: fast, retried
+    return this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request, { userId }); // route order.list-for-user: fast, retried; sticky by user
   }
 }

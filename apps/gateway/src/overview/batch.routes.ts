@@ -33,8 +33,8 @@ interface Route {
  * stream (`/api/orders/{id}/events`, not a JSON answer), writes, and `/api/batch` itself.
  */
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/api\/gifts\/([^/]+)$/, bind: ([id]) => (t, s) => t.gifts.getGift(id, s.requestId) },
-  { pattern: /^\/api\/activities\/([^/]+)$/, bind: ([id]) => (t, s) => t.activities.getActivity(id, s.requestId) },
+  { pattern: /^\/api\/gifts\/([^/]+)$/, bind: ([id]) => (t, s) => t.gifts.getGift(id, s.requestId, s.userId) },
+  { pattern: /^\/api\/activities\/([^/]+)$/, bind: ([id]) => (t, s) => t.activities.getActivity(id, s.requestId, s.userId) },
   { pattern: /^\/api\/orders\/([^/]+)$/, bind: ([id]) => (t, s) => t.orders.getOrder(id, s.userId, s.requestId) },
   { pattern: /^\/api\/me\/orders$/, bind: (_, query) => (t, s) => t.orders.listOrders(query, s.userId, s.requestId) },
   { pattern: /^\/api\/me\/overview$/, bind: () => (t, s) => t.overview.getOverview(s.userId, s.requestId) },

@@ -61,7 +61,7 @@ export class OverviewLoader {
         isEssential: true,
         run: async ({ input, once }) => {
           const request: ListUserOrdersRequest = { meta: { requestId: input.requestId }, userId: input.userId, limit: ORDERS_LIMIT.max };
-          return (await once(Patterns.ListUserOrders, () => this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request, read))).orders;
+          return (await once(Patterns.ListUserOrders, () => this.query.call<ListUserOrdersReply>(Patterns.ListUserOrders, request, { ...read, userId: input.userId }))).orders;
         },
       })
       .step('eligibility', {
@@ -75,7 +75,7 @@ export class OverviewLoader {
         isEssential: false,
         run: async ({ input }) => {
           const request: RecommendationsRequest = { meta: { requestId: input.requestId }, userId: input.userId, limit: RECOMMENDATIONS_LIMIT };
-          return (await this.query.call<RecommendationsReply>(Patterns.Recommendations, request, read)).gifts;
+          return (await this.query.call<RecommendationsReply>(Patterns.Recommendations, request, { ...read, userId: input.userId })).gifts;
         },
       })
       .build({ timeouts: { fast: config.timeouts.fastMs, slow: config.timeouts.slowMs } });

@@ -17,7 +17,7 @@ import {
   type RetryPolicy,
   type TimeoutClassName,
 } from '@app/resilience';
-import { SuccessRateWindow, type EndpointSnapshot } from '@app/routing';
+import { SuccessRateWindow, type EndpointSnapshot, type RolloutRoute } from '@app/routing';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
 import { routeSpec, type StaleRule } from './route-table.js';
@@ -175,7 +175,7 @@ export class PolicedUpstream implements Upstream {
         this.counters.throttled++;
         return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
       }
-      return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried }));
+      return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried, userId: options.userId, served: options.served }));
     };
     if (route.stale === 'never') return load();
     const allowStale = route.stale === 'always' || this.flags.isEnabled(Flags.QueryServeStale);
@@ -191,6 +191,14 @@ export class PolicedUpstream implements Upstream {
 
   snapshot(): EndpointSnapshot<string>[] {
     return this.inner.snapshot?.() ?? [];
+  }
+
+  setRollout(route: RolloutRoute): void {
+    this.inner.setRollout?.(route);
+  }
+
+  releaseFallbacks(): Record<string, number> {
+    return this.inner.releaseFallbacks?.() ?? {};
   }
 
   close(): Promise<void> {

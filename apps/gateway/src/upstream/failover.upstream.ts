@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ErrorCode, isAppError, type Pattern } from '@app/contracts';
-import type { EndpointSnapshot } from '@app/routing';
+import type { EndpointSnapshot, RolloutRoute } from '@app/routing';
 import type { CallOptions, Upstream } from './upstream.client.js';
 
 /** Options of {@link FailoverUpstream}. */
@@ -78,6 +78,17 @@ export class FailoverUpstream implements Upstream {
   }
 
   /** Instances of both groups (the backup's after the primary's). */
+  setRollout(route: RolloutRoute): void {
+    this.primary.setRollout?.(route);
+    this.backup.setRollout?.(route);
+  }
+
+  releaseFallbacks(): Record<string, number> {
+    const sum: Record<string, number> = { ...this.primary.releaseFallbacks?.() };
+    for (const [release, n] of Object.entries(this.backup.releaseFallbacks?.() ?? {})) sum[release] = (sum[release] ?? 0) + n;
+    return sum;
+  }
+
   snapshot(): EndpointSnapshot<string>[] {
     return [...(this.primary.snapshot?.() ?? []), ...(this.backup.snapshot?.() ?? [])];
   }

@@ -3,14 +3,16 @@ import { Subject } from 'rxjs';
 import { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppError, ErrorCode, fail, ok, Patterns } from '@app/contracts';
-import { RoundRobinRouter, SuccessRateRouter } from '@app/routing';
-import { UpstreamClient } from './upstream.client.js';
+import { ReleaseRouter, RoundRobinRouter, SuccessRateRouter } from '@app/routing';
+import { UpstreamClient, type ServedBy } from './upstream.client.js';
 
 type Behaviour = 'answer' | 'refuse-business' | 'silent' | 'drop' | 'throw' | 'garbage';
 
 /** A TCP server speaking Nest's framing (`<length>#<json>`), with a switchable behaviour. */
 class FakeInstance {
   behaviour: Behaviour = 'answer';
+  /** The release named in ping replies (none: the reply names none, as an instance before RELEASE). */
+  release?: string;
   readonly received: string[] = [];
   /** The messages' payloads, in arrival order. */
   readonly payloads: unknown[] = [];
@@ -54,7 +56,8 @@ class FakeInstance {
       const json = JSON.stringify({ id: packet.id, isDisposed: true, ...body });
       socket.write(`${json.length}#${json}`);
     };
-    if (this.behaviour === 'answer') answer({ response: ok({ pattern: packet.pattern }) });
+    const pong = packet.pattern === Patterns.Ping && this.release ? { pong: true, release: this.release } : undefined;
+    if (this.behaviour === 'answer') answer({ response: ok(pong ?? { pattern: packet.pattern }) });
     if (this.behaviour === 'refuse-business') answer({ response: fail(ErrorCode.SoldOut, 'gift g1 has no inventory left') });
     if (this.behaviour === 'throw') answer({ err: { status: 'error', message: 'Internal server error' } });
     if (this.behaviour === 'garbage') answer({ response: { hello: 'world' } });
@@ -248,6 +251,35 @@ describe('UpstreamClient', () => {
         expect(client.snapshot().map((s) => s.endpoint)).toEqual([otherAddress]);
       } finally {
         await other.stop();
+      }
+    });
+  });
+
+  describe('gray release (ReleaseRouter)', () => {
+    it('learns each instance\'s release from its ping, sends a user to their release and says which served', async () => {
+      const canary = new FakeInstance();
+      canary.release = 'canary-1';
+      const canaryAddress = await canary.start();
+      try {
+        const router = new ReleaseRouter([up, canaryAddress], (_release, endpoints) => new SuccessRateRouter(endpoints, { name: 'query' }), { name: 'query' });
+        const client = new UpstreamClient('query', router, { releaseLearnIntervalMs: 50 });
+        clients.push(client);
+        for (let i = 0; i < 100 && router.releaseOf(canaryAddress) !== 'canary-1'; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(router.releaseOf(canaryAddress)).toBe('canary-1');
+        expect(router.releaseOf(up)).toBe('stable'); // its ping names no release
+        client.setRollout({ stable: 'stable', canary: 'canary-1', weightPct: 100, salt: 's' });
+        const served: ServedBy = {};
+        await client.call(Patterns.GetGift, { meta: { requestId: 'r1' }, giftId: 'g1' }, { ...read, userId: 'u1', served });
+        expect(served).toEqual({ address: canaryAddress, release: 'canary-1' });
+        expect(canary.received).toContain(Patterns.GetGift);
+        const operator: ServedBy = {};
+        await client.call(Patterns.GetGift, { meta: { requestId: 'r2' }, giftId: 'g1' }, { ...read, served: operator });
+        expect(operator).toEqual({ address: up, release: 'stable' });
+        // The registry's word is taken as well (discovery), and sticks.
+        client.setReleases(new Map([[up, 'v2']]));
+        expect(router.releasesSeen().sort()).toEqual(['canary-1', 'v2']);
+      } finally {
+        await canary.stop();
       }
     });
   });

@@ -3,7 +3,7 @@ import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microse
 import { isIP, type Socket } from 'node:net';
 import { firstValueFrom, timeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ErrorCode, Patterns, type Pattern, type Reply } from '@app/contracts';
-import { ProbeScheduler, type EndpointSnapshot, type Router } from '@app/routing';
+import { ProbeScheduler, ReleaseRouter, RELEASE_PATTERN, STABLE_RELEASE, type EndpointSnapshot, type RolloutRoute, type Router } from '@app/routing';
 import { classifyFailure, serverError } from './call-failure.js';
 
 /**
@@ -27,6 +27,19 @@ export interface CallOptions {
    * goes to another instance when there is one. Set by the retry policy; callers leave it out.
    */
   tried?: Set<string>;
+  /**
+   * The user the call is for: during a gray release the call goes to that user's release (sticky by
+   * user). Leave it out for calls on nobody's behalf (operators, probes): they go to stable.
+   */
+  userId?: string;
+  /** Filled in by the client with the instance (and its release) that made the last attempt. */
+  served?: ServedBy;
+}
+
+/** Which instance, of which release, made a call's last attempt. */
+export interface ServedBy {
+  address?: string;
+  release?: string;
 }
 
 /** Attempt budget when a caller gives none and no policy supplies one, in ms. */
@@ -39,6 +52,10 @@ export interface Upstream {
   anyInstanceAnswers(timeoutMs: number): Promise<string>;
   /** Routing state of every instance, for `/admin/upstreams` (fakes may leave it out). */
   snapshot?(): EndpointSnapshot<string>[];
+  /** Applies a gray release's routing (who goes to the canary); clients that do not route by release leave it out. */
+  setRollout?(route: RolloutRoute): void;
+  /** Calls meant for a release whose group had no healthy instance (served by stable instead), per release. */
+  releaseFallbacks?(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -52,6 +69,11 @@ export interface UpstreamClientOptions {
   probeTimeoutMs?: number;
   /** Adds the service proof to every message (probes included). Default: messages go unsigned. */
   sign?: MessageSigner;
+  /**
+   * With a {@link ReleaseRouter}: time between pings asking instances whose release is not known yet
+   * (new addresses, reconnected ones) which release they run, in ms. Default 1000.
+   */
+  releaseLearnIntervalMs?: number;
 }
 
 /** Turns a payload into the message actually sent (e.g. with the `SERVICE_TOKEN` proof). */
@@ -79,6 +101,11 @@ export class UpstreamClient implements Upstream {
   private readonly createClient: ClientFactory;
   private readonly prober: ProbeScheduler<string>;
   private readonly sign?: MessageSigner;
+  /** The router when it groups by release (gray release), else undefined. */
+  readonly releases?: ReleaseRouter<string>;
+  /** Addresses whose release has not been heard from the instance or the registry yet. */
+  private readonly unlearned = new Set<string>();
+  private learnTimer?: NodeJS.Timeout;
 
   constructor(
     readonly service: string,
@@ -95,12 +122,49 @@ export class UpstreamClient implements Upstream {
       intervalMs: opts.probeIntervalMs ?? 500,
       probe: (address) => this.pings(address, probeTimeoutMs),
     });
+    if (router instanceof ReleaseRouter) {
+      this.releases = router;
+      for (const address of router.endpoints()) this.unlearned.add(address);
+      // Ask new instances their release at once and every interval until they answer, so a user's
+      // calls reach their release from the start instead of whichever group an unknown address sat in.
+      const learn = () => {
+        for (const address of this.unlearned) void this.pings(address, probeTimeoutMs);
+      };
+      setImmediate(learn);
+      this.learnTimer = setInterval(learn, opts.releaseLearnIntervalMs ?? 1_000);
+      this.learnTimer.unref();
+    }
+  }
+
+  /** Records the releases of instances (from the registry); the router regroups them. */
+  setReleases(releases: ReadonlyMap<string, string>): void {
+    if (!this.releases) return;
+    for (const address of releases.keys()) this.unlearned.delete(address);
+    this.releases.setReleases(releases);
+  }
+
+  setRollout(route: RolloutRoute): void {
+    this.releases?.setRollout(route);
+  }
+
+  releaseFallbacks(): Record<string, number> {
+    return Object.fromEntries(this.releases?.fallbacks ?? []);
+  }
+
+  /** The release an instance runs (`stable` when unknown or when the router does not group by release). */
+  releaseOf(address: string): string {
+    return this.releases?.releaseOf(address) ?? STABLE_RELEASE;
   }
 
   /** Replaces the instance addresses (discovery); connections of removed instances are closed. */
   setEndpoints(addresses: readonly string[]): void {
+    const known = new Set(this.router.endpoints());
     this.router.setEndpoints(addresses);
     const kept = new Set(addresses);
+    if (this.releases) {
+      for (const address of addresses) if (!known.has(address)) this.unlearned.add(address);
+      for (const address of this.unlearned) if (!kept.has(address)) this.unlearned.delete(address);
+    }
     for (const [address, connection] of this.connections) {
       if (kept.has(address)) continue;
       this.connections.delete(address);
@@ -121,14 +185,19 @@ export class UpstreamClient implements Upstream {
   /** Calls one instance and returns the `Reply` value; a `Reply` error is thrown as its AppError. */
   async call<T>(pattern: Pattern, payload: object, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    const tried = options.tried;
-    const first = tried?.size ? (this.pickOther(tried) ?? this.router.pick()) : this.router.pick();
+    const { tried, userId, served } = options;
+    const first = tried?.size ? (this.pickOther(tried, userId) ?? this.router.pick(undefined, userId)) : this.router.pick(undefined, userId);
     tried?.add(first);
+    if (served) served.address = first;
     let attempt = await this.attempt<T>(first, pattern, payload, timeoutMs);
     if (!('value' in attempt) && attempt.isConnectRefused && options.retryOnOtherInstance) {
-      const second = this.pickOther(new Set([first]));
-      if (second !== undefined) attempt = await this.attempt<T>(second, pattern, payload, timeoutMs);
+      const second = this.pickOther(new Set([first]), userId);
+      if (second !== undefined) {
+        if (served) served.address = second;
+        attempt = await this.attempt<T>(second, pattern, payload, timeoutMs);
+      }
     }
+    if (served?.address !== undefined) served.release = this.releaseOf(served.address);
     if ('value' in attempt) return attempt.value;
     throw attempt.error;
   }
@@ -142,6 +211,7 @@ export class UpstreamClient implements Upstream {
 
   async close(): Promise<void> {
     this.prober.dispose();
+    clearInterval(this.learnTimer);
     for (const connection of this.connections.values()) {
       connection.subscription?.unsubscribe();
       await connection.client.close();
@@ -153,6 +223,7 @@ export class UpstreamClient implements Upstream {
   private async pings(address: string, timeoutMs: number): Promise<boolean> {
     try {
       const reply = await this.send<unknown>(address, Patterns.Ping, { meta: { requestId: 'probe' } }, timeoutMs);
+      if (isReply(reply) && reply.ok) this.learnRelease(address, reply.value);
       return isReply(reply) && reply.ok;
     } catch (err) {
       if (err instanceof TimeoutError) this.abandonPendingConnect(address);
@@ -160,9 +231,18 @@ export class UpstreamClient implements Upstream {
     }
   }
 
-  private pickOther(exclude: ReadonlySet<string>): string | undefined {
+  /** Takes the release an instance names in its ping reply (an instance too old to name one runs `stable`). */
+  private learnRelease(address: string, pong: unknown): void {
+    if (!this.releases || !this.router.endpoints().includes(address)) return;
+    const named = (pong as { release?: unknown } | null)?.release;
+    const release = typeof named === 'string' && RELEASE_PATTERN.test(named) ? named : STABLE_RELEASE;
+    this.unlearned.delete(address);
+    this.releases.setReleases([[address, release]]);
+  }
+
+  private pickOther(exclude: ReadonlySet<string>, userId?: string): string | undefined {
     try {
-      return this.router.pick(exclude);
+      return this.router.pick(exclude, userId);
     } catch (err) {
       if (err instanceof AppError && err.code === ErrorCode.NoHealthyEndpoint) return undefined;
       throw err;
@@ -219,7 +299,10 @@ export class UpstreamClient implements Upstream {
     const connection: Connection = { client, isConnected: false };
     let lastEvent = '';
     connection.subscription = client.status.subscribe((status) => {
+      const wasConnected = connection.isConnected;
       connection.isConnected = status === 'connected';
+      // A reconnect may be a restarted instance running another release: ask again.
+      if (this.releases && connection.isConnected && !wasConnected && lastEvent !== '') this.unlearned.add(address);
       const event = connection.isConnected ? 'upstream.connected' : 'upstream.disconnected';
       // Log state changes only: a refused connect reports 'disconnected' from both its error and close.
       if (event !== lastEvent) this.logger.log({ event, service: this.service, address });

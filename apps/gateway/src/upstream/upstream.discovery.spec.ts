@@ -54,4 +54,21 @@ describe('UpstreamDiscovery', () => {
       jest.useRealTimers();
     }
   });
+
+  it('passes the registry\'s releases of the instances to a target that routes by release; a failed read changes nothing', async () => {
+    const t = { ...target(['h:1']), releases: new Map<string, string>() };
+    const withReleases = Object.assign(t, { setReleases: (r: ReadonlyMap<string, string>) => (t.releases = new Map(r)) });
+    let fails = false;
+    const releases = jest.fn(async (addresses: readonly string[]) => {
+      if (fails) throw new Error('ECONNREFUSED');
+      return new Map(addresses.filter((a) => a === 'h:2').map((a) => [a, 'canary-1']));
+    });
+    const discovery = new UpstreamDiscovery(withReleases, { staticAddresses: ['h:1'], registered: async () => ['h:2'], releases });
+    await discovery.refresh();
+    expect(releases).toHaveBeenCalledWith(['h:1', 'h:2']);
+    expect(t.releases).toEqual(new Map([['h:2', 'canary-1']]));
+    fails = true;
+    await discovery.refresh();
+    expect(t.releases).toEqual(new Map([['h:2', 'canary-1']]));
+  });
 });

@@ -5,6 +5,8 @@ export interface DiscoveryTarget {
   readonly service: string;
   endpoints(): readonly string[];
   setEndpoints(addresses: readonly string[]): void;
+  /** Records the release each instance runs (gray release); targets that do not route by release leave it out. */
+  setReleases?(releases: ReadonlyMap<string, string>): void;
 }
 
 /** Options of {@link UpstreamDiscovery}. */
@@ -15,6 +17,8 @@ export interface UpstreamDiscoveryOptions {
   registered: () => Promise<string[]>;
   /** Time between reads, in ms. Default 1000. */
   refreshMs?: number;
+  /** Reads the release of the registered instances among `addresses` (e.g. {@link instanceReleases}). Default: none. */
+  releases?: (addresses: readonly string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /**
@@ -66,8 +70,21 @@ export class UpstreamDiscovery {
     const current = this.target.endpoints();
     const added = next.filter((a) => !current.includes(a));
     const removed = current.filter((a) => !next.includes(a));
-    if (!added.length && !removed.length) return;
-    this.target.setEndpoints(next);
-    this.logger.log({ event: 'discovery.changed', service: this.target.service, added, removed, instances: next.length });
+    if (added.length || removed.length) {
+      this.target.setEndpoints(next);
+      this.logger.log({ event: 'discovery.changed', service: this.target.service, added, removed, instances: next.length });
+    }
+    await this.readReleases(next);
+  }
+
+  /** The registry's word on each instance's release; a failed read leaves the known releases as they are. */
+  private async readReleases(addresses: readonly string[]): Promise<void> {
+    if (!this.options.releases || !this.target.setReleases) return;
+    try {
+      const releases = await this.options.releases(addresses);
+      if (releases.size) this.target.setReleases(releases);
+    } catch (err) {
+      this.logger.warn({ event: 'discovery.releases-read-failed', service: this.target.service, error: String(err) });
+    }
   }
 }

@@ -135,6 +135,22 @@ export class RedisKeys {
   registry(service: string): string {
     return `${this.prefix}:registry:${service}`;
   }
+  /** Hash of the release (`RELEASE`) each registered instance of `service` runs: `host:port` -> release. */
+  registryReleases(service: string): string {
+    return `${this.prefix}:registry:${service}:releases`;
+  }
+  /** Hash of the gray-release rollout of each service: service -> rollout JSON (see the gateway's releases folder). */
+  releases(): string {
+    return `${this.prefix}:releases`;
+  }
+  /** Hash of each gateway's canary-judge tallies (field: gateway id; value: JSON with its time), shared so every gateway judges the cluster's calls. */
+  releaseTallies(): string {
+    return `${this.prefix}:releases:tallies`;
+  }
+  /** Pub/sub channel announcing a rollout change (message: the service). */
+  releasesChannel(): string {
+    return `${this.prefix}:releases:changed`;
+  }
   /** Stream of claim reports (the non-essential analytics branch). */
   reports(): string {
     return `${this.prefix}:reports`;

@@ -63,6 +63,8 @@ export interface ServiceConfig extends CommonConfig {
   host: string;
   tcpPort: number;
   httpPort: number;
+  /** The release this instance runs (`RELEASE`, see `readRelease`): registered beside its address. */
+  release: string;
 }
 
 /**
@@ -112,7 +114,7 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
       const registration = new InstanceRegistration(redis, new RedisKeys(config.redisPrefix), app, registry.address, registry.ttlMs, {
         log: (event) => logger.log(event),
         warn: (event) => logger.warn(event),
-      });
+      }, config.release);
       await registration.start();
       deregister = async () => {
         await registration.stop();
@@ -120,7 +122,7 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
       };
     }
     closeOnSignals(app, nest, logger, deregister);
-    logger.log(readyEvent(app, { tcpPort: config.tcpPort, httpPort: config.httpPort }));
+    logger.log(readyEvent(app, { tcpPort: config.tcpPort, httpPort: config.httpPort, release: config.release }));
   })().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);

@@ -80,7 +80,7 @@ export function createLogger(app: string, level: LogLevelName, destination?: Nod
 }
 
 /** The one line each app prints when it serves; tests and `npm start` wait for its `"event":"app.ready"`. */
-export function readyEvent(_app: string, ports: Record<string, number>): Record<string, unknown> {
+export function readyEvent(_app: string, ports: Record<string, number | string>): Record<string, unknown> {
   // The app's name is already on every line (pino's base fields).
   return { event: 'app.ready', ...ports };
 }

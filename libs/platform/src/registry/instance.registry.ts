@@ -43,6 +43,8 @@ export class InstanceRegistration {
     readonly address: string,
     readonly ttlMs: number,
     private readonly events: RegistrationEvents,
+    /** The release this instance runs (`RELEASE`), written beside its registration. Default `stable`. */
+    readonly release = 'stable',
   ) {}
 
   /** Registers now and starts the heartbeat. */
@@ -60,6 +62,7 @@ export class InstanceRegistration {
     clearInterval(this.timer);
     try {
       await this.redis.zrem(this.keys.registry(this.service), this.address);
+      await this.redis.hdel(this.keys.registryReleases(this.service), this.address);
       this.events.log({ event: 'registry.deregistered', service: this.service, address: this.address });
     } catch (err) {
       this.events.warn({ event: 'registry.deregister-failed', service: this.service, address: this.address, error: String(err) });
@@ -70,6 +73,9 @@ export class InstanceRegistration {
     if (this.isStopped) return;
     try {
       await this.redis.eval(HEARTBEAT, 1, this.keys.registry(this.service), this.address, String(this.ttlMs));
+      // A separate key (not in the script), so the script keeps one key; the release of a process never
+      // changes, and a reader only trusts it for addresses the registry lists as live.
+      await this.redis.hset(this.keys.registryReleases(this.service), this.address, this.release);
       if (this.isFailing) this.events.log({ event: 'registry.heartbeat-restored', service: this.service, address: this.address });
       this.isFailing = false;
     } catch (err) {
@@ -83,4 +89,16 @@ export class InstanceRegistration {
 export async function liveInstances(redis: Redis, keys: RedisKeys, service: string): Promise<string[]> {
   const live = (await redis.eval(LIVE, 1, keys.registry(service))) as string[];
   return live;
+}
+
+/**
+ * The release of each live instance of `service` (`host:port` -> release) for the addresses given;
+ * entries of addresses that are no longer live are deleted, so the hash stays as small as the registry.
+ */
+export async function instanceReleases(redis: Redis, keys: RedisKeys, service: string, live: readonly string[]): Promise<Map<string, string>> {
+  const all = await redis.hgetall(keys.registryReleases(service));
+  const isLive = new Set(live);
+  const stale = Object.keys(all).filter((address) => !isLive.has(address));
+  if (stale.length) await redis.hdel(keys.registryReleases(service), ...stale);
+  return new Map(Object.entries(all).filter(([address]) => isLive.has(address)));
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, loadRegistryConfig } from '@app/platform';
+import { ConfigError, EnvReader, loadRegistryConfig, readRelease } from '@app/platform';
 
 describe('loadRegistryConfig', () => {
   it('advertises the bind host and TCP port with a 5 s TTL by default', () => {
@@ -21,5 +21,26 @@ describe('loadRegistryConfig', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     expect(String((caught as Error).message)).toMatch(/^Invalid delivery config: ADVERTISE_HOST .*REGISTRY_ENABLED .*REGISTRY_TTL_MS/);
+  });
+});
+
+describe('readRelease', () => {
+  const read = (env: NodeJS.ProcessEnv) => {
+    const reader = new EnvReader(env);
+    const release = readRelease(reader);
+    reader.finish('delivery');
+    return release;
+  };
+
+  it('is stable by default and takes any 1-32 characters of [A-Za-z0-9._-]', () => {
+    expect(read({})).toBe('stable');
+    expect(read({ RELEASE: 'canary-1' })).toBe('canary-1');
+    expect(read({ RELEASE: 'v2.3.1_rc.4' })).toBe('v2.3.1_rc.4');
+  });
+
+  it('refuses anything else with one line naming RELEASE', () => {
+    for (const bad of ['has space', 'a/b', 'x'.repeat(33)]) {
+      expect(() => read({ RELEASE: bad })).toThrow(/Invalid delivery config: RELEASE/);
+    }
   });
 });

@@ -1,5 +1,15 @@
 import { hostname } from 'node:os';
+import { RELEASE_PATTERN, STABLE_RELEASE } from '@app/routing';
 import { EnvReader } from '../config/env-reader.js';
+
+/**
+ * `RELEASE`: the release (version label) this instance runs, reported through the registry and the
+ * ping reply so that gateways route by it during a gray release. 1-32 characters of `[A-Za-z0-9._-]`;
+ * default `stable`.
+ */
+export function readRelease(reader: EnvReader): string {
+  return reader.string('RELEASE', { fallback: STABLE_RELEASE, pattern: RELEASE_PATTERN, hint: '1-32 characters of [A-Za-z0-9._-]' });
+}
 
 /** How a service instance registers itself for discovery. */
 export interface RegistryConfig {
