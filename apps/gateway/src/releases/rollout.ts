@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { AppError, ErrorCode } from '@app/contracts';
 import { STABLE_RELEASE, type RolloutRoute } from '@app/routing';
 import type { Comparison } from './release.judge.js';
@@ -89,7 +89,7 @@ export function withCanary(current: Rollout, change: SetCanary, now: Date): Roll
     stable: current.stable,
     canary: change.canary,
     weightPct: change.weightPct,
-    salt: isSameRollout ? current.salt : randomBytes(8).toString('hex'),
+    salt: isSameRollout ? current.salt : rolloutSalt(current.service, change.canary, current.generation + 1),
     state: 'progressing',
     generation: current.generation + 1,
     updatedAt: now.toISOString(),
@@ -137,4 +137,13 @@ export function rolledBack(current: Rollout, evidence: RollbackEvidence, now: Da
   const reason = `${evidence.comparison.kind} ${evidence.comparison.id}: ${evidence.comparison.verdict}`;
   const { steps: _steps, stepAt: _stepAt, ...base } = current;
   return { ...base, weightPct: 0, state: 'rolled-back', generation: current.generation + 1, updatedAt: now.toISOString(), actor: 'release-judge', reason, rollback: evidence };
+}
+
+/**
+ * A new rollout's salt: derived from the service, the canary and the rollout's generation, so each
+ * rollout puts other users first on its canary, and who was on a canary can be recomputed later
+ * (from the audit log) instead of depending on a random draw.
+ */
+export function rolloutSalt(service: string, canary: string, generation: number): string {
+  return createHash('sha256').update(`${service}:${canary}:${generation}`).digest('hex').slice(0, 16);
 }
