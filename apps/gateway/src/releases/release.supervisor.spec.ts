@@ -1,18 +1,13 @@
 import { Logger } from '@nestjs/common';
+import { Prng } from '../../../../test/torture/prng.js';
 import { ReleaseSupervisor, type RollbackDone, type RolloutSource } from './release.supervisor.js';
 import { ReleaseWindows } from './release.windows.js';
 import { initialRollout, withCanary, type ReleaseService, type Rollout } from './rollout.js';
 
-/** Seeded random source (mulberry32): every run of the spec draws the same numbers. */
+/** Seeded random source (the torture checker's mulberry32): every run of the spec draws the same numbers. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
 
 /** Rollouts in memory with the store's compare-and-set on the generation. */

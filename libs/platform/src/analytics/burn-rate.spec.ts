@@ -1,20 +1,9 @@
+import { Prng } from '../../../../test/torture/prng.js';
 import { burnWindows, evaluateBurn, type MinuteOutcomes, WORKBOOK_PERIOD_MS, WORKBOOK_RULES } from './burn-rate.js';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 const opts = { objective: 0.995, minVolume: 50 };
-
-/** A deterministic generator (mulberry32): the simulation prints nothing random. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A fake-clock run: deliveries arrive every second at `perMinute`/min, each failing with
@@ -22,7 +11,8 @@ function prng(seed: number): () => number {
  * evaluated every 10 s. Returns the times (ms since start) at which any rule fired.
  */
 function simulate(durationMs: number, perMinute: number, failRate: (t: number) => number, rules = burnWindows(DAY), seed = 1): number[] {
-  const random = prng(seed);
+  const prng = new Prng(seed);
+  const random = () => prng.next();
   const rows = new Map<number, MinuteOutcomes>();
   const fired: number[] = [];
   for (let t = 0; t < durationMs; t += 1000) {
