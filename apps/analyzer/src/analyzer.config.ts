@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type DatabaseConfig, deepFreeze, EnvReader, type LogLevelName, readDatabaseConfig } from '@app/platform';
+import { type DatabaseConfig, deepFreeze, EnvReader, type LogLevelName, readDatabaseConfig, readRedisAndLogging } from '@app/platform';
 
 export type AnalyzerConfig = Readonly<{
   /** Redis of the gifts (their activity and provider). Default redis://127.0.0.1:6379. */
@@ -39,15 +39,13 @@ export const ANALYZER_CONFIG = Symbol('ANALYZER_CONFIG');
 
 export function loadAnalyzerConfig(env: NodeJS.ProcessEnv = process.env): AnalyzerConfig {
   const reader = new EnvReader(env);
-  const redisUrl = reader.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379');
+  const base = readRedisAndLogging(reader);
   const httpPort = reader.int('HTTP_PORT', { min: 1, max: 65535, fallback: 4071 });
   const database = readDatabaseConfig(reader);
   if (!database.url) reader.problems.push('DATABASE_URL must be set: the analyzer writes its aggregates to PostgreSQL');
   const config = {
-    redisUrl,
-    reportRedisUrl: reader.redisUrl('REPORT_REDIS_URL', redisUrl),
-    redisPrefix: reader.string('REDIS_PREFIX', { fallback: 'rp', pattern: /^[A-Za-z0-9_-]{1,32}$/, hint: '1-32 characters of [A-Za-z0-9_-]' }),
-    logLevel: reader.string('LOG_LEVEL', { fallback: 'log', pattern: /^(debug|log|warn|error)$/, hint: 'debug, log, warn or error' }) as LogLevelName,
+    ...base,
+    reportRedisUrl: reader.redisUrl('REPORT_REDIS_URL', base.redisUrl),
     host: reader.string('HOST', { fallback: '127.0.0.1' }),
     httpPort,
     database,

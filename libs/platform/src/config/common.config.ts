@@ -25,11 +25,18 @@ export type LogLevelName = (typeof LogLevels)[number];
 
 export function readCommonConfig(env: EnvReader): CommonConfig {
   return {
+    ...readRedisAndLogging(env),
+    serviceToken: env.secret('SERVICE_TOKEN', { minLength: 32 }),
+    serviceTls: readServiceTls(env),
+  };
+}
+
+/** `REDIS_URL`, `REDIS_PREFIX`, `LOG_LEVEL`: what an app without the service hop (the analyzer) reads too. */
+export function readRedisAndLogging(env: EnvReader): Pick<CommonConfig, 'redisUrl' | 'redisPrefix' | 'logLevel'> {
+  return {
     redisUrl: env.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'),
     redisPrefix: env.string('REDIS_PREFIX', { fallback: 'rp', pattern: /^[A-Za-z0-9_-]{1,32}$/, hint: '1-32 characters of [A-Za-z0-9_-]' }),
     logLevel: env.string('LOG_LEVEL', { fallback: 'log', pattern: /^(debug|log|warn|error)$/, hint: 'debug, log, warn or error' }) as LogLevelName,
-    serviceToken: env.secret('SERVICE_TOKEN', { minLength: 32 }),
-    serviceTls: readServiceTls(env),
   };
 }
 
