@@ -48,9 +48,13 @@ const DRAIN_S = RETENTION_S + 3 * (RETENTION_INTERVAL_MS / 1000) + 10;
 const USERS = 2_000;
 const CONCURRENCY = 32;
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ONLY = env.MEMORY_RUNS; // "on", "off" or both (unset)
+const ONLY = env.MEMORY_RUNS; // "on", "off", "throughput" (the on/off claims/s comparison alone) or all (unset)
+const THROUGHPUT_S = num('MEMORY_THROUGHPUT_S', 5);
+const THROUGHPUT_ROUNDS = num('MEMORY_THROUGHPUT_ROUNDS', 3);
+const THROUGHPUT_CONCURRENCY = num('MEMORY_THROUGHPUT_CONCURRENCY', 32);
 
 const perRunS = 25 + (2 * CAL_S + 20) + Math.max(1, Math.round(STEADY_S / ACTIVITY_S)) * ACTIVITY_S + DRAIN_S + 15;
+const throughputS = 40 + THROUGHPUT_ROUNDS * 4 * (THROUGHPUT_S + 2);
 
 interface Sample {
   atS: number;
@@ -81,12 +85,19 @@ interface RunResult {
   retired?: number;
 }
 
-runBench('memory', { deadlineS: Math.ceil(perRunS * 2 * 1.5) + 60 }, async (ctx) => {
+runBench('memory', { deadlineS: Math.ceil((perRunS * 2 + throughputS) * 1.5) + 60 }, async (ctx) => {
   const notes: string[] = [];
   const database = await databaseAnswers();
   if (!database.ok) notes.push(`no PostgreSQL at ${DATABASE_URL} (${database.reason}): no "archive on" run`);
   const results: RunResult[] = [];
-  if (database.ok && ONLY !== 'off') {
+  let throughput: Throughput | undefined;
+  if (database.ok && (ONLY === undefined || ONLY === 'throughput')) {
+    const schema = `bench_memory_${randomUUID().slice(0, 8)}`;
+    ctx.defer(() => dropSchema(schema));
+    throughput = await compareThroughput(ctx, { DATABASE_URL, DATABASE_SCHEMA: schema });
+    if (!throughput) notes.push('this build has no archive: no claims/s comparison');
+  }
+  if (database.ok && (ONLY === undefined || ONLY === 'on')) {
     const schema = `bench_memory_${randomUUID().slice(0, 8)}`;
     ctx.defer(() => dropSchema(schema));
     const on = await runOnce(ctx, `archive on, retention ${RETENTION_S} s`, {
@@ -99,20 +110,85 @@ runBench('memory', { deadlineS: Math.ceil(perRunS * 2 * 1.5) + 60 }, async (ctx)
     if (on) results.push(on);
     else notes.push('this build has no archive (delivery exports no rampart_archive_lag_seconds after start-up with DATABASE_URL set): no "archive on" run');
   }
-  if (ONLY !== 'on') results.push((await runOnce(ctx, 'archive off (no DATABASE_URL)', { DATABASE_URL: '' }, false))!);
-  report(results, notes);
+  if (ONLY === undefined || ONLY === 'off') results.push((await runOnce(ctx, 'archive off (no DATABASE_URL)', { DATABASE_URL: '' }, false))!);
+  report(results, throughput, notes);
 });
 
-/** One run; undefined when `expectArchive` and the apps turn out to have none (stopped at once). */
-async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, string>, expectArchive: boolean): Promise<RunResult | undefined> {
-  ctx.step(`${label}: starting a redis-server of its own and the apps`);
+interface Throughput {
+  /** Delivered claims/s of each round, in the order run (A B B A ...). */
+  rounds: Array<{ archive: boolean; perS: number; p99Ms: number; failures: Record<string, number> }>;
+  onPerS: number;
+  offPerS: number;
+}
+
+/**
+ * Claims/s with the archive on vs off, both deployments up at once (each with its own redis-server),
+ * measured in alternating closed-loop rounds of 32 in flight (on, off, off, on, ...) so that a busy
+ * moment of the machine falls on both sides alike; the other deployment idles meanwhile. The on side
+ * archives as it goes (its archiver and PostgreSQL share the cores with the claim path, as in a
+ * one-machine deployment); after each of its rounds the bench waits until its archive has caught up, so
+ * no archive work spills into an off round. Undefined when the build has no archive.
+ */
+async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string>): Promise<Throughput | undefined> {
+  ctx.step(`claims/s, archive on vs off: starting both deployments`);
+  const on = await startDeployment(ctx, onEnv);
+  const off = await startDeployment(ctx, { DATABASE_URL: '' });
+  if (!on.archive) {
+    await Promise.all([on.stop(), off.stop()]);
+    return undefined;
+  }
+  const window = { startsAtMs: Date.now() - 60_000, endsAtMs: Date.now() + 3_600_000 };
+  const gift = [{ giftId: 'throughput-ok', inventory: 100_000_000, perUserLimit: 100_000_000 }];
+  await Promise.all([on.publish('throughput', gift, window), off.publish('throughput', gift, window)]);
+  const caughtUp = async () => {
+    for (let i = 0; i < 100 && (total(await on.metrics(), 'rampart_archive_lag_seconds') ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 200));
+  };
+  // Warm-up: JIT, connections, Lua scripts, PostgreSQL's caches.
+  for (const d of [on, off]) await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: 2, call: d.claim('throughput-ok') });
+  await caughtUp();
+  const rounds: Throughput['rounds'] = [];
+  for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
+    for (const d of i % 2 === 0 ? [on, off, off, on] : [off, on, on, off]) {
+      ctx.step(`claims/s, archive on vs off: round ${rounds.length + 1} of ${THROUGHPUT_ROUNDS * 4} (${d === on ? 'on' : 'off'})`);
+      const result = await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: THROUGHPUT_S, call: d.claim('throughput-ok') });
+      rounds.push({ archive: d === on, perS: result.okPerS, p99Ms: result.p99Ms, failures: result.failures });
+      if (d === on) await caughtUp();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  await Promise.all([on.stop(), off.stop()]);
+  const mean = (archive: boolean) => {
+    const side = rounds.filter((r) => r.archive === archive);
+    return side.reduce((sum, r) => sum + r.perS, 0) / side.length;
+  };
+  return { rounds, onPerS: mean(true), offPerS: mean(false) };
+}
+
+/** One deployment of a run: its own redis-server, 1 gateway, 1 query, 1 delivery, the stub provider at 0 ms. */
+interface Deployment {
+  suite: Suite;
+  admin: Redis;
+  /** Whether delivery runs an archiver (it exports rampart_archive_lag_seconds). */
+  archive: boolean;
+  metrics(): Promise<string>;
+  publish(name: string, gifts: Array<{ giftId: string; inventory: number; perUserLimit: number }>, window: { startsAtMs: number; endsAtMs: number }): Promise<void>;
+  /** A call claiming `giftId` with a new idempotency key and the next user. */
+  claim(giftId: string): LoadCall;
+  /** Claims sent so far. */
+  claims(): number;
+  stop(): Promise<void>;
+}
+
+async function startDeployment(ctx: BenchContext, appEnv: Record<string, string>): Promise<Deployment> {
   const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
   let suite: Suite | undefined;
   const admin = new Redis(redis.url);
+  let caller: HttpCaller | undefined;
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       admin.disconnect();
+      await caller?.close();
       await Promise.all([...(suite ? [...suite.gateways, ...suite.queries, ...suite.deliveries, suite.provider] : [])].map((a) => a.stop()));
       await redis.stop();
     })());
@@ -130,46 +206,67 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   const metricsUrl = `http://127.0.0.1:${/"httpPort":(\d+)/.exec(suite.deliveries[0].logs.find((l) => l.includes('"event":"app.ready"')) ?? '')?.[1]}/metrics`;
   const metrics = async () => (await fetch(metricsUrl)).text();
   // The archiver's lag gauge exists only where an archiver runs (DATABASE_URL set, a build with one).
-  const archive = expectArchive && /^rampart_archive_lag_seconds/m.test(await metrics());
+  const archive = /^rampart_archive_lag_seconds/m.test(await metrics());
+  const authorizations = await userAuthHeaders(suite, 'mem-user', USERS);
+  const run = randomUUID().slice(0, 6);
+  let seq = 0;
+  caller = new HttpCaller(gw, 64);
+  const http1 = caller;
+  return {
+    suite,
+    admin,
+    archive,
+    metrics,
+    stop,
+    claims: () => seq,
+    publish: async (name, gifts, window) => {
+      const body = demoActivity(suite!.providerUrl, gifts);
+      Object.assign(body, { startsAt: new Date(window.startsAtMs).toISOString(), endsAt: new Date(window.endsAtMs).toISOString() });
+      const res = await http('PUT', `${gw}/admin/activities/${name}`, { token: suite!.adminToken, body });
+      if (res.status !== 200 && res.status !== 201) throw new Error(`publishing activity ${name}: ${res.status} ${res.text}`);
+    },
+    claim: (giftId) => async () => {
+      const id = ++seq;
+      const status = await http1.status({
+        method: 'POST',
+        path: `/api/gifts/${giftId}/claims`,
+        headers: { authorization: authorizations[id % USERS], 'idempotency-key': `m-${run}-${id}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      return status === 200 || String(status);
+    },
+  };
+}
+
+/** One run; undefined when `expectArchive` and the apps turn out to have none (stopped at once). */
+async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, string>, expectArchive: boolean): Promise<RunResult | undefined> {
+  ctx.step(`${label}: starting a redis-server of its own and the apps`);
+  const deployment = await startDeployment(ctx, appEnv);
+  const { admin, metrics, stop } = deployment;
+  const archive = expectArchive && deployment.archive;
   if (expectArchive && !archive) {
     await stop();
     return undefined;
   }
-  const authorizations = await userAuthHeaders(suite, 'mem-user', USERS);
+  const suite = deployment.suite;
   const run = randomUUID().slice(0, 6);
-  let seq = 0;
-  let claims = 0;
+  const claims = () => deployment.claims();
   // used_memory counts everything the allocator holds (Lua scripts loaded by the first claims, client
   // buffers...); used_memory_dataset is the data alone (used_memory minus Redis' own overhead).
   const memory = async () => {
     const info = await admin.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
-    // The claim report stream and the audit stream are capped by length (MAXLEN), not retired: counted apart.
-    const capped = (await Promise.all(['reports', 'audit'].map(async (k) => Number(await admin.memory('USAGE', `${suite!.prefix}:${k}`)) || 0))).reduce((a, b) => a + b, 0);
+    // The claim report stream and the audit stream are capped by length (MAXLEN), not retired: counted
+    // apart, exactly (SAMPLES 0: the default estimate from 5 nodes of a stream is off by tens of percent).
+    const capped = (await Promise.all(['reports', 'audit'].map(async (k) => Number(await admin.memory('USAGE', `${suite.prefix}:${k}`, 'SAMPLES', 0)) || 0))).reduce((a, b) => a + b, 0);
     return { usedBytes: field('used_memory'), datasetBytes: field('used_memory_dataset'), cappedBytes: capped, keys: await admin.dbsize() };
   };
-  const publish = async (n: number, startsAtMs: number, endsAtMs: number) => {
-    const body = demoActivity(suite!.providerUrl, [
+  const publish = (n: number, startsAtMs: number, endsAtMs: number) =>
+    deployment.publish(`mem-${run}-${n}`, [
       { giftId: `m${run}-${n}-ok`, inventory: 100_000_000, perUserLimit: 100_000_000 },
       { giftId: `m${run}-${n}-out`, inventory: 1, perUserLimit: 1 },
-    ]);
-    Object.assign(body, { startsAt: new Date(startsAtMs).toISOString(), endsAt: new Date(endsAtMs).toISOString() });
-    const res = await http('PUT', `${gw}/admin/activities/mem-${run}-${n}`, { token: suite!.adminToken, body });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`publishing activity ${n}: ${res.status} ${res.text}`);
-  };
-  const caller = new HttpCaller(gw, 64);
-  ctx.defer(() => caller.close());
-  const claim = (giftId: string): LoadCall => async () => {
-    const id = ++seq;
-    claims++;
-    const status = await caller.status({
-      method: 'POST',
-      path: `/api/gifts/${giftId}/claims`,
-      headers: { authorization: authorizations[id % USERS], 'idempotency-key': `m-${run}-${id}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    return status === 200 || String(status);
-  };
+    ], { startsAtMs, endsAtMs });
+  const claim = deployment.claim;
 
   const startedMs = Date.now();
   const series: Sample[] = [];
@@ -177,7 +274,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   const sample = async () => {
     const m = await memory();
     const text = archive ? await metrics().catch(() => '') : '';
-    series.push({ atS: (Date.now() - startedMs) / 1000, phase, ...m, claims, ...(archive ? { archiveLagS: total(text, 'rampart_archive_lag_seconds') } : {}) });
+    series.push({ atS: (Date.now() - startedMs) / 1000, phase, ...m, claims: claims(), ...(archive ? { archiveLagS: total(text, 'rampart_archive_lag_seconds') } : {}) });
   };
   const sampler = setInterval(() => void sample().catch(() => undefined), SAMPLE_S * 1000);
   ctx.defer(() => clearInterval(sampler));
@@ -268,7 +365,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
       growthSecondHalfBps: (steadyEnd.usedBytes - midBytes) / halfS,
       peakBytes: Math.max(...series.map((s) => s.usedBytes)),
     },
-    final: { ...final, claims },
+    final: { ...final, claims: claims() },
     largest,
     samples: series,
     ...(archive
@@ -315,7 +412,7 @@ function printSeries(r: RunResult): void {
   );
 }
 
-function report(results: RunResult[], notes: string[]): void {
+function report(results: RunResult[], throughput: Throughput | undefined, notes: string[]): void {
   const rows = results.map((r) => [
     r.label,
     `${r.delivered.bytes.toFixed(0)} B, ${r.delivered.keys.toFixed(2)} keys`,
@@ -351,9 +448,18 @@ function report(results: RunResult[], notes: string[]): void {
       `back to the start after retention: used_memory_dataset less the capped report and audit streams ${mb(uncapped(on.baseline))} -> ${mb(uncapped(on.final))} MB (within ${fmtRatio(backDataset)}; the streams ${mb(on.baseline.cappedBytes)} -> ${mb(on.final.cappedBytes)} MB), keys ${on.baseline.keys} -> ${on.final.keys} (within ${fmtRatio(backKeys)}): goal <= 10% ${verdict(backDataset <= 0.1 && backKeys <= 0.1)}; ` +
         `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (within ${fmtRatio(backUsed)}; Redis' own overhead: scripts, client buffers)`,
     );
-    if (off) console.log(`claims/s with the archive on / off: ${fmtRate(on.delivered.perS)} / ${fmtRate(off.delivered.perS)} = ${fmtRatio(on.delivered.perS / off.delivered.perS)} (goal >= 95%: ${verdict(on.delivered.perS / off.delivered.perS >= 0.95)}; one ${CAL_S} s closed loop each on a shared machine: noisy)`);
+  } else if (ONLY !== 'throughput') {
+    console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99.');
+  }
+  if (throughput) {
+    const ratio = throughput.onPerS / throughput.offPerS;
+    console.log(
+      `claims/s with the archive on / off (both deployments up, ${throughput.rounds.length} alternating closed-loop rounds of ${THROUGHPUT_S} s, ${THROUGHPUT_CONCURRENCY} in flight): ` +
+        `${fmtRate(throughput.onPerS)} / ${fmtRate(throughput.offPerS)} = ${fmtRatio(ratio)} (goal >= 95%: ${verdict(ratio >= 0.95)}); rounds: ` +
+        throughput.rounds.map((r) => `${r.archive ? 'on' : 'off'} ${fmtRate(r.perS)} (p99 ${fmtMs(r.p99Ms)}${Object.keys(r.failures).length ? `; not 200: ${formatFailures(r.failures)}` : ''})`).join(', '),
+    );
   } else {
-    console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99, claims/s archive on vs off.');
+    console.log('NOT MEASURED: claims/s archive on vs off.');
   }
   if (off) console.log(`without retention Redis only grows: ${mb(off.final.usedBytes - off.baseline.usedBytes)} MB and ${off.final.keys - off.baseline.keys} keys more after ${off.final.claims} claims, ${((off.final.usedBytes - off.baseline.usedBytes) / Math.max(1, off.final.claims)).toFixed(0)} B a claim`);
   for (const note of notes) console.log(`note: ${note}`);

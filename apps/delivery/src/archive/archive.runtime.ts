@@ -53,6 +53,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
       consumer,
       batchSize: this.config.archive.batchSize,
       intervalMs: this.config.archive.intervalMs,
+      lingerMs: this.config.archive.lingerMs,
       claimIdleMs: this.config.archive.claimIdleMs,
       faultKillBeforeAck: process.env.FAULT_ARCHIVE_KILL_BEFORE_ACK === '1',
     }, {

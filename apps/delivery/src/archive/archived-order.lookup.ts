@@ -18,8 +18,11 @@ const MAX_BATCH = 256;
  * after a failure, answers `unknown` without trying for a few seconds, so PostgreSQL being slow or
  * down costs claims of live gifts nothing. The caller decides what `unknown` means.
  *
- * Lookups are batched: the numbers asked in one turn of the event loop go in one query
- * (`order_id = ANY(...)`, up to 256), so under load PostgreSQL sees a query per batch, not per claim.
+ * Lookups are batched: one query (`order_id = ANY(...)`, up to 256 numbers) is in flight at a time, and
+ * the numbers asked meanwhile go together in the next one as soon as it returns (the first waits only for
+ * the end of its event-loop turn). Batches grow with the load by themselves, so under load PostgreSQL sees
+ * a query per batch, not per claim, and an idle instance adds no delay. More than 256 numbers waiting
+ * start a second query at once, so no number waits behind more than one batch.
  */
 @Injectable()
 export class ArchivedOrderLookup {
@@ -28,6 +31,8 @@ export class ArchivedOrderLookup {
   /** Numbers waiting for the next batch, each with the claims that asked. */
   private pending = new Map<string, Array<(answer: ArchiveAnswer) => void>>();
   private flushScheduled = false;
+  /** Queries in flight (one, or two while more than a batch was waiting). */
+  private inFlight = 0;
   private readonly outcomes;
 
   constructor(
@@ -50,7 +55,7 @@ export class ArchivedOrderLookup {
       if (waiting) waiting.push(resolve);
       else this.pending.set(orderId, [resolve]);
       if (this.pending.size >= MAX_BATCH) void this.flush();
-      else if (!this.flushScheduled) {
+      else if (!this.flushScheduled && this.inFlight === 0) {
         this.flushScheduled = true;
         setImmediate(() => void this.flush());
       }
@@ -63,6 +68,17 @@ export class ArchivedOrderLookup {
     const batch = this.pending;
     if (!batch.size) return;
     this.pending = new Map();
+    this.inFlight += 1;
+    try {
+      await this.ask(batch);
+    } finally {
+      this.inFlight -= 1;
+      // What arrived while the query ran goes in the next one now.
+      if (this.inFlight === 0 && this.pending.size > 0) void this.flush();
+    }
+  }
+
+  private async ask(batch: Map<string, Array<(answer: ArchiveAnswer) => void>>): Promise<void> {
     const answer = (pick: (orderId: string) => ArchiveAnswer) => {
       for (const [orderId, resolvers] of batch) for (const resolve of resolvers) resolve(pick(orderId));
     };

@@ -6,7 +6,8 @@ import { useTestDatabase } from '../../../../test/support/database.js';
 import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderStore } from '../lifecycle/order.store.js';
-import { ARCHIVER_GROUP, OrderArchiver } from './order.archiver.js';
+import { ARCHIVER_GROUP } from './group-stream.reader.js';
+import { OrderArchiver } from './order.archiver.js';
 
 // Real Redis (the settlement stream is written by the lifecycle's Lua) and real PostgreSQL.
 describe('OrderArchiver', () => {
@@ -117,6 +118,28 @@ describe('OrderArchiver', () => {
     expect(await failing.lagMs()).toBeGreaterThanOrEqual(0);
     expect(await archiver('x').round()).toBe(3); // its own pending entries, re-read first
     expect(await archive.archiveCounts(ids)).toEqual(new Map(ids.map((id) => [id, 1])));
+  });
+
+  it('the same archiver re-reads its own pending entries after a failed round (and only reads new ones otherwise)', async () => {
+    const first = await settle('g0', 1);
+    let failOnce = false;
+    const flaky = Object.assign(Object.create(archive) as OrderArchive, {
+      upsert: (views: Parameters<OrderArchive['upsert']>[0]) => {
+        if (!failOnce) return archive.upsert(views);
+        failOnce = false;
+        return Promise.reject(new Error('connection reset'));
+      },
+    });
+    const a = new OrderArchiver(redis, keys, flaky, { consumer: 'f', batchSize: 50, intervalMs: 50, claimIdleMs: 60_000 });
+    expect(await a.round()).toBe(1); // a clean round: from now on it reads only new entries...
+    const ids = await settle('gf', 3);
+    failOnce = true;
+    await expect(a.round()).rejects.toThrow('connection reset'); // ...until a round fails with entries read
+    expect(await a.round()).toBe(3); // read again although pending for it: a '>' read alone would miss them
+    expect(await a.round()).toBe(0);
+    const later = await settle('gg', 2);
+    expect(await a.round()).toBe(2);
+    expect(await archive.archiveCounts([...first, ...ids, ...later])).toEqual(new Map([...first, ...ids, ...later].map((id) => [id, 1])));
   });
 
   it('a re-queued failed order is not archived as failed by its stale entry; its later settlement is', async () => {

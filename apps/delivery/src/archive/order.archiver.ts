@@ -2,9 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { type AdminOrderView, RedisKeys, toAdminOrderView } from '@app/contracts';
 import type { OrderArchive } from '@app/platform';
-
-/** The consumer group every archiver joins on each gift's settlements stream. */
-export const ARCHIVER_GROUP = 'archivers';
+import { ARCHIVER_GROUP, GroupStreamReader, type RoundPlan } from './group-stream.reader.js';
 
 export interface ArchiverOptions {
   /** This archiver's consumer name: stable per instance (hostname:port), so a restart re-reads its own pending entries at once. */
@@ -13,6 +11,12 @@ export interface ArchiverOptions {
   batchSize: number;
   /** Pause after a round that archived nothing, in ms. */
   intervalMs: number;
+  /**
+   * Pause after a round that archived less than a full batch, in ms (0: none), so that under load
+   * entries gather into batches instead of each round archiving the few that arrived meanwhile: fewer
+   * Redis reads and PostgreSQL statements per order, for at most this much more archive delay.
+   */
+  lingerMs?: number;
   /** Pending entries of another consumer idle this long are taken over (it died mid-batch), in ms. */
   claimIdleMs: number;
   /** Test-only fault: the process SIGKILLs itself after its first upsert, before acknowledging it. */
@@ -46,7 +50,7 @@ const CONSUMER_GONE_AFTER_MS = 60 * 60_000;
  */
 export class OrderArchiver {
   private readonly logger = new Logger(OrderArchiver.name);
-  private readonly groups = new Set<string>();
+  private readonly reader: GroupStreamReader;
   private stopped = false;
   private lastPruneMs = Date.now();
   private loop?: Promise<void>;
@@ -59,8 +63,10 @@ export class OrderArchiver {
     private readonly opts: ArchiverOptions,
     private readonly events: ArchiverEvents = {},
     /** More write-behind work done in the same loop (the operator records). */
-    private readonly more?: { round(): Promise<number> },
-  ) {}
+    private readonly more?: { round(plan: RoundPlan): Promise<{ archived: number; complete: boolean }> },
+  ) {
+    this.reader = new GroupStreamReader(redis, opts);
+  }
 
   start(): void {
     this.loop = this.run();
@@ -70,9 +76,9 @@ export class OrderArchiver {
     let failures = 0;
     while (!this.stopped) {
       let archived = 0;
+      let full = false;
       try {
-        archived = await this.round();
-        if (this.more) archived += await this.more.round();
+        ({ archived, full } = await this.roundWithRecords());
         failures = 0;
       } catch (err) {
         failures += 1;
@@ -80,6 +86,7 @@ export class OrderArchiver {
         if (failures === 1 || failures % 20 === 0) this.logger.warn({ event: 'archive.failed', failures, error: (err as Error).message });
       }
       if (archived === 0 || failures > 0) await this.pause(Math.min(this.opts.intervalMs * 2 ** Math.min(failures, 4), 10_000));
+      else if (!full && this.opts.lingerMs) await this.pause(this.opts.lingerMs);
     }
   }
 
@@ -96,6 +103,24 @@ export class OrderArchiver {
 
   /** One round: collects up to `batchSize` entries over the gifts, archives them, acknowledges them. Returns how many. */
   async round(): Promise<number> {
+    return (await this.roundWithRecords()).archived;
+  }
+
+  /** A round of the orders and then of the operator records, under one plan of the shared reader. */
+  private async roundWithRecords(): Promise<{ archived: number; full: boolean }> {
+    const plan = this.reader.beginRound();
+    try {
+      const orders = await this.ordersRound(plan);
+      const records = this.more ? await this.more.round(plan) : { archived: 0, complete: true };
+      this.reader.endRound(plan, !orders.full && records.complete);
+      return { archived: orders.archived + records.archived, full: orders.full || !records.complete };
+    } catch (err) {
+      this.reader.recover();
+      throw err;
+    }
+  }
+
+  private async ordersRound(plan: RoundPlan): Promise<{ archived: number; full: boolean }> {
     const entries: Entry[] = [];
     const giftIds = await this.redis.smembers(this.keys.gifts());
     if (Date.now() - this.lastPruneMs > PRUNE_EVERY_MS) {
@@ -104,52 +129,18 @@ export class OrderArchiver {
     }
     for (const giftId of giftIds) {
       if (entries.length >= this.opts.batchSize) break;
-      entries.push(...(await this.read(giftId, this.opts.batchSize - entries.length)));
+      const read = await this.reader.read(this.keys.giftSettled(giftId), this.opts.batchSize - entries.length, plan);
+      for (const { id, fields } of read) entries.push({ giftId, id, orderId: fields.o ?? '' });
     }
-    if (entries.length === 0) return 0;
+    const full = entries.length >= this.opts.batchSize;
+    if (entries.length === 0) return { archived: 0, full };
     const views = await this.snapshots(entries);
     await this.archive.upsert(views);
     if (this.opts.faultKillBeforeAck) process.kill(process.pid, 'SIGKILL');
     await this.acknowledge(entries);
     const now = Date.now();
     this.events.onArchived?.(entries.map((e) => Math.max(0, now - Number(e.id.split('-')[0]))));
-    return entries.length;
-  }
-
-  /** This consumer's own pending entries first, then others' idle ones, then new ones. */
-  private async read(giftId: string, count: number): Promise<Entry[]> {
-    const stream = this.keys.giftSettled(giftId);
-    await this.ensureGroup(stream);
-    try {
-      const own = await this.readGroup(stream, '0', count);
-      if (own.length > 0) return own.map((e) => ({ giftId, ...e }));
-      const [, claimed] = (await this.redis.xautoclaim(stream, ARCHIVER_GROUP, this.opts.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', count)) as [string, Array<[string, string[]] | null>];
-      const taken = parseEntries(claimed);
-      if (taken.length > 0) return taken.map((e) => ({ giftId, ...e }));
-      return (await this.readGroup(stream, '>', count)).map((e) => ({ giftId, ...e }));
-    } catch (err) {
-      // The stream (and its group) went with a retired gift, or was never created: recreate next time.
-      if (/NOGROUP/.test((err as Error).message)) {
-        this.groups.delete(stream);
-        return [];
-      }
-      throw err;
-    }
-  }
-
-  private async readGroup(stream: string, id: '0' | '>', count: number): Promise<Array<{ id: string; orderId: string }>> {
-    const reply = (await this.redis.xreadgroup('GROUP', ARCHIVER_GROUP, this.opts.consumer, 'COUNT', count, 'STREAMS', stream, id)) as Array<[string, Array<[string, string[]] | null>]> | null;
-    return parseEntries(reply?.[0]?.[1] ?? []);
-  }
-
-  private async ensureGroup(stream: string): Promise<void> {
-    if (this.groups.has(stream)) return;
-    try {
-      await this.redis.xgroup('CREATE', stream, ARCHIVER_GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
-    this.groups.add(stream);
+    return { archived: entries.length, full };
   }
 
   /**
@@ -158,7 +149,7 @@ export class OrderArchiver {
    * Redis (retention deletes only what is archived) is skipped; its entry is still acknowledged.
    */
   private async snapshots(entries: Entry[]): Promise<AdminOrderView[]> {
-    const unique = new Map(entries.map((e) => [e.orderId, e]));
+    const unique = new Map(entries.filter((e) => e.orderId).map((e) => [e.orderId, e]));
     const views = await Promise.all(
       [...unique.values()].map(async ({ giftId, orderId }) => {
         const [hash, history] = await Promise.all([
@@ -187,7 +178,7 @@ export class OrderArchiver {
    * instance that ever ran.
    */
   async pruneConsumers(stream: string, goneAfterMs = CONSUMER_GONE_AFTER_MS): Promise<number> {
-    if (!this.groups.has(stream)) return 0;
+    if (!this.reader.joined(stream)) return 0;
     let removed = 0;
     const consumers = (await this.redis.xinfo('CONSUMERS', stream, ARCHIVER_GROUP).catch(() => [])) as unknown[][];
     for (const raw of consumers) {
@@ -216,15 +207,4 @@ export class OrderArchiver {
     this.wake?.();
     await this.loop;
   }
-}
-
-function parseEntries(raw: Array<[string, string[]] | null>): Array<{ id: string; orderId: string }> {
-  const out: Array<{ id: string; orderId: string }> = [];
-  for (const entry of raw) {
-    if (!entry) continue; // XAUTOCLAIM: an entry deleted meanwhile (it is no longer pending)
-    const [id, fields] = entry as [string, string[] | null]; // XREADGROUP 0: fields null when deleted meanwhile
-    const at = fields ? fields.indexOf('o') : -1;
-    out.push({ id, orderId: fields && at >= 0 ? fields[at + 1] : '' });
-  }
-  return out;
 }

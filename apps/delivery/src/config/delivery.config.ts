@@ -72,6 +72,12 @@ export type DeliveryConfig = Readonly<
       batchSize: number;
       /** Pause between archiver rounds that found nothing, in ms (`ARCHIVE_INTERVAL_MS`). Default 500. */
       intervalMs: number;
+      /**
+       * Pause after a round that archived less than a full batch, in ms (`ARCHIVE_LINGER_MS`): under load
+       * settlements gather into larger batches (fewer reads and statements per order) for at most this much
+       * more archive delay. 0: none. Default 100.
+       */
+      lingerMs: number;
       /** Pending events of a silent archiver are taken over after this idle time, in ms (`ARCHIVE_CLAIM_IDLE_MS`). Default 30000. */
       claimIdleMs: number;
       /**
@@ -145,6 +151,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
   const archive = {
     batchSize: reader.int('ARCHIVE_BATCH_SIZE', { min: 1, max: 5_000, fallback: 200 }),
     intervalMs: reader.int('ARCHIVE_INTERVAL_MS', { min: 10, max: 600_000, fallback: 500 }),
+    lingerMs: reader.int('ARCHIVE_LINGER_MS', { min: 0, max: 10_000, fallback: 100 }),
     claimIdleMs: reader.int('ARCHIVE_CLAIM_IDLE_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
     retentionS: reader.int('RETENTION_SECONDS', { min: 0, max: 10 * 365 * 86_400, fallback: 604_800 }),
     retentionIntervalMs: reader.int('RETENTION_INTERVAL_MS', { min: 100, max: 86_400_000, fallback: 60_000 }),

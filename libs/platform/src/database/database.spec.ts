@@ -109,6 +109,26 @@ describe('OrderArchive', () => {
     }
   });
 
+  it('upserts a batch in one statement whatever its values hold (quotes, backslashes, braces, nulls, non-ASCII in the history)', async () => {
+    const t = await useTestDatabase();
+    const archive = new OrderArchive(t.db);
+    try {
+      const tricky = 'say "hi" \\ {a,b} \'q\' NULL, 漢字 😀';
+      const orders = Array.from({ length: 3 }, (_, i): AdminOrderView => ({
+        ...order(3, i === 1 ? 'failed' : 'delivered'),
+        orderId: `o-${i}`,
+        ...(i === 2 ? { error: tricky } : {}),
+        history: [{ status: 'delivered', at: '2026-01-01T00:00:03.000Z', actor: 'operator', reason: tricky }],
+      }));
+      expect(await archive.upsert(orders)).toBe(3);
+      expect(await archive.upsert(orders.slice(0, 1))).toBe(0); // the same statement with another batch size
+      for (const o of orders) expect(await archive.find(o.orderId)).toEqual(o);
+      expect([...(await archive.findMany(['o-0', 'o-2', 'none'])).keys()].sort()).toEqual(['o-0', 'o-2']);
+    } finally {
+      await t.drop();
+    }
+  });
+
   it('keeps every audit entry once by its stream id', async () => {
     const t = await useTestDatabase();
     const audit = new AuditArchive(t.db);

@@ -21,6 +21,10 @@ interface OrderRow {
 }
 
 const COLUMNS = ['order_id', 'user_id', 'gift_id', 'activity_id', 'status', 'attempts', 'version', 'created_at', 'updated_at', 'error', 'failure', 'provider_ref', 'resolved_by', 'history'] as const;
+const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
+  order_id: 'text', user_id: 'text', gift_id: 'text', activity_id: 'text', status: 'text', attempts: 'int', version: 'int',
+  created_at: 'timestamptz', updated_at: 'timestamptz', error: 'text', failure: 'text', provider_ref: 'text', resolved_by: 'text', history: 'jsonb',
+};
 
 /**
  * Settled orders in the system of record. Written only by the archiver: an upsert keyed by order id
@@ -31,24 +35,27 @@ const COLUMNS = ['order_id', 'user_id', 'gift_id', 'activity_id', 'status', 'att
 export class OrderArchive {
   constructor(private readonly db: Database) {}
 
-  /** Upserts the orders (one statement); returns how many rows were inserted or changed. */
+  /**
+   * Upserts the orders (one statement, its text the same for any number of orders: one array per
+   * column, unnested); returns how many rows were inserted or changed.
+   */
   async upsert(orders: readonly AdminOrderView[]): Promise<number> {
     if (orders.length === 0) return 0;
-    const values: unknown[] = [];
-    const tuples = orders.map((o) => {
+    const columns: unknown[][] = COLUMNS.map(() => []);
+    for (const o of orders) {
       const row = [o.orderId, o.userId, o.giftId, o.activityId, o.status, o.attempts, o.version, o.createdAt, o.updatedAt,
         o.error ?? null, o.failure ?? null, o.providerRef ?? null, o.resolvedBy ?? null, JSON.stringify(o.history)];
-      const base = values.length;
-      values.push(...row);
-      return `(${row.map((_, i) => `$${base + i + 1}`).join(', ')})`;
-    });
+      row.forEach((value, i) => columns[i].push(value));
+    }
+    const table = this.db.table('orders');
     const updates = COLUMNS.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ');
     const rows = await this.db.query(
-      `INSERT INTO ${this.db.table('orders')} (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
-       ON CONFLICT (order_id) DO UPDATE SET ${updates}, archived_at = now(), archive_count = ${this.db.table('orders')}.archive_count + 1
-       WHERE ${this.db.table('orders')}.version < excluded.version
+      `INSERT INTO ${table} (${COLUMNS.join(', ')})
+       SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})
+       ON CONFLICT (order_id) DO UPDATE SET ${updates}, archived_at = now(), archive_count = ${table}.archive_count + 1
+       WHERE ${table}.version < excluded.version
        RETURNING order_id`,
-      values,
+      columns,
     );
     return rows.length;
   }
