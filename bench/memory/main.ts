@@ -424,7 +424,7 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
     `${mb(r.final.usedBytes)} MB (${pct(r.final.usedBytes, r.baseline.usedBytes)}), ${r.final.keys} keys (${r.final.keys - r.baseline.keys >= 0 ? '+' : ''}${r.final.keys - r.baseline.keys})`,
     `${((r.final.usedBytes - r.baseline.usedBytes) / Math.max(1, r.final.claims)).toFixed(0)} B`,
   ]);
-  printTable(
+  if (rows.length) printTable(
     'Claims in Redis',
     ['run', 'per delivered claim', 'per refused claim', 'delivered claims/s (32 in flight)', `steady p50 / p99 ms (${RATE}/s; worst activity)`, 'steady growth B/s, 1st / 2nd half', 'peak', 'end (vs start)', 'left per claim at the end'],
     rows,
