@@ -111,7 +111,8 @@ describe('OrderArchiver', () => {
 
   it('PostgreSQL failing: nothing is acknowledged, and the next round archives everything', async () => {
     const ids = await settle('gd', 3);
-    const broken = new OrderArchive({ query: () => Promise.reject(new Error('connection refused')), table: (n: string) => n } as never);
+    const refuse = () => Promise.reject(new Error('connection refused'));
+    const broken = new OrderArchive({ query: refuse, execute: refuse, table: (n: string) => n } as never);
     const failing = new OrderArchiver(redis, keys, broken, { consumer: 'x', batchSize: 50, intervalMs: 50, claimIdleMs: 60_000 });
     await expect(failing.round()).rejects.toThrow('connection refused');
     expect(await redis.xlen(keys.giftSettled('gd'))).toBe(3);

@@ -41,6 +41,11 @@ export class Database {
     return result.rows;
   }
 
+  /** Runs a statement for its effect: how many rows it inserted, updated or deleted (no rows sent back). */
+  async execute(text: string, values: unknown[] = []): Promise<number> {
+    return (await this.pool.query(text, values)).rowCount ?? 0;
+  }
+
   /** Runs `fn` in one transaction on one connection (see {@link withClient} for a lost connection). */
   async transaction<T>(fn: (query: <R extends Row = Row>(text: string, values?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {

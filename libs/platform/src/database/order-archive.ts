@@ -49,15 +49,14 @@ export class OrderArchive {
     }
     const table = this.db.table('orders');
     const updates = COLUMNS.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ');
-    const rows = await this.db.query(
+    // Counted rows: inserted ones, and updated ones whose version was older (the WHERE skips the rest).
+    return this.db.execute(
       `INSERT INTO ${table} (${COLUMNS.join(', ')})
        SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})
        ON CONFLICT (order_id) DO UPDATE SET ${updates}, archived_at = now(), archive_count = ${table}.archive_count + 1
-       WHERE ${table}.version < excluded.version
-       RETURNING order_id`,
+       WHERE ${table}.version < excluded.version`,
       columns,
     );
-    return rows.length;
   }
 
   /** The archived version of each order id that is archived (absent ids are not). */
