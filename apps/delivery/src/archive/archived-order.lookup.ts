@@ -40,7 +40,7 @@ export class ArchivedOrderLookup {
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     metrics: Metrics,
   ) {
-    this.outcomes = metrics.counter('rampart_archive_lookups_total', 'Order numbers claims asked the archive about (alongside their bind; repeats included), by answer', ['answer']);
+    this.outcomes = metrics.counter('rampart_archive_lookups_total', 'Claims that asked the archive about their order number, by answer', ['answer']);
   }
 
   get enabled(): boolean {

@@ -76,17 +76,17 @@ export class ClaimService {
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
     const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
-    // A number new to Redis may be an archived order's (retention removed its binding last, after
-    // the archive held it): asked before anything is started, so one key never makes two orders. Asked
-    // alongside the bind, so the archive's round trip overlaps Redis' instead of following it; only a
-    // new binding waits for the answer (lookups are batched, so a repeat's costs next to nothing).
-    const asking = this.archived.enabled ? this.archived.find(order.orderId) : undefined;
     const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
     if (bound.kind === 'reused') return reusedReply(order.orderId);
+    // A number new to Redis may be an archived order's (retention removed its binding last, after
+    // the archive held it): asked before anything is started, so one key never makes two orders.
+    // Asked only after the bind found no binding, never alongside it: a lookup answered before the
+    // bind ran (the bind held up in a reconnect, say) could predate the archive write of an order whose
+    // binding retention then removed, and the bind would find the number new.
     let archived: ArchiveAnswer | undefined;
-    if (bound.kind === 'new' && asking) {
-      archived = await asking;
+    if (bound.kind === 'new' && this.archived.enabled) {
+      archived = await this.archived.find(order.orderId);
       if (archived.kind === 'found') return this.archivedReply(order, archived.order, true);
     }
     steps?.mark('archive');
