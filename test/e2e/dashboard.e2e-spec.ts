@@ -133,4 +133,31 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(await flagRow.textContent()).toContain('browser test');
     await page.screenshot({ path: join(tmpdir(), 'rampart-dashboard.png'), fullPage: true });
   });
+
+  // Regression (a CI run): a wrong token, then the right one before the wrong one's 401s came back;
+  // those late 401s logged the new session out and the dashboard stayed on its login form.
+  it('stays logged in when 401s for a token already replaced arrive late', async () => {
+    await page.click('#logout');
+    const wrong = 'wrong-token-wrong-token-y';
+    await page.route('**/admin/**', async (route) => {
+      if (route.request().headers().authorization === `Bearer ${wrong}`) await new Promise((r) => setTimeout(r, 1_500));
+      await route.continue();
+    });
+    try {
+      await page.fill('#actor', 'dash.op');
+      await page.fill('#token', wrong);
+      await page.click('#login-form button'); // its refresh's requests are held 1.5 s
+      await page.waitForSelector('#app', { state: 'visible' });
+      await page.click('#logout');
+      await page.fill('#actor', 'dash.op');
+      await page.fill('#token', suite.adminToken);
+      await page.click('#login-form button');
+      await page.waitForTimeout(2_500); // the held 401s arrive meanwhile
+      expect(await page.isVisible('#app')).toBe(true);
+      expect(await page.isVisible('#login')).toBe(false);
+      await page.waitForSelector('#upstreams tbody tr[data-address] .state');
+    } finally {
+      await page.unroute('**/admin/**');
+    }
+  });
 });

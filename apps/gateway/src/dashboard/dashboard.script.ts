@@ -20,9 +20,11 @@ export const DASHBOARD_JS = `'use strict';
   const refusalsOf = (c) => Object.values(c.refusals || {}).reduce((n, v) => n + v, 0);
 
   async function api(path, init = {}) {
-    const res = await fetch(path, { ...init, headers: { authorization: 'Bearer ' + token(), ...(actor() ? { 'x-actor': actor() } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers || {}) } });
+    const sent = token();
+    const res = await fetch(path, { ...init, headers: { authorization: 'Bearer ' + sent, ...(actor() ? { 'x-actor': actor() } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers || {}) } });
     const body = await res.json().catch(() => ({}));
-    if (res.status === 401) { logout('The token was refused.'); throw new Error('unauthorized'); }
+    // A late 401 for a token already replaced (a wrong one, then the right one) must not log the new session out.
+    if (res.status === 401) { if (sent === token()) logout('The token was refused.'); throw new Error('unauthorized'); }
     if (!res.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + res.status);
     return body;
   }
