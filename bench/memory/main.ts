@@ -216,7 +216,6 @@ async function startDeployment(ctx: BenchContext, appEnv: Record<string, string>
   const run = randomUUID().slice(0, 6);
   let seq = 0;
   caller = new HttpCaller(gw, 64);
-  const http1 = caller;
   return {
     suite,
     admin,
@@ -232,7 +231,7 @@ async function startDeployment(ctx: BenchContext, appEnv: Record<string, string>
     },
     claim: (giftId) => async () => {
       const id = ++seq;
-      const status = await http1.status({
+      const status = await caller!.status({
         method: 'POST',
         path: `/api/gifts/${giftId}/claims`,
         headers: { authorization: authorizations[id % USERS], 'idempotency-key': `m-${run}-${id}`, 'content-type': 'application/json' },
@@ -296,7 +295,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   // The start and the end are measured with Redis' script cache emptied (SCRIPT FLUSH; the apps load a
   // script again on its next use): the scripts the first claims load are a fixed cost of some 0.2 MB that
   // used_memory_dataset counts, not something claims leave.
-  const baseline = await withoutScripts(memory, admin);
+  const baseline = await withoutScripts(admin, memory);
   const keysAtStart = await keySizes(admin);
   await sample();
 
@@ -348,7 +347,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   await new Promise((r) => setTimeout(r, DRAIN_S * 1000));
   await sample();
   clearInterval(sampler);
-  const final = await withoutScripts(memory, admin);
+  const final = await withoutScripts(admin, memory);
   const largest = await largestKeys(admin, 5);
   const keysAtEnd = await keySizes(admin);
   const cappedKeys = new Set(['reports', 'audit'].map((k) => `${suite.prefix}:${k}`));
@@ -362,7 +361,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   // MEMORY USAGE of a stream is an estimate (its radix tree is not walked): the capped streams are
   // deleted at the very end and the dataset measured again, which counts them exactly.
   await admin.del(...cappedKeys);
-  const finalUncappedDatasetBytes = (await withoutScripts(memory, admin)).datasetBytes;
+  const finalUncappedDatasetBytes = (await withoutScripts(admin, memory)).datasetBytes;
   const text = await metrics();
   const result: RunResult = {
     label,
@@ -498,8 +497,8 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
   console.log('Load generator, apps, Redis and PostgreSQL share the same cores; compare figures of one run only.');
 }
 
-async function withoutScripts<T>(measure: () => Promise<T>, redis?: Redis): Promise<T> {
-  await redis?.script('FLUSH');
+async function withoutScripts<T>(redis: Redis, measure: () => Promise<T>): Promise<T> {
+  await redis.script('FLUSH');
   return measure();
 }
 

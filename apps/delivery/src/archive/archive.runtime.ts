@@ -44,11 +44,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     // Stable per instance and unique across them (the pod's hostname in Kubernetes, the port locally):
     // a restarted instance re-reads its own pending entries at once.
     const consumer = `${hostname()}:${this.config.tcpPort}`;
-    const records = new RecordsArchiver(this.redis, this.keys, this.access.audit!, this.access.activities!, {
-      consumer,
-      batchSize: this.config.archive.batchSize,
-      claimIdleMs: this.config.archive.claimIdleMs,
-    });
+    const records = new RecordsArchiver(this.redis, this.keys, this.access.audit!, this.access.activities!, { batchSize: this.config.archive.batchSize });
     this.archiver = new OrderArchiver(this.redis, this.keys, this.access.orders!, {
       consumer,
       batchSize: this.config.archive.batchSize,

@@ -63,7 +63,7 @@ export class OrderArchiver {
     private readonly opts: ArchiverOptions,
     private readonly events: ArchiverEvents = {},
     /** More write-behind work done in the same loop (the operator records). */
-    private readonly more?: { round(plan: RoundPlan): Promise<{ archived: number; complete: boolean }> },
+    private readonly more?: { round(reader: GroupStreamReader, plan: RoundPlan): Promise<{ archived: number; complete: boolean }> },
   ) {
     this.reader = new GroupStreamReader(redis, opts);
   }
@@ -111,7 +111,7 @@ export class OrderArchiver {
     const plan = this.reader.beginRound();
     try {
       const orders = await this.ordersRound(plan);
-      const records = this.more ? await this.more.round(plan) : { archived: 0, complete: true };
+      const records = this.more ? await this.more.round(this.reader, plan) : { archived: 0, complete: true };
       this.reader.endRound(plan, !orders.full && records.complete);
       return { archived: orders.archived + records.archived, full: orders.full || !records.complete };
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import type { ActivityVersions, AuditArchive } from '@app/platform';
-import { ARCHIVER_GROUP, GroupStreamReader, type RoundPlan } from './group-stream.reader.js';
+import { ARCHIVER_GROUP, type GroupStreamReader, type RoundPlan } from './group-stream.reader.js';
 
 /**
  * Write-behind of the operator records: the audit stream (kept in Redis for `GET /admin/audit`, so
@@ -10,29 +10,26 @@ import { ARCHIVER_GROUP, GroupStreamReader, type RoundPlan } from './group-strea
  * then a dead consumer's idle ones, then new ones; inserts keyed so a re-applied batch is a no-op.
  */
 export class RecordsArchiver {
-  private readonly reader: GroupStreamReader;
-
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly audit: AuditArchive,
     private readonly versions: ActivityVersions,
-    private readonly opts: { consumer: string; batchSize: number; claimIdleMs: number },
-  ) {
-    this.reader = new GroupStreamReader(redis, opts);
-  }
+    private readonly opts: { batchSize: number },
+  ) {}
 
   /**
-   * One round over both streams under the order archiver's plan (`plan`; alone: this reader's own);
-   * returns how many entries were archived, and whether neither stream filled a batch.
+   * One round over both streams, read through the order archiver's reader under its round's plan
+   * (whether own pending entries are re-read and idle ones taken over); returns how many entries were
+   * archived, and whether neither stream filled a batch.
    */
-  async round(plan: RoundPlan = this.reader.beginRound()): Promise<{ archived: number; complete: boolean }> {
-    const audit = await this.reader.read(this.keys.audit(), this.opts.batchSize, plan);
+  async round(reader: GroupStreamReader, plan: RoundPlan): Promise<{ archived: number; complete: boolean }> {
+    const audit = await reader.read(this.keys.audit(), this.opts.batchSize, plan);
     if (audit.length > 0) {
       await this.audit.insert(audit.map(({ id, fields: f }) => ({ id, time: f.time ?? new Date(Number(id.split('-')[0])).toISOString(), actor: f.actor ?? '', action: f.action ?? '', target: f.target ?? '', reason: f.reason ?? '' })));
       await this.redis.xack(this.keys.audit(), ARCHIVER_GROUP, ...audit.map((e) => e.id));
     }
-    const versions = await this.reader.read(this.keys.activityVersions(), this.opts.batchSize, plan);
+    const versions = await reader.read(this.keys.activityVersions(), this.opts.batchSize, plan);
     for (const { fields: f } of versions) {
       if (!f.activityId) continue;
       await this.versions.insert({ activityId: f.activityId, publishedAt: f.publishedAt, actor: f.actor ?? '', reason: f.reason ?? '', config: JSON.parse(f.config ?? 'null') });
