@@ -195,7 +195,7 @@ describe('PostgreSQL unreachable', () => {
     proxy = new PgProxy(await freePort());
     await proxy.up();
     suite = await startSuite({ databaseUrl: proxy.url(), deliveryEnv: { ARCHIVE_INTERVAL_MS: '100', RETENTION_SECONDS: '0', RETENTION_INTERVAL_MS: '300' } });
-    await waitFor(() => suite.deliveries[0].logs.some((l) => l.includes('"event":"archive.ready"')), { timeoutMs: 20_000, what: 'the archive migrations' });
+    await waitFor(() => suite.deliveries[0].logs.some((l) => l.includes('"event":"retired-numbers.built"')), { timeoutMs: 20_000, what: 'the archive migrations and the retired-number filter' });
     const redis = new Redis(suite.redisUrl);
     const keys = new RedisKeys(suite.prefix);
     const { archive, close } = archiveOf(suite);
@@ -208,6 +208,7 @@ describe('PostgreSQL unreachable', () => {
       expect(replies.map((r) => r.body)).toEqual(ids.map((orderId) => ({ orderId, status: 'delivered' })));
       // Refusals are the contract's, not the archive's: a gift not open yet is still 409 NOT_ACTIVE.
       await publish(suite, 'a-later', [{ giftId: 'later-g1', inventory: 5 }], { startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+      await publish(suite, 'a-open', [{ giftId: 'open-g1', inventory: 100 }]);
       expectError(await claim(suite, 'later-g1', await suite.token('user-later')), 409, 'NOT_ACTIVE');
       // The activity ends and its retention (0 s) passes while PostgreSQL is still away: nothing leaves Redis.
       await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -230,9 +231,22 @@ describe('PostgreSQL unreachable', () => {
       expect(unreadable.body.error.code).toBe('SERVICE_UNAVAILABLE');
       expectError(await claim(suite, 'down-g1', owner, 'down-3'), 503, 'SERVICE_UNAVAILABLE');
       expect(await redis.ttl(keys.orderBinding('down-3'))).toBeGreaterThan(0); // the binding that repeat made does not stay
+      // An archived order's key reused for a live gift: the retired-number filter knows the number was
+      // retired, so nothing is started without the archive's answer (503, retry; no second order)...
+      const other = await suite.token('user-down-4');
+      expectError(await claim(suite, 'open-g1', other, 'down-4'), 503, 'SERVICE_UNAVAILABLE');
+      // ...while a number never retired is claimed as usual, PostgreSQL not asked.
+      expect((await claim(suite, 'open-g1', other, 'fresh-while-down')).body).toEqual({ orderId: 'fresh-while-down', status: 'delivered' });
       await proxy.up();
       await waitFor(async () => (await claim(suite, 'down-g1', owner, 'down-3')).status === 200, { timeoutMs: 20_000, intervalMs: 500, what: 'the repeat to be answered from the archive' });
       expect(await redis.exists(keys.orderBinding('down-3'))).toBe(0);
+      // With the archive back, the reuse is the 422 it always was (once the gateway's client-side throttle,
+      // which the 503s above woke, lets it through), and the gift was never reserved for it.
+      let reuse: Awaited<ReturnType<typeof claim>> | undefined;
+      await waitFor(async () => (reuse = await claim(suite, 'open-g1', other, 'down-4')).status !== 503, { timeoutMs: 20_000, intervalMs: 500, what: 'the reuse to be answered' });
+      expectError(reuse!, 422, 'IDEMPOTENCY_KEY_REUSED');
+      expect(await redis.exists(keys.orderState('open-g1', 'down-4'))).toBe(0);
+      expect((await http('GET', `${suite.gatewayUrls[0]}/api/gifts/open-g1`, { token: other })).body).toMatchObject({ remaining: 99 });
     } finally {
       redis.disconnect();
       await close();

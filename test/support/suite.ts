@@ -81,7 +81,9 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
       return start(name, { ...common, TCP_PORT: String(tcp), HTTP_PORT: String(await freePort()), ...extra }, { label: `${name}-${i + 1}` });
     };
     const queries = await Promise.all(Array.from({ length: opts.queries ?? 1 }, (_, i) => spawnService('query', i, queryTcpPorts)));
-    const deliveries = await Promise.all(Array.from({ length: opts.deliveries ?? 1 }, (_, i) => spawnService('delivery', i, deliveryTcpPorts, opts.deliveryEnv)));
+    // A small retired-number filter (16,384 shards of 16 bytes): suites share the test Redis.
+    const deliveryEnv = { RETIRED_FILTER_SLOT_BYTES: '16', ...opts.deliveryEnv };
+    const deliveries = await Promise.all(Array.from({ length: opts.deliveries ?? 1 }, (_, i) => spawnService('delivery', i, deliveryTcpPorts, deliveryEnv)));
     const gatewayUrls: string[] = [];
     const gateways = await Promise.all(
       Array.from({ length: opts.gateways ?? 1 }, async (_, i) => {

@@ -20,6 +20,7 @@ import { DELIVERY_REDIS } from './lifecycle/delivery-redis.js';
 import { DurabilityFence } from './lifecycle/durability-fence.js';
 import { GiftTargets } from './lifecycle/gift-targets.js';
 import { OrderBindingStore } from './lifecycle/order-binding.store.js';
+import { RetiredNumbers } from './lifecycle/retired-numbers.js';
 import { OrderStore } from './lifecycle/order.store.js';
 import { OutcomeReports } from './lifecycle/outcome-reports.js';
 import { SoldOutLatchWriter } from './lifecycle/sold-out-latch.writer.js';
@@ -102,6 +103,7 @@ export class DeliveryModule implements OnApplicationShutdown {
         ArchiveRuntime,
         ArchivedOrderLookup,
         OrderBindingStore,
+        { provide: RetiredNumbers, useFactory: (keys: RedisKeys) => new RetiredNumbers(keys), inject: [RedisKeys] },
         OrderStore,
         SoldOutLatchWriter,
         GiftTargets,

@@ -5,16 +5,20 @@ import { RedisKeys } from '@app/contracts';
 import { Metrics, redactDatabaseUrl } from '@app/platform';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
+import { OrderBindingStore } from '../lifecycle/order-binding.store.js';
+import { RetiredNumbers } from '../lifecycle/retired-numbers.js';
 import { ArchiveAccess } from './archive-access.js';
 import { OrderArchiver } from './order.archiver.js';
 import { OrderRetention } from './order.retention.js';
 import { RecordsArchiver } from './records.archiver.js';
+import { RetiredNumbersBuilder } from './retired-numbers.builder.js';
 
 /**
  * The archive's background work on a delivery instance: runs the migrations (retried while
  * PostgreSQL is unreachable; claims never wait for it), then the archiver and, every
- * RETENTION_INTERVAL_MS, a retention pass (one instance at a time). Without DATABASE_URL it only
- * says so: nothing is archived and retention deletes nothing.
+ * RETENTION_INTERVAL_MS, a retention pass (one instance at a time), after making sure the
+ * retired-number filter is built (built here when missing; retention waits for it). Without
+ * DATABASE_URL it only says so: nothing is archived and retention deletes nothing.
  */
 @Injectable()
 export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -31,6 +35,8 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly keys: RedisKeys,
     private readonly access: ArchiveAccess,
     private readonly metrics: Metrics,
+    private readonly bindings: OrderBindingStore,
+    private readonly retiredNumbers: RetiredNumbers,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -79,18 +85,25 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     this.access.ready = true;
     this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
     this.archiver?.start();
-    const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, {
-      retentionS: this.config.archive.retentionS,
-      lockMs: Math.max(this.config.archive.retentionIntervalMs, 10_000),
-    });
+    const lockMs = Math.max(this.config.archive.retentionIntervalMs, 10_000);
+    const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, this.bindings, { retentionS: this.config.archive.retentionS, lockMs });
+    const filter = new RetiredNumbersBuilder(this.redis, this.keys, this.retiredNumbers, this.access.orders!, { lockMs, slotBytes: this.config.archive.retiredFilterSlotBytes });
     const retired = this.metrics.counter('rampart_retention_orders_retired_total', 'Settled, archived orders removed from Redis by retention');
-    this.retentionTimer = setInterval(() => {
-      this.retentionPass ??= retention
-        .pass()
-        .then((report) => report && retired.inc(report.retired))
+    this.metrics.gauge('rampart_retired_filter_ready', 'The retired-number filter is complete and its size known here (1), or not (0: claims ask PostgreSQL)', [], () => [[{}, this.retiredNumbers.size > 0 ? 1 : 0]]);
+    // The filter's build (or, when built, its size) at once, then before every retention pass: retention
+    // retires nothing until the filter is complete.
+    const round = (withPass: boolean) => {
+      this.retentionPass ??= filter
+        .ensure()
+        .then(async (ready) => {
+          const report = ready && withPass ? await retention.pass() : undefined;
+          if (report) retired.inc(report.retired);
+        })
         .catch((err: unknown) => this.logger.warn({ event: 'retention.failed', error: (err as Error).message }))
         .finally(() => (this.retentionPass = undefined));
-    }, this.config.archive.retentionIntervalMs);
+    };
+    round(false);
+    this.retentionTimer = setInterval(() => round(true), this.config.archive.retentionIntervalMs);
     this.retentionTimer.unref();
   }
 

@@ -40,7 +40,16 @@ export class ArchivedOrderLookup {
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     metrics: Metrics,
   ) {
-    this.outcomes = metrics.counter('rampart_archive_lookups_total', 'Claims that asked the archive about their order number, by answer', ['answer']);
+    this.outcomes = metrics.counter(
+      'rampart_archive_lookups_total',
+      'Claims with an order number new to Redis, by the archive\'s answer (not-retired: the retired-number filter answered, PostgreSQL was not asked)',
+      ['answer'],
+    );
+  }
+
+  /** A claim the retired-number filter answered (its number was never retired): counted, nothing asked. */
+  notRetired(): void {
+    this.outcomes.inc({ answer: 'not-retired' });
   }
 
   get enabled(): boolean {

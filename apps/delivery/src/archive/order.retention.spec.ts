@@ -7,6 +7,7 @@ import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/sup
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderBindingStore } from '../lifecycle/order-binding.store.js';
 import { OrderStore } from '../lifecycle/order.store.js';
+import { RetiredNumbers } from '../lifecycle/retired-numbers.js';
 import { OrderArchiver } from './order.archiver.js';
 import { OrderRetention } from './order.retention.js';
 
@@ -17,12 +18,13 @@ describe('OrderRetention', () => {
   let keys: RedisKeys;
   let store: OrderStore;
   let bindings: OrderBindingStore;
+  let numbers: RetiredNumbers;
   let t: Awaited<ReturnType<typeof useTestDatabase>>;
   let archive: OrderArchive;
   const now = Date.now();
   const endsAtMs = now - 10_000;
   const config = { attemptLeaseMs: 60_000, reconcileQueuedAfterMs: 30_000, refusalRetentionS: 86_400 } as DeliveryConfig;
-  const retention = (retentionS = 5) => new OrderRetention(redis, keys, archive, { retentionS, lockMs: 10_000 });
+  const retention = (retentionS = 5) => new OrderRetention(redis, keys, archive, bindings, { retentionS, lockMs: 10_000 });
   const archiveAll = async () => {
     const archiver = new OrderArchiver(redis, keys, archive, { consumer: 'a', batchSize: 100, intervalMs: 50, claimIdleMs: 60_000 });
     while ((await archiver.round()) > 0);
@@ -38,7 +40,9 @@ describe('OrderRetention', () => {
   beforeEach(() => {
     keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
     store = new OrderStore(redis, keys, config);
-    bindings = new OrderBindingStore(redis, keys);
+    numbers = new RetiredNumbers(keys);
+    numbers.useSize(16);
+    bindings = new OrderBindingStore(redis, keys, numbers);
   });
   afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
   afterAll(async () => {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import type { OrderArchive } from '@app/platform';
 import { type LifecycleCommands, withLifecycleCommands } from '../lifecycle/lifecycle.scripts.js';
+import type { OrderBindingStore } from '../lifecycle/order-binding.store.js';
 
 /** Orders looked at per step of a gift's listing. */
 const PAGE = 500;
@@ -33,7 +34,8 @@ export interface RetentionReport {
  * Uncertain, queued and delivering orders stay until they settle. For each removed order its state,
  * history, ledger entry and listing entries go in one step in the gift's slot, then its user-index
  * entry and, last, its binding (the idempotency record; a repeat claim that finds no binding or no
- * state is answered from the archive by the claim service). When a gift has no order left, its
+ * state is answered from the archive by the claim service), its number set in the retired-number
+ * filter by the same script (the claim asks the archive only about numbers the filter may hold). When a gift has no order left, its
  * per-user counts and its (empty) settlements stream go too, and it leaves the set of gifts the
  * archiver and the reconciler walk. The gift's and activity's config and
  * counters stay (small, one per gift): they answer the activity and gift reads; the gift is marked
@@ -51,6 +53,7 @@ export class OrderRetention {
     redis: Redis,
     private readonly keys: RedisKeys,
     private readonly archive: OrderArchive,
+    private readonly bindings: OrderBindingStore,
     private readonly opts: RetentionOptions,
   ) {
     this.redis = withLifecycleCommands(redis);
@@ -117,9 +120,10 @@ export class OrderRetention {
         if (removed === 1) {
           report.retired += 1;
           users.add(userId);
-          // Then the other slots: the user's index, and last the binding (see the class comment).
+          // Then the other slots: the user's index, and last the binding, its number going into the
+          // retired-number filter in the same step (see the class comment).
           await this.redis.zrem(k.userOrders(userId), orderId);
-          await this.redis.del(k.orderBinding(orderId));
+          await this.bindings.retire(orderId);
         } else if (userId) {
           kept += 1; // it moved since it was read (the reply names its status); '' : a stale listing entry, removed
         }

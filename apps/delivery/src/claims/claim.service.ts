@@ -17,7 +17,7 @@ import { FlagCache } from '@app/platform';
 import { type ArchiveAnswer, ArchivedOrderLookup } from '../archive/archived-order.lookup.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
-import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
+import { type BindResult, OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
 import { OrderStore, type StartResult } from '../lifecycle/order.store.js';
 import type { LifecycleStatus } from '../lifecycle/order-transitions.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
@@ -79,15 +79,12 @@ export class ClaimService {
     const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
     if (bound.kind === 'reused') return reusedReply(order.orderId);
-    // A number new to Redis may be an archived order's (retention removed its binding last, after
-    // the archive held it): asked before anything is started, so one key never makes two orders.
-    // Asked only after the bind found no binding, never alongside it: a lookup answered before the
-    // bind ran (the bind held up in a reconnect, say) could predate the archive write of an order whose
-    // binding retention then removed, and the bind would find the number new.
-    let archived: ArchiveAnswer | undefined;
-    if (bound.kind === 'new' && this.archived.enabled) {
-      archived = await this.archived.find(order.orderId);
-      if (archived.kind === 'found') return this.archivedReply(order, archived.order, true);
+    const archived = await this.askArchive(order, bound);
+    if (archived?.kind === 'found') return this.archivedReply(order, archived.order, true);
+    if (archived?.kind === 'unavailable') {
+      // Kept for the repeat (still marked `ask`), but not for good if none comes.
+      await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
+      return fail(ErrorCode.ServiceUnavailable, 'the order archive cannot be reached; retry shortly', { retryable: true });
     }
     steps?.mark('archive');
     const started = await this.orders.start(order, {
@@ -101,7 +98,7 @@ export class ClaimService {
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
     });
     steps?.mark('reserve');
-    if (started.kind === 'refused') return this.refused(order, bound.kind, started.code, archived);
+    if (started.kind === 'refused') return this.refused(order, bound.kind, started.code, archived?.kind === 'none' ? archived : undefined);
     if (started.kind === 'started' && bound.kind === 'existing') await this.bindings.persist(order.orderId);
     // The user's index is written alongside the delivery, never before the order exists (a refused
     // claim is no order). If it fails, the claim answers 503 whatever the delivery did, and the
@@ -112,6 +109,35 @@ export class ClaimService {
     const indexError = await indexed;
     if (indexError) throw indexError;
     return reply;
+  }
+
+  /**
+   * Whether the number is an archived order's (retention removed its binding after the archive held
+   * it): asked before anything is started, so one key never makes two orders. The bind tells which
+   * numbers need asking: a number the retired-number filter says was never retired does not (nearly
+   * every new number); one it may have (all its bits set), or while the filter is not built, does, and
+   * so does a repeat that finds a binding still marked `ask`. Asked only after the bind, never
+   * alongside it: a lookup answered before the bind ran (the bind held up in a reconnect, say) could
+   * predate the archive write of an order whose binding retention then removed, and the bind would
+   * find the number new.
+   *
+   * PostgreSQL not answering: `unavailable` (a retryable 503; the binding keeps `ask`, so the repeat
+   * asks again) for a number that may be retired; with the filter not built yet the claim goes on as if
+   * the answer were none (claims do not wait for PostgreSQL; the README states the price).
+   */
+  private async askArchive(order: OrderRef, bound: Exclude<BindResult, { kind: 'reused' }>): Promise<ArchiveAnswer | { kind: 'unavailable' } | undefined> {
+    if (!this.archived.enabled) return undefined;
+    const mustAsk = bound.kind === 'new' ? bound.retired !== 'no' : bound.ask;
+    if (!mustAsk) {
+      if (bound.kind === 'new') this.archived.notRetired();
+      return undefined;
+    }
+    const answer = await this.archived.find(order.orderId);
+    if (answer.kind === 'found') return answer;
+    const filterDown = bound.kind === 'new' && bound.retired === 'unknown';
+    if (answer.kind === 'unknown' && !filterDown) return { kind: 'unavailable' };
+    await this.bindings.asked(order.orderId);
+    return answer;
   }
 
   /**

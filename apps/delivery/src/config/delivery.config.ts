@@ -89,6 +89,13 @@ export type DeliveryConfig = Readonly<
       retentionIntervalMs: number;
       /** Longest a claim waits for the archive to say whether it holds an order number, in ms (`ARCHIVE_LOOKUP_TIMEOUT_MS`). Default 200. */
       lookupTimeoutMs: number;
+      /**
+       * Bytes of each of the retired-number filter's 16,384 shards (`RETIRED_FILTER_SLOT_BYTES`), used
+       * when the filter is first built; from then on its size is the built one. About 1% false
+       * positives (claims that ask PostgreSQL) up to slot bytes x 16,384 x 8 / 9.6 retired numbers.
+       * Default 256 (4 MiB: ~3.5 M numbers).
+       */
+      retiredFilterSlotBytes: number;
       /** Age after which BullMQ completed and failed jobs are dropped, in s (`QUEUE_KEEP_SECONDS`). Default 604800. */
       queueKeepS: number;
     }>;
@@ -156,6 +163,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     retentionS: reader.int('RETENTION_SECONDS', { min: 0, max: 10 * 365 * 86_400, fallback: 604_800 }),
     retentionIntervalMs: reader.int('RETENTION_INTERVAL_MS', { min: 100, max: 86_400_000, fallback: 60_000 }),
     lookupTimeoutMs: reader.int('ARCHIVE_LOOKUP_TIMEOUT_MS', { min: 10, max: 10_000, fallback: 200 }),
+    retiredFilterSlotBytes: reader.int('RETIRED_FILTER_SLOT_BYTES', { min: 1, max: 65_536, fallback: 256 }),
     queueKeepS: reader.int('QUEUE_KEEP_SECONDS', { min: 1, max: 365 * 86_400, fallback: 604_800 }),
   };
   reader.finish('delivery');

@@ -3,6 +3,7 @@ import bindOrder from './lua/bind-order.lua';
 import holdAttempt from './lua/hold-attempt.lua';
 import moveOrder from './lua/move-order.lua';
 import prelude from './lua/prelude.lua';
+import retireBinding from './lua/retire-binding.lua';
 import retireOrder from './lua/retire-order.lua';
 import startClaim from './lua/start-claim.lua';
 import storeLatch from './lua/store-latch.lua';
@@ -12,23 +13,25 @@ type Arg = string | number;
 
 /** The lifecycle's Redis commands (each a Lua script of `./lua`, one hash slot each). */
 export interface LifecycleCommands {
-  rpBindOrder(binding: string, ...argv: Arg[]): Promise<string[]>;
+  rpBindOrder(binding: string, retiredShard: string, ...argv: Arg[]): Promise<string[]>;
   rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, latch: string, ...argv: Arg[]): Promise<string[]>;
   rpTakeAttempt(state: string, history: string, open: string, ...argv: Arg[]): Promise<[number, string, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
   rpRetireOrder(state: string, history: string, ledger: string, orders: string, open: string, uncertain: string, ...argv: Arg[]): Promise<[number, string]>;
   rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, settled: string, ...argv: Arg[]): Promise<[number, string, string?]>;
   rpStoreLatch(gift: string, latch: string, ...argv: Arg[]): Promise<number>;
+  rpRetireBinding(binding: string, retiredShard: string, retiredNext: string, ...offsets: Arg[]): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
-  rpBindOrder: { numberOfKeys: 1, lua: bindOrder },
+  rpBindOrder: { numberOfKeys: 2, lua: bindOrder },
   rpStartClaim: { numberOfKeys: 9, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
   rpHoldAttempt: { numberOfKeys: 2, lua: holdAttempt },
   rpMoveOrder: { numberOfKeys: 9, lua: moveOrder },
   rpStoreLatch: { numberOfKeys: 2, lua: storeLatch },
   rpRetireOrder: { numberOfKeys: 6, lua: retireOrder },
+  rpRetireBinding: { numberOfKeys: 3, lua: retireBinding },
 };
 
 /**

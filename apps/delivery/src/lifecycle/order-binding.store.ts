@@ -3,8 +3,15 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
+import { RetiredNumbers } from './retired-numbers.js';
 
-export type BindResult = { kind: 'new'; createdAtMs: number } | { kind: 'reused' } | { kind: 'existing'; createdAtMs: number };
+/**
+ * A new binding says whether its number may have been an order retention removed (the retired-number
+ * filter): `no` never, `maybe` (the archive must be asked), `unknown` (the filter is not built).
+ */
+export type Retired = 'no' | 'maybe' | 'unknown';
+/** `ask`: the binding still waits for the archive's answer about its number (see `asked`). */
+export type BindResult = { kind: 'new'; createdAtMs: number; retired: Retired } | { kind: 'reused' } | { kind: 'existing'; createdAtMs: number; ask: boolean };
 
 /** Which user and gift an order number belongs to. */
 export interface OrderRef {
@@ -24,14 +31,32 @@ export class OrderBindingStore {
   constructor(
     @Inject(DELIVERY_REDIS) redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly retiredNumbers: RetiredNumbers,
   ) {
     this.redis = withLifecycleCommands(redis);
   }
 
   async bind(order: OrderRef, nowMs: number): Promise<BindResult> {
-    const [kind, createdAtMs] = await this.redis.rpBindOrder(this.keys.orderBinding(order.orderId), order.orderId, order.userId, order.giftId, nowMs);
+    const bits = this.retiredNumbers.of(order.orderId);
+    const [kind, createdAtMs, flag] = await this.redis.rpBindOrder(this.keys.orderBinding(order.orderId), bits.shard, order.orderId, order.userId, order.giftId, nowMs, bits.slotBytes, ...bits.offsets);
     if (kind === 'reused') return { kind };
-    return { kind: kind === 'new' ? 'new' : 'existing', createdAtMs: Number(createdAtMs) };
+    if (kind === 'new') return { kind, createdAtMs: Number(createdAtMs), retired: flag as Retired };
+    return { kind: 'existing', createdAtMs: Number(createdAtMs), ask: flag === '1' };
+  }
+
+  /** The archive answered about this binding's number (none, or not asked on purpose): repeats need not ask. */
+  async asked(orderId: string): Promise<void> {
+    await this.redis.hdel(this.keys.orderBinding(orderId), 'ask');
+  }
+
+  /**
+   * Retention's last step for an archived order: its number into the retired-number filter, then its
+   * binding deleted, atomically (a bind that finds no binding finds the bits).
+   */
+  async retire(orderId: string): Promise<void> {
+    const bits = this.retiredNumbers.of(orderId);
+    if (!bits.slotBytes) throw new Error('the retired-number filter\'s size is not known: no binding is retired');
+    await this.redis.rpRetireBinding(this.keys.orderBinding(orderId), bits.shard, bits.next, bits.slotBytes, ...bits.offsets);
   }
 
   /** Adds the order to its user's index (idempotent). */

@@ -94,6 +94,27 @@ export class RedisKeys {
   orderBinding(orderId: string): string {
     return `${this.prefix}:{o:${orderId}}:order`;
   }
+  /**
+   * One cluster slot's shard of the retired-number filter (a Bloom filter of the order numbers
+   * retention removed from Redis): a fixed-size string of bits. `tag` is a hash tag in the same slot
+   * as the bindings it covers (see the delivery app's `RetiredNumbers`), so the bind script reads it
+   * atomically with the binding. Present only when complete: an absent shard means "unknown".
+   */
+  retiredNumbers(tag: string): string {
+    return `${this.prefix}:{${tag}}:retired`;
+  }
+  /** The shard being rebuilt from the archive (renamed to `retiredNumbers(tag)` when complete). */
+  retiredNumbersNext(tag: string): string {
+    return `${this.prefix}:{${tag}}:retired-next`;
+  }
+  /** Set once every shard of the retired-number filter is complete (its size in bytes per shard). */
+  retiredNumbersReady(): string {
+    return `${this.prefix}:retired-numbers:ready`;
+  }
+  /** Short lock: one delivery instance at a time rebuilds the retired-number filter. */
+  retiredNumbersBuildLock(): string {
+    return `${this.prefix}:retired-numbers:build-lock`;
+  }
   userOrders(userId: string): string {
     return `${this.prefix}:{u:${userId}}:orders`;
   }

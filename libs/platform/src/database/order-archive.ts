@@ -66,6 +66,12 @@ export class OrderArchive {
     return new Map(rows.map((r) => [r.order_id, r.version]));
   }
 
+  /** Archived order numbers in order, after `after` (keyset paging over the primary key). */
+  async orderIdsAfter(after: string, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ order_id: string }>(`SELECT order_id FROM ${this.db.table('orders')} WHERE order_id > $1 ORDER BY order_id LIMIT $2`, [after, limit]);
+    return rows.map((r) => r.order_id);
+  }
+
   async find(orderId: string): Promise<AdminOrderView | undefined> {
     const [row] = await this.db.query<OrderRow>(`SELECT * FROM ${this.db.table('orders')} WHERE order_id = $1`, [orderId]);
     return row && toAdminView(row);

@@ -1,0 +1,17 @@
+--[[
+  Retention's last step for an archived order: its number goes into the retired-number filter (the
+  slot's shard, and the shard under rebuild when there is one), then its binding is deleted. Bits
+  first, in the same atomic step: a bind that finds no binding always finds the bits.
+
+  KEYS[1] order binding  KEYS[2] the filter's shard of that slot  KEYS[3] the shard under rebuild
+  ARGV[1] a complete shard's length in bytes  ARGV[2..] the number's bit offsets
+
+  Returns the number of bindings deleted (0 or 1).
+]]
+local size = tonumber(ARGV[1])
+for k = 2, 3 do
+  if size > 0 and redis.call('STRLEN', KEYS[k]) == size then
+    for i = 2, #ARGV do redis.call('SETBIT', KEYS[k], ARGV[i], 1) end
+  end
+end
+return redis.call('DEL', KEYS[1])
