@@ -141,7 +141,7 @@ describe('a Redis filled up to maxmemory (noeviction)', () => {
     expect(again?.body).toMatchObject({ orderId: 'full-full-sync-0', status: expect.stringMatching(/^(delivering|delivered)$/) });
     await waitForOrderStatus(gw, tokenAgain, 'full-full-sync-0', ['delivered'], 20_000);
     // (A scrape within 100 ms of the last reuses its INFO read: this can come that soon after the full one.)
-    await waitFor(async () => gauge(await deliveryMetrics(suite), 'rampart_redis_memory_headroom_ratio', node) > 0.5, { timeoutMs: 5_000, intervalMs: 150, what: 'the headroom gauge to show the room' });
+    await waitFor(async () => gauge(await deliveryMetrics(suite!), 'rampart_redis_memory_headroom_ratio', node) > 0.5, { timeoutMs: 5_000, intervalMs: 150, what: 'the headroom gauge to show the room' });
 
     // The gateway counted no 500 on any route.
     const gatewayMetrics = await (await fetch(`${gw}/metrics`)).text();
