@@ -103,7 +103,7 @@ export class DeliveryModule implements OnApplicationShutdown {
         ArchiveRuntime,
         ArchivedOrderLookup,
         OrderBindingStore,
-        { provide: RetiredNumbers, useFactory: (keys: RedisKeys) => new RetiredNumbers(keys), inject: [RedisKeys] },
+        { provide: RetiredNumbers, useFactory: (keys: RedisKeys) => new RetiredNumbers(keys, !!config.database.url), inject: [RedisKeys] },
         OrderStore,
         SoldOutLatchWriter,
         GiftTargets,

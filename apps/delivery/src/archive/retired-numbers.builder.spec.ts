@@ -107,6 +107,13 @@ describe('the retired-number filter (bind, retire, build)', () => {
     expect(await b.bindings.bind(ref('x-1'), now)).toMatchObject({ retired: 'maybe' });
   });
 
+  it('without an archive every number is new and never marked to ask (nothing is ever retired)', async () => {
+    const bindings = new OrderBindingStore(redis, keys, new RetiredNumbers(keys, false));
+    expect(await bindings.bind(ref('w-1'), now)).toEqual({ kind: 'new', createdAtMs: now, retired: 'no' });
+    expect(await bindings.bind(ref('w-1'), now + 1)).toEqual({ kind: 'existing', createdAtMs: now, ask: false });
+    expect(await redis.hkeys(keys.orderBinding('w-1'))).toEqual(['orderId', 'userId', 'giftId', 'createdAtMs']);
+  });
+
   it('a shard of another size is never read as no (an instance still on an old size answers unknown)', async () => {
     const { builder } = instance();
     await builder.ensure();

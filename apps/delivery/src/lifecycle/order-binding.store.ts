@@ -55,7 +55,7 @@ export class OrderBindingStore {
    */
   async retire(orderId: string): Promise<void> {
     const bits = this.retiredNumbers.of(orderId);
-    if (!bits.slotBytes) throw new Error('the retired-number filter\'s size is not known: no binding is retired');
+    if (bits.slotBytes <= 0) throw new Error('the retired-number filter\'s size is not known: no binding is retired');
     await this.redis.rpRetireBinding(this.keys.orderBinding(orderId), bits.shard, bits.next, bits.slotBytes, ...bits.offsets);
   }
 

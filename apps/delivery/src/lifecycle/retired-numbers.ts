@@ -35,7 +35,10 @@ export interface RetiredNumberBits {
   shard: string;
   /** The same slot's shard under rebuild. */
   next: string;
-  /** Bytes of a complete shard: a shard of another length is not used (0: the size is not known yet). */
+  /**
+   * Bytes of a complete shard: a shard of another length is not used (0: the size is not known yet;
+   * -1: no archive, so nothing is ever retired).
+   */
   slotBytes: number;
   offsets: number[];
 }
@@ -54,7 +57,11 @@ export interface RetiredNumberBits {
 export class RetiredNumbers {
   private slotBytes = 0;
 
-  constructor(private readonly keys: RedisKeys) {}
+  constructor(
+    private readonly keys: RedisKeys,
+    /** False without an archive (no DATABASE_URL): retention never runs, every number is new. */
+    private readonly archived = true,
+  ) {}
 
   /** The filter's shard size in bytes (from its ready marker), 0 while unknown. */
   get size(): number {
@@ -67,6 +74,7 @@ export class RetiredNumbers {
 
   of(orderId: string): RetiredNumberBits {
     const tag = slotTags()[calculateSlot(this.keys.orderBinding(orderId))];
+    if (!this.archived) return { shard: this.keys.retiredNumbers(tag), next: this.keys.retiredNumbersNext(tag), slotBytes: -1, offsets: [] };
     return { shard: this.keys.retiredNumbers(tag), next: this.keys.retiredNumbersNext(tag), slotBytes: this.slotBytes, offsets: bitOffsets(orderId, this.slotBytes * 8) };
   }
 }
