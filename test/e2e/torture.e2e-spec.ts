@@ -1,8 +1,9 @@
 import { runTorture } from '../torture/run-torture.js';
 
 // The torture checker (test/torture) for fixed seeds: a whole deployment of real processes under a
-// seeded schedule of claims, process/Redis/provider faults, flag flips and operator actions, then
-// invariants a-h checked after quiescence. A failure prints the seed (replay with
+// seeded schedule of claims, process/Redis/provider/PostgreSQL faults, flag flips and operator actions,
+// an activity that ends and is retired mid-run with claims coming back to its keys, then invariants
+// a-i checked after quiescence. A failure prints the seed (replay with
 // `npm run torture -- --seed N --minutes 1`), the violations and the trace of offending orders.
 const SEEDS = [1, 2, 3];
 const MINUTES = 1;
@@ -17,5 +18,8 @@ describe('torture checker (fixed seeds)', () => {
     }
     expect(report.claims).toBeGreaterThan(100);
     expect(report.faults).toBeGreaterThan(5);
+    // The archive's paths ran: the short activity's orders left Redis, and claims came back to their keys.
+    expect(report.retired).toBeGreaterThan(0);
+    expect(report.revisits).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,4 @@
-import { GIFTS } from './gifts.js';
+import { GIFTS, giftById } from './gifts.js';
 import type { Prng } from './prng.js';
 import type { ClaimAnswer, KeyRecord, RunState } from './run-state.js';
 
@@ -68,6 +68,38 @@ export async function runClientLoop(state: RunState, prng: Prng, opts: ClientOpt
       const user = reuseOtherGift ? userId : otherUser;
       const answer = await claimOnce(state, { key, giftId, userId: user }, state.gateway(prng), 'reuse');
       rec.reuses.push(answer);
+    }
+    await sleep(pauseMs);
+  }
+}
+
+/**
+ * Comes back to keys of the short activity from `startAt` on, when retention has removed (or is
+ * removing) its orders from Redis: a repeat of the claim (the same order, no provider call), or the key
+ * reused by its user for a live gift or by another user for its own gift (422). So claims are answered
+ * from the archive under the schedule's faults (PostgreSQL cut among them). Which key is picked depends on
+ * what was accepted by then, so on timing as well as the seed.
+ */
+export async function runRevisits(state: RunState, prng: Prng, opts: { startAt: number; endAt: number; users: string[] }): Promise<void> {
+  while (state.trace.now() < opts.startAt) await sleep(200);
+  const live = GIFTS.filter((g) => !g.short);
+  while (state.trace.now() < opts.endAt) {
+    const accepted = [...state.keys.values()].filter((k) => giftById(k.giftId).short && k.answers.some((a) => a.status === 200 || a.status === 202));
+    const pick = prng.int(0, 1_000_000);
+    const repeat = prng.chance(0.6);
+    const liveGift = prng.pick(live).giftId;
+    const otherUser = prng.pick(opts.users);
+    const byOtherUser = prng.chance(0.5);
+    const gateway = state.gateway(prng);
+    const pauseMs = prng.int(150, 400);
+    if (accepted.length > 0) {
+      const rec = accepted[pick % accepted.length];
+      state.revisits += 1;
+      if (repeat) await claim(state, rec, gateway, 'revisit');
+      else {
+        const reuse = byOtherUser && otherUser !== rec.userId ? { giftId: rec.giftId, userId: otherUser } : { giftId: liveGift, userId: rec.userId };
+        rec.reuses.push(await claimOnce(state, { key: rec.key, ...reuse }, gateway, 'revisit reuse'));
+      }
     }
     await sleep(pauseMs);
   }

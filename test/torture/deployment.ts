@@ -2,9 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { SignJWT } from 'jose';
+import { dropSchema, testDatabaseUrl, testSchema } from '../support/database.js';
+import { PgProxy } from '../support/pg-proxy.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
 import { spawnApp, tail, type AppName, type RunningApp } from '../support/spawn-app.js';
+
+/** Time an ended activity's orders stay in Redis before retention may remove them, in s. */
+export const RETENTION_S = 3;
 
 /** Durable Redis: a restart after kill -9 keeps every acknowledged write. */
 const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'always'];
@@ -21,6 +26,11 @@ const DELIVERY_ENV = {
   QUEUE_LOCK_MS: '4000',
   QUEUE_CONCURRENCY: '8',
   PROVIDER_BREAKER_HALF_OPEN_MS: '1000',
+  // The archive and retention inside the schedule: an ended activity's orders leave Redis within seconds.
+  ARCHIVE_INTERVAL_MS: '100',
+  RETENTION_SECONDS: String(RETENTION_S),
+  RETENTION_INTERVAL_MS: '500',
+  RETIRED_FILTER_SLOT_BYTES: '16',
 };
 const GATEWAY_ENV = {
   ROUTING_BASE_EJECTION_MS: '1000',
@@ -42,10 +52,15 @@ export interface Instance {
   restarts: number;
 }
 
-/** The torture deployment: private durable Redis, 2 provider stubs, 2 gateways, 2 query, 2 delivery. */
+/**
+ * The torture deployment: private durable Redis, PostgreSQL (a schema of its own, reached through a
+ * proxy the schedule can cut), 2 provider stubs, 2 gateways, 2 query, 2 delivery.
+ */
 export interface Deployment {
   prefix: string;
   redisUrl: string;
+  /** The archive's schema (read straight, not through the proxy, at the end). */
+  databaseSchema: string;
   adminToken: string;
   gatewayUrls: string[];
   /** Provider with order numbers, and without. */
@@ -63,7 +78,10 @@ export interface Deployment {
   killRedis(): Promise<void>;
   restartRedis(): Promise<void>;
   redisRunning(): boolean;
-  /** SIGCONT everything stopped, restarts whatever is down (Redis first). */
+  /** PostgreSQL unreachable for the apps (connections refused and cut), and back. */
+  cutDatabase(): Promise<void>;
+  restoreDatabase(): Promise<void>;
+  /** SIGCONT everything stopped, restarts whatever is down (Redis and PostgreSQL first). */
   ensureAllRunning(): Promise<void>;
   /** Last log lines of every instance. */
   logs(lines?: number): string;
@@ -77,7 +95,12 @@ export async function startDeployment(opts: { prefix: string; log: (msg: string)
   const redisUrl = redis.url;
   const adminToken = randomBytes(24).toString('hex');
   const jwtSecret = randomBytes(32).toString('hex');
+  const databaseSchema = testSchema();
+  const proxy = new PgProxy(await freePort());
+  await proxy.up();
+  let databaseUp = true;
   const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
+  const database = { DATABASE_URL: proxy.url(), DATABASE_SCHEMA: databaseSchema };
   const stubs: RunningApp[] = [];
   const instances: Instance[] = [];
   const allApps: RunningApp[] = [];
@@ -97,6 +120,8 @@ export async function startDeployment(opts: { prefix: string; log: (msg: string)
     await Promise.all([...instances.map((i) => i.app?.stop(2_000)), ...stubs.map((s) => s.stop(2_000))]);
     await redis.stop();
     rmSync(redisDir, { recursive: true, force: true });
+    await proxy.down();
+    await dropSchema(databaseSchema, testDatabaseUrl()).catch(() => undefined);
   };
 
   try {
@@ -109,7 +134,7 @@ export async function startDeployment(opts: { prefix: string; log: (msg: string)
         const port = await freePort();
         tcp[kind].push(port);
         const extra = kind === 'delivery' ? DELIVERY_ENV : {};
-        instances.push({ name: `${kind}-${i}`, kind, env: { ...common, ...extra, TCP_PORT: String(port), HTTP_PORT: String(await freePort()) }, stopped: false, restarts: 0 });
+        instances.push({ name: `${kind}-${i}`, kind, env: { ...common, ...database, ...extra, TCP_PORT: String(port), HTTP_PORT: String(await freePort()) }, stopped: false, restarts: 0 });
       }
     }
     const gatewayUrls: string[] = [];
@@ -134,7 +159,7 @@ export async function startDeployment(opts: { prefix: string; log: (msg: string)
     await Promise.all(instances.filter((i) => i.kind === 'gateway').map(launch));
 
     const deployment: Deployment = {
-      prefix, redisUrl, adminToken, gatewayUrls, instances, allApps,
+      prefix, redisUrl, databaseSchema, adminToken, gatewayUrls, instances, allApps,
       providerOn: `http://127.0.0.1:${onPort}`,
       providerOff: `http://127.0.0.1:${offPort}`,
       token: (userId) =>
@@ -169,8 +194,18 @@ export async function startDeployment(opts: { prefix: string; log: (msg: string)
         redis = await startRedisServer({ port: redisPort, dir: redisDir, args: DURABLE });
       },
       redisRunning: () => alive(redis.child),
+      cutDatabase: async () => {
+        databaseUp = false;
+        await proxy.down();
+      },
+      restoreDatabase: async () => {
+        if (databaseUp) return;
+        await proxy.up();
+        databaseUp = true;
+      },
       ensureAllRunning: async () => {
         await deployment.restartRedis();
+        await deployment.restoreDatabase();
         for (const inst of instances) {
           if (inst.stopped) deployment.signal(inst.name, 'SIGCONT');
           if (!alive(inst.app?.child)) {

@@ -52,6 +52,13 @@ export async function applyFault(state: RunState, d: Deployment, fault: Fault): 
         await d.restartRedis();
         state.trace.add('process', 'redis-server restarted (same port and AOF dir)');
         break;
+      case 'pg-down':
+        await d.cutDatabase();
+        state.trace.add('process', 'PostgreSQL cut (its proxy refuses connections)');
+        await sleep(fault.durationMs);
+        await d.restoreDatabase();
+        state.trace.add('process', 'PostgreSQL reachable again');
+        break;
       case 'provider': {
         const url = fault.target === 'provider-on' ? d.providerOn : d.providerOff;
         await setStubFaults(url, fault.settings);

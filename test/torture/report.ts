@@ -23,6 +23,7 @@ export function formatReport(
   lines.push(`claim answers: ${count(claims, (e) => (e.status ? `${e.status}${e.code ? ` ${e.code}` : ''}` : `no answer (${e.error?.includes('timeout') ? 'timeout' : 'network'})`))}`);
   lines.push(`other requests: ${count(state.exchanges.filter((e) => !claims.includes(e)), (e) => `${e.method} ${e.path.split('/').slice(0, 3).join('/')} ${e.status || 'no answer'}`)}`);
   lines.push(`faults injected: ${count(state.faults, (f) => f.kind)}`);
+  lines.push(`archive: ${data.archive.held.size} orders of the short activity in PostgreSQL, ${data.archive.retired.length} of them removed from Redis by retention; ${state.revisits} claims came back to its keys after it ended`);
   lines.push(`flag flips: ${state.flagFlips}; operator actions: ${count(state.operatorGroups, (g) => `${g.action}${g.statuses.length > 1 ? '×2' : ''} [${g.statuses.join(',')}]`)}`);
   const finals = [...data.orders.values()];
   lines.push(`orders at the end: ${count(finals, (o) => (o.kind === 'order' ? o.view.status : o.kind === 'absent' ? 'no order (404)' : `unreadable ${o.status}`))}`);

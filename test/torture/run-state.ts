@@ -71,6 +71,8 @@ export class RunState {
   readonly lastStatus = new Map<string, string>();
   readonly tokens = new Map<string, string>();
   flagFlips = 0;
+  /** Claims sent again (repeats and reuses) with keys of the short activity, once it had ended. */
+  revisits = 0;
   /** Keys whose read answered a 4xx other than 404 (not polled again; read from the owner's list at the end). */
   readonly unreadable = new Set<string>();
   private readonly lastQuiet = new Map<string, string>();

@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis';
-import { runClientLoop, type KeyMix } from './clients.js';
-import { startDeployment, type Deployment } from './deployment.js';
+import { RedisKeys } from '@app/contracts';
+import { Database, OrderArchive } from '@app/platform';
+import { testDatabaseUrl } from '../support/database.js';
+import { runClientLoop, runRevisits, type KeyMix } from './clients.js';
+import { RETENTION_S, startDeployment, type Deployment } from './deployment.js';
 import { runFaultLane, setStubFaults } from './faults.js';
-import { GIFTS, publishActivity } from './gifts.js';
+import { GIFTS, giftById, publishActivities } from './gifts.js';
 import { checkInvariants, type FinalData, type FinalOrder, type StubStats, type Violation } from './invariants.js';
 import { mayHaveOrder, OPEN_STATUSES, readOrder, resolveUncertain, retryDeadLetter, runPoller, setFlag } from './operators.js';
 import { Prng } from './prng.js';
@@ -35,7 +38,13 @@ export interface TortureReport {
   claims: number;
   faults: number;
   elapsedMs: number;
+  /** Short-activity orders archived and removed from Redis by retention, and claims that came back to their keys. */
+  retired: number;
+  revisits: number;
 }
+
+/** The short activity ends at this share of the schedule; its keys are revisited from its retention on. */
+const SHORT_ENDS_AT = 0.4;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,13 +56,14 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
   const totalMs = Math.round(opts.minutes * 60_000);
   const schedule = makeSchedule(root.fork('schedule'), totalMs);
   const users = Array.from({ length: opts.users ?? Math.max(20, Math.round(20 * opts.minutes)) }, (_, i) => `tu${i + 1}`);
-  log(`torture seed ${opts.seed}: starting redis, 2 provider stubs, 2 query, 2 delivery, 2 gateways`);
+  log(`torture seed ${opts.seed}: starting redis, PostgreSQL (a schema behind a proxy), 2 provider stubs, 2 query, 2 delivery, 2 gateways`);
   const d = await startDeployment({ prefix: `tt${opts.seed.toString(36)}`, log });
   try {
-    await publishActivity(d);
+    const shortEndsAt = Math.round(totalMs * SHORT_ENDS_AT);
+    await publishActivities(d, Date.now() + shortEndsAt);
     const state = new RunState(opts.seed, d.gatewayUrls, d.adminToken);
     for (const u of users) state.tokens.set(u, await d.token(u));
-    log(`seed ${opts.seed}: schedule of ${opts.minutes} min: ${schedule.processFaults.length} process/redis faults, ${schedule.providerFaults.length} provider faults, ${schedule.flags.length} flag episodes, ${schedule.operators.length} operator actions`);
+    log(`seed ${opts.seed}: schedule of ${opts.minutes} min: ${schedule.processFaults.length} process/redis faults, ${schedule.providerFaults.length} provider faults, ${schedule.databaseFaults.length} PostgreSQL cuts, ${schedule.flags.length} flag episodes, ${schedule.operators.length} operator actions; the short activity ends at ${(shortEndsAt / 1000).toFixed(0)} s`);
 
     let polling = true;
     const poller = runPoller(state, root.fork('poller'), () => !polling);
@@ -72,6 +82,8 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       ),
       runFaultLane(state, d, schedule.processFaults, lateStop),
       runFaultLane(state, d, schedule.providerFaults, lateStop),
+      runFaultLane(state, d, schedule.databaseFaults, lateStop),
+      runRevisits(state, root.fork('revisits'), { startAt: shortEndsAt + RETENTION_S * 1000 + 3_000, endAt: totalMs, users }),
       runFlags(state, root.fork('flags'), schedule),
       runOperators(state, root.fork('operators'), schedule, d),
       progress(state, totalMs, log),
@@ -92,7 +104,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       d.allApps.flatMap((a) => a.logs.filter((l) => l.includes(orderId)).slice(-4).map((l) => `[${a.name}] ${l.slice(0, 400)}`)).slice(0, 8);
     const elapsedMs = Date.now() - started;
     const text = formatReport({ seed: opts.seed, minutes: opts.minutes, state, schedule, data, violations, quiesceMs: q.ms, open: q.open, elapsedMs }, evidence);
-    return { seed: opts.seed, ok: violations.length === 0, violations, text, claims: state.keys.size, faults: state.faults.length, elapsedMs };
+    return { seed: opts.seed, ok: violations.length === 0, violations, text, claims: state.keys.size, faults: state.faults.length, elapsedMs, retired: data.archive.retired.length, revisits: state.revisits };
   } finally {
     await d.stop();
   }
@@ -181,14 +193,45 @@ async function finalData(state: RunState, d: Deployment): Promise<FinalData> {
   }
   const redis = new Redis(d.redisUrl, { maxRetriesPerRequest: 2 });
   const uncertainCounts = new Map<string, number>();
+  let archive: FinalData['archive'];
   try {
     const pairs = new Set([...keys.map((k) => `${k.giftId}|${k.userId}`)]);
     for (const pair of pairs) {
       const [giftId, userId] = pair.split('|');
       uncertainCounts.set(pair, Number((await redis.hget(`${d.prefix}:{g:${giftId}}:user:${userId}`, 'uncertain')) ?? 0));
     }
+    archive = await archiveData(d, redis, [...orders].flatMap(([key, o]) => (o.kind === 'order' && giftById(o.view.giftId).short ? [key] : [])));
   } finally {
     redis.disconnect();
   }
-  return { orders, getUnreadable, stats: { on: await stats(d.providerOn), off: await stats(d.providerOff) }, gifts, uncertainCounts, days: [state.startDay, day()] };
+  return { orders, getUnreadable, stats: { on: await stats(d.providerOn), off: await stats(d.providerOff) }, gifts, uncertainCounts, days: [state.startDay, day()], archive };
+}
+
+/**
+ * The short activity's orders in PostgreSQL (read straight, not through the proxy), once the archive has
+ * caught up (bounded wait: the settled ones must all be there), and which of them left Redis.
+ */
+async function archiveData(d: Deployment, redis: Redis, orderIds: string[]): Promise<FinalData['archive']> {
+  const keys = new RedisKeys(d.prefix);
+  const db = new Database({ url: testDatabaseUrl(), schema: d.databaseSchema, poolMax: 1, statementTimeoutMs: 10_000 });
+  try {
+    const archive = new OrderArchive(db);
+    let held = new Map<string, { status: string; version: number }>();
+    for (let waited = 0; waited <= 30_000; waited += 1_000) {
+      const found = await archive.findMany(orderIds);
+      held = new Map([...found].map(([id, o]) => [id, { status: o.status, version: o.version }]));
+      const settledInRedis = await Promise.all(orderIds.map(async (id) => {
+        const giftId = await redis.hget(keys.orderBinding(id), 'giftId');
+        const status = giftId ? await redis.hget(keys.orderState(giftId, id), 'status') : null;
+        return status === 'delivered' || status === 'failed' ? id : undefined;
+      }));
+      if (settledInRedis.every((id) => !id || held.has(id))) break;
+      await sleep(1_000);
+    }
+    const retired: string[] = [];
+    for (const id of orderIds) if (held.has(id) && (await redis.exists(keys.orderBinding(id))) === 0) retired.push(id);
+    return { held, retired };
+  } finally {
+    await db.close();
+  }
 }

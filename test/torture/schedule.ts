@@ -11,21 +11,25 @@ export type ProviderFault = {
   label: string;
   durationMs: number;
 };
-export type Fault = ProcessFault | RedisFault | ProviderFault;
+/** PostgreSQL unreachable (its proxy refuses and cuts connections): the archive, not the claims, waits. */
+export type DatabaseFault = { kind: 'pg-down'; target: 'postgres'; durationMs: number };
+export type Fault = ProcessFault | RedisFault | ProviderFault | DatabaseFault;
 
 export type Timed<T> = T & { at: number };
 export type FlagEpisode = { name: string; durationMs: number };
 export type OperatorAction = { action: 'retry' | 'resolve'; concurrent: boolean };
 
 /**
- * What happens when, drawn from the seed alone. Two fault lanes (processes/Redis, providers), each
- * sequential, so at most two faults are active at once; flag episodes (on, then off); operator actions.
+ * What happens when, drawn from the seed alone. Three fault lanes (processes/Redis, providers,
+ * PostgreSQL), each sequential, so at most three faults are active at once; flag episodes (on, then
+ * off); operator actions.
  * Times are ms since the schedule started; every fault and flag episode ends before `totalMs` - 3 s.
  */
 export interface Schedule {
   totalMs: number;
   processFaults: Array<Timed<ProcessFault | RedisFault>>;
   providerFaults: Array<Timed<ProviderFault>>;
+  databaseFaults: Array<Timed<DatabaseFault>>;
   flags: Array<Timed<FlagEpisode>>;
   operators: Array<Timed<OperatorAction>>;
 }
@@ -34,6 +38,15 @@ const INSTANCES = ['delivery-1', 'delivery-2', 'query-1', 'query-2', 'gateway-1'
 
 export function makeSchedule(prng: Prng, totalMs: number): Schedule {
   const lastEnd = totalMs - 3_000;
+  // Its own stream (forked before any draw), so the other lanes of a seed are what they were before it.
+  const databasePrng = prng.fork('database');
+  const databaseFaults: Schedule['databaseFaults'] = [];
+  for (let at = databasePrng.int(5_000, 15_000); ; ) {
+    const durationMs = databasePrng.int(2_000, 8_000);
+    if (at + durationMs > lastEnd) break;
+    databaseFaults.push({ at, kind: 'pg-down', target: 'postgres', durationMs });
+    at += durationMs + databasePrng.int(8_000, 20_000);
+  }
   const processFaults: Schedule['processFaults'] = [];
   for (let at = prng.int(2_000, 5_000); ; ) {
     const durationMs = prng.int(1_000, 5_000);
@@ -70,7 +83,7 @@ export function makeSchedule(prng: Prng, totalMs: number): Schedule {
   for (let at = prng.int(4_000, 8_000); at < totalMs - 1_000; at += prng.int(2_000, 5_000)) {
     operators.push({ at, action: prng.chance(0.5) ? 'retry' : 'resolve', concurrent: prng.chance(0.4) });
   }
-  return { totalMs, processFaults, providerFaults, flags, operators };
+  return { totalMs, processFaults, providerFaults, databaseFaults, flags, operators };
 }
 
 function providerFault(prng: Prng): { settings: ProviderFault['settings']; label: string } {
@@ -102,6 +115,7 @@ export function describeSchedule(s: Schedule): string[] {
   const rows: Array<[number, string]> = [
     ...s.processFaults.map((f) => [f.at, `${f.kind} ${f.target} for ${f.durationMs} ms`] as [number, string]),
     ...s.providerFaults.map((f) => [f.at, `${f.target} ${f.label} for ${f.durationMs} ms`] as [number, string]),
+    ...s.databaseFaults.map((f) => [f.at, `${f.kind} for ${f.durationMs} ms`] as [number, string]),
     ...s.flags.map((f) => [f.at, `flag ${f.name} on for ${f.durationMs} ms`] as [number, string]),
     ...s.operators.map((o) => [o.at, `operator ${o.action}${o.concurrent ? ' ×2 concurrent' : ''}`] as [number, string]),
   ];
