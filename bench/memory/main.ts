@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { http } from '../../test/support/http.js';
@@ -83,6 +84,8 @@ interface RunResult {
   keySum: { start: number; end: number };
   /** The retired-number filter (fixed size, built once at start-up): left out of keys, keySum and the dataset. */
   filter: { keys: number; startBytes: number; endBytes: number };
+  /** Slow-log entries at the end, before it was reset for the measure. */
+  slowlogAtEnd: number;
   /** The keys whose size changed most from the start to the end (capped streams left out). */
   grown: Array<{ key: string; bytes: number }>;
   archiveDelayP50S?: number;
@@ -126,6 +129,30 @@ interface Throughput {
   rounds: Array<{ archive: boolean; perS: number; p99Ms: number; failures: Record<string, number> }>;
   onPerS: number;
   offPerS: number;
+  /** CPU time per delivered claim (µs) of each kind of process, over the rounds of each side (the round and its archive catching up). */
+  cpuPerClaimUs: { on: Record<string, number>; off: Record<string, number> };
+}
+
+/** CPU time (ms, user + system) of a process from /proc (0 when it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** Every PostgreSQL process on the machine (the bench's database is the only busy one). */
+function postgresPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -150,31 +177,54 @@ async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string
   const caughtUp = async () => {
     for (let i = 0; i < 100 && (total(await on.metrics(), 'rampart_archive_lag_seconds') ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 200));
   };
-  // Warm-up: JIT, connections, Lua scripts, PostgreSQL's caches.
-  for (const d of [on, off]) await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: 2, call: d.claim('throughput-ok') });
+  // Warm-up: JIT, connections, Lua scripts, PostgreSQL's caches; on/off/off/on like the rounds (with 2 s
+  // each, once, the first measured round, always an "on" one, came out 25-30% below the other "on" ones).
+  for (const d of [on, off, off, on]) await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: 3, call: d.claim('throughput-ok') });
   await caughtUp();
   const rounds: Throughput['rounds'] = [];
+  // CPU per process kind over each side's rounds: the deployment's apps and redis-server, PostgreSQL's
+  // processes, and this process (the load generator).
+  const cpu = { on: {} as Record<string, number>, off: {} as Record<string, number> };
+  const delivered = { on: 0, off: 0 };
+  const sample = (d: Deployment) => {
+    const kinds: Array<[string, number[]]> = [
+      ['gateway', d.suite.gateways.map((a) => a.pid)], ['query', d.suite.queries.map((a) => a.pid)], ['delivery', d.suite.deliveries.map((a) => a.pid)],
+      ['provider stub', [d.suite.provider.pid]], ['redis', [d.redisPid]], ['postgres', postgresPids()],
+    ];
+    const times: Record<string, number> = Object.fromEntries(kinds.map(([kind, pids]) => [kind, pids.reduce((sum, pid) => sum + cpuMs(pid), 0)]));
+    const self = process.cpuUsage();
+    times['load generator'] = (self.user + self.system) / 1000;
+    return times;
+  };
   for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
     for (const d of i % 2 === 0 ? [on, off, off, on] : [off, on, on, off]) {
       ctx.step(`claims/s, archive on vs off: round ${rounds.length + 1} of ${THROUGHPUT_ROUNDS * 4} (${d === on ? 'on' : 'off'})`);
+      const side = d === on ? 'on' : 'off';
+      const before = sample(d);
       const result = await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: THROUGHPUT_S, call: d.claim('throughput-ok') });
       rounds.push({ archive: d === on, perS: result.okPerS, p99Ms: result.p99Ms, failures: result.failures });
       if (d === on) await caughtUp();
+      const after = sample(d);
+      for (const kind of Object.keys(after)) cpu[side][kind] = (cpu[side][kind] ?? 0) + after[kind] - before[kind];
+      delivered[side] += result.ok;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+  const perClaim = (side: 'on' | 'off') => Object.fromEntries(Object.entries(cpu[side]).map(([kind, ms]) => [kind, (ms * 1000) / Math.max(1, delivered[side])]));
   await Promise.all([on.stop(), off.stop()]);
   const mean = (archive: boolean) => {
     const side = rounds.filter((r) => r.archive === archive);
     return side.reduce((sum, r) => sum + r.perS, 0) / side.length;
   };
-  return { rounds, onPerS: mean(true), offPerS: mean(false) };
+  return { rounds, onPerS: mean(true), offPerS: mean(false), cpuPerClaimUs: { on: perClaim('on'), off: perClaim('off') } };
 }
 
 /** One deployment of a run: its own redis-server, 1 gateway, 1 query, 1 delivery, the stub provider at 0 ms. */
 interface Deployment {
   suite: Suite;
   admin: Redis;
+  /** Its redis-server's process id. */
+  redisPid: number;
   /** Whether delivery runs an archiver (it exports rampart_archive_lag_seconds). */
   archive: boolean;
   metrics(): Promise<string>;
@@ -223,6 +273,7 @@ async function startDeployment(ctx: BenchContext, appEnv: Record<string, string>
   return {
     suite,
     admin,
+    redisPid: redis.child.pid!,
     archive,
     metrics,
     stop,
@@ -303,8 +354,9 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
     }
   }
   // The start and the end are measured with Redis' script cache emptied (SCRIPT FLUSH; the apps load a
-  // script again on its next use): the scripts the first claims load are a fixed cost of some 0.2 MB that
-  // used_memory_dataset counts, not something claims leave.
+  // script again on its next use) and its slow log reset: the scripts the first claims load (some 0.2 MB)
+  // and the slow log (at most slowlog-max-len entries, each a copy of up to 32 arguments) are fixed costs
+  // that used_memory_dataset counts, not something claims leave.
   const baseline = await withoutScripts(admin, memory);
   const keysAtStart = await keySizes(admin);
   await sample();
@@ -357,6 +409,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   await new Promise((r) => setTimeout(r, DRAIN_S * 1000));
   await sample();
   clearInterval(sampler);
+  const slowlogAtEnd = Number(await admin.call('SLOWLOG', 'LEN'));
   const final = await withoutScripts(admin, memory);
   const largest = await largestKeys(admin, 5);
   const keysAtEnd = await keySizes(admin);
@@ -410,6 +463,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
     largest,
     keySum: { start: uncappedSum(keysAtStart), end: uncappedSum(keysAtEnd) },
     filter,
+    slowlogAtEnd,
     grown,
     samples: series,
     ...(archive
@@ -499,7 +553,7 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
     );
     console.log(
       `back to the start after retention, Redis' own accounting: used_memory_dataset less the capped report and audit streams ${mb(uncapped(on.baseline))} -> ${mb(on.final.uncappedDatasetBytes)} MB (at the end: measured with them deleted) (${signed(backDataset)}; the streams ${mb(on.baseline.cappedBytes)} -> ${mb(on.final.cappedBytes)} MB), keys ${on.baseline.keys} -> ${on.final.keys} (${signed(backKeys)}): goal <= 10% above ${verdict(backDataset <= 0.1 && backKeys <= 0.1)}; ` +
-        `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (${signed(backUsed)}; Redis' own overhead: client buffers, hash tables sized for the peak); both with the script cache flushed`,
+        `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (${signed(backUsed)}; Redis' own overhead: client buffers, hash tables sized for the peak); both with the script cache flushed and the slow log reset (${on.slowlogAtEnd} entries at the end)`,
     );
   } else if (ONLY !== 'throughput') {
     console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99.');
@@ -511,6 +565,14 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
         `${fmtRate(throughput.onPerS)} / ${fmtRate(throughput.offPerS)} = ${fmtRatio(ratio)} (goal >= 95%: ${verdict(ratio >= 0.95)}); rounds: ` +
         throughput.rounds.map((r) => `${r.archive ? 'on' : 'off'} ${fmtRate(r.perS)} (p99 ${fmtMs(r.p99Ms)}${Object.keys(r.failures).length ? `; not 200: ${formatFailures(r.failures)}` : ''})`).join(', '),
     );
+    const kinds = Object.keys(throughput.cpuPerClaimUs.on);
+    const us = (v: number | undefined) => (v ?? 0).toFixed(0);
+    const sum = (side: Record<string, number>) => Object.values(side).reduce((a, b) => a + b, 0);
+    console.log(
+      `CPU per delivered claim, on / off (µs; each side's rounds with the archive catching up after them): ` +
+        kinds.map((k) => `${k} ${us(throughput.cpuPerClaimUs.on[k])} / ${us(throughput.cpuPerClaimUs.off[k])}`).join(', ') +
+        `; all ${us(sum(throughput.cpuPerClaimUs.on))} / ${us(sum(throughput.cpuPerClaimUs.off))}`,
+    );
   } else {
     console.log('NOT MEASURED: claims/s archive on vs off.');
   }
@@ -521,6 +583,7 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
 
 async function withoutScripts<T>(redis: Redis, measure: () => Promise<T>): Promise<T> {
   await redis.script('FLUSH');
+  await redis.call('SLOWLOG', 'RESET');
   return measure();
 }
 
