@@ -86,6 +86,8 @@ interface RunResult {
   filter: { keys: number; startBytes: number; endBytes: number };
   /** Slow-log entries at the end, before it was reset for the measure. */
   slowlogAtEnd: number;
+  /** MEMORY STATS fields that moved by 16 KiB or more from the start to the end (capped streams deleted). */
+  statsChanged: string[];
   /** The keys whose size changed most from the start to the end (capped streams left out). */
   grown: Array<{ key: string; bytes: number }>;
   archiveDelayP50S?: number;
@@ -358,6 +360,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   // and the slow log (at most slowlog-max-len entries, each a copy of up to 32 arguments) are fixed costs
   // that used_memory_dataset counts, not something claims leave.
   const baseline = await withoutScripts(admin, memory);
+  const statsAtStart = await memoryStats(admin);
   const keysAtStart = await keySizes(admin);
   await sample();
 
@@ -435,6 +438,10 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
   // deleted at the very end and the dataset measured again, which counts them exactly.
   await admin.del(...cappedKeys);
   const finalUncappedDatasetBytes = (await withoutScripts(admin, memory)).datasetBytes - filter.endBytes;
+  const statsAtEnd = await memoryStats(admin);
+  const statsChanged = Object.keys(statsAtEnd)
+    .filter((k) => Math.abs(statsAtEnd[k] - (statsAtStart[k] ?? 0)) >= 16 * 1024 && !/peak|fragmentation|rss|allocator|total\.allocated/.test(k))
+    .map((k) => `${k} ${mb(statsAtStart[k] ?? 0)} -> ${mb(statsAtEnd[k])} MB`);
   const text = await metrics();
   const result: RunResult = {
     label,
@@ -464,6 +471,7 @@ async function runOnce(ctx: BenchContext, label: string, appEnv: Record<string, 
     keySum: { start: uncappedSum(keysAtStart), end: uncappedSum(keysAtEnd) },
     filter,
     slowlogAtEnd,
+    statsChanged,
     grown,
     samples: series,
     ...(archive
@@ -555,6 +563,7 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
       `back to the start after retention, Redis' own accounting: used_memory_dataset less the capped report and audit streams ${mb(uncapped(on.baseline))} -> ${mb(on.final.uncappedDatasetBytes)} MB (at the end: measured with them deleted) (${signed(backDataset)}; the streams ${mb(on.baseline.cappedBytes)} -> ${mb(on.final.cappedBytes)} MB), keys ${on.baseline.keys} -> ${on.final.keys} (${signed(backKeys)}): goal <= 10% above ${verdict(backDataset <= 0.1 && backKeys <= 0.1)}; ` +
         `used_memory ${mb(on.baseline.usedBytes)} -> ${mb(on.final.usedBytes)} MB (${signed(backUsed)}; Redis' own overhead: client buffers, hash tables sized for the peak); both with the script cache flushed and the slow log reset (${on.slowlogAtEnd} entries at the end)`,
     );
+    console.log(`MEMORY STATS fields that moved by 16 KiB or more, start -> end: ${on.statsChanged.join(', ') || 'none'}`);
   } else if (ONLY !== 'throughput') {
     console.log('NOT MEASURED: bytes per claim after archiving, return to the start after retention, archive lag p50/p99.');
   }
@@ -585,6 +594,22 @@ async function withoutScripts<T>(redis: Redis, measure: () => Promise<T>): Promi
   await redis.script('FLUSH');
   await redis.call('SLOWLOG', 'RESET');
   return measure();
+}
+
+/** MEMORY STATS as a flat map of its numeric fields (`db.0.overhead.hashtable.main` and the like). */
+async function memoryStats(redis: Redis): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const walk = (reply: unknown, prefix: string) => {
+    if (!Array.isArray(reply)) return;
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const name = `${prefix}${String(reply[i])}`;
+      const value = reply[i + 1];
+      if (Array.isArray(value)) walk(value, `${name}.`);
+      else if (Number.isFinite(Number(value))) out[name] = Number(value);
+    }
+  };
+  walk(await redis.call('MEMORY', 'STATS'), '');
+  return out;
 }
 
 /** A key of the retired-number filter (its shards and its ready marker). */
