@@ -10,6 +10,7 @@ import { OrderStore } from '../lifecycle/order.store.js';
 import { RetiredNumbers } from '../lifecycle/retired-numbers.js';
 import { OrderArchiver } from './order.archiver.js';
 import { OrderRetention } from './order.retention.js';
+import { RetiredNumbersBuilder } from './retired-numbers.builder.js';
 
 // Real Redis and PostgreSQL: retention deletes only what the archive is asked for and holds.
 describe('OrderRetention', () => {
@@ -29,7 +30,8 @@ describe('OrderRetention', () => {
     const archiver = new OrderArchiver(redis, keys, archive, { consumer: 'a', batchSize: 100, intervalMs: 50, claimIdleMs: 60_000 });
     while ((await archiver.round()) > 0);
   };
-  const slotKeys = async () => (await redis.keys(`${keys.prefix}:*`)).sort();
+  // The retired-number filter's 16,384 shards and marker are left out.
+  const slotKeys = async () => (await redis.keys(`${keys.prefix}:*`)).filter((k) => !k.includes(':{rn:') && !k.includes(':retired-numbers:')).sort();
 
   beforeAll(async () => {
     testRedis = await useTestRedis();
@@ -37,12 +39,12 @@ describe('OrderRetention', () => {
     t = await useTestDatabase();
     archive = new OrderArchive(t.db);
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
     store = new OrderStore(redis, keys, config);
     numbers = new RetiredNumbers(keys);
-    numbers.useSize(16);
     bindings = new OrderBindingStore(redis, keys, numbers);
+    expect(await new RetiredNumbersBuilder(redis, keys, numbers, archive, { lockMs: 10_000, slotBytes: 16 }).ensure()).toBe(true);
   });
   afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
   afterAll(async () => {
@@ -74,7 +76,7 @@ describe('OrderRetention', () => {
     await activity([{ id: 'o1', user: 'u1', to: 'delivered' }]);
     await archiveAll();
     const before = await slotKeys();
-    expect(await retention(3600).pass()).toEqual({ retired: 0, unarchived: 0, open: 0, giftsEmptied: 0 });
+    expect(await retention(3600).pass()).toEqual({ retired: 0, unarchived: 0, open: 0, giftsEmptied: 0, bindingsKept: 0 });
     expect(await slotKeys()).toEqual(before);
     expect(await redis.hget(keys.gift('g1'), 'retiredAtMs')).toBeNull();
   });
@@ -83,7 +85,7 @@ describe('OrderRetention', () => {
     await activity([{ id: 'o1', user: 'u1', to: 'delivered' }, { id: 'o2', user: 'u2', to: 'failed' }, { id: 'o3', user: 'u1', to: 'delivered' }]);
     await archiveAll();
     await redis.set(keys.giftSoldOutLatch('g1'), '{}'); // a sold-out latch left from the activity: it goes too
-    expect(await retention().pass()).toEqual({ retired: 3, unarchived: 0, open: 0, giftsEmptied: 1 });
+    expect(await retention().pass()).toEqual({ retired: 3, unarchived: 0, open: 0, giftsEmptied: 1, bindingsKept: 0 });
     const left = (await slotKeys()).map((k) => k.slice(keys.prefix.length + 1));
     expect(left.filter((k) => !k.includes(':day:'))).toEqual(['activities', '{a:a1}:activity', '{g:g1}:gift'].sort()); // and off the gifts set
     expect(await archive.find(`${keys.prefix}-o2`)).toMatchObject({ status: 'failed', userId: 'u2' });
@@ -94,6 +96,18 @@ describe('OrderRetention', () => {
     expect(again).toEqual({ kind: 'refused', code: 'RETIRED' });
   });
 
+  it('retires an order\'s number into the filter with its binding; keeps the binding when the filter lost its shards', async () => {
+    await activity([{ id: 'o1', user: 'u1', to: 'delivered' }, { id: 'o2', user: 'u2', to: 'delivered' }]);
+    await archiveAll();
+    // Redis loses the filter (and nothing else) after this instance read its size.
+    const shards = await redis.keys(`${keys.prefix}:{rn:*`);
+    for (let i = 0; i < shards.length; i += 1000) await redis.del(...shards.slice(i, i + 1000));
+    expect(await retention().pass()).toMatchObject({ retired: 2, bindingsKept: 2 });
+    // Deleted without its bits a number could be taken for new: the binding stays, and a repeat finds it.
+    for (const id of ['o1', 'o2']) expect(await redis.exists(keys.orderBinding(`${keys.prefix}-${id}`))).toBe(1);
+    expect(await bindings.bind({ orderId: `${keys.prefix}-o1`, userId: 'u1', giftId: 'g1' }, now)).toMatchObject({ kind: 'existing' });
+  });
+
   it('keeps settled orders the archive does not hold, and puts them back on the stream when their entry was lost', async () => {
     await activity([{ id: 'o1', user: 'u1', to: 'delivered' }, { id: 'o2', user: 'u2', to: 'delivered' }]);
     await redis.del(keys.giftSettled('g1')); // the entries are lost (say, a failover): nothing is archived
@@ -101,20 +115,20 @@ describe('OrderRetention', () => {
     expect(await redis.exists(keys.orderState('g1', `${keys.prefix}-o1`), keys.orderBinding(`${keys.prefix}-o1`))).toBe(2);
     expect(await redis.xlen(keys.giftSettled('g1'))).toBe(2);
     await archiveAll();
-    expect(await retention().pass()).toMatchObject({ retired: 2, unarchived: 0, giftsEmptied: 1 });
+    expect(await retention().pass()).toMatchObject({ retired: 2, unarchived: 0, giftsEmptied: 1, bindingsKept: 0 });
   });
 
   it('keeps an uncertain order and its user counts until it is resolved', async () => {
     await activity([{ id: 'o1', user: 'u1', to: 'uncertain' }, { id: 'o2', user: 'u1', to: 'delivered' }, { id: 'o3', user: 'u2', to: 'delivered' }]);
     await archiveAll();
-    expect(await retention().pass()).toEqual({ retired: 2, unarchived: 0, open: 1, giftsEmptied: 0 });
+    expect(await retention().pass()).toEqual({ retired: 2, unarchived: 0, open: 1, giftsEmptied: 0, bindingsKept: 0 });
     expect(await redis.hget(keys.giftUser('g1', 'u1'), 'uncertain')).toBe('1');
     expect(await redis.exists(keys.giftUser('g1', 'u2'))).toBe(0);
     const ref = { orderId: `${keys.prefix}-o1`, userId: 'u1', giftId: 'g1' };
     expect(await store.move(ref, 'uncertain', 'delivered', 'operator', { reason: 'checked with the provider' })).toMatchObject({ moved: true });
     expect(await retention().pass()).toMatchObject({ retired: 0, unarchived: 1 }); // not archived yet: stays
     await archiveAll();
-    expect(await retention().pass()).toEqual({ retired: 1, unarchived: 0, open: 0, giftsEmptied: 1 });
+    expect(await retention().pass()).toEqual({ retired: 1, unarchived: 0, open: 0, giftsEmptied: 1, bindingsKept: 0 });
     expect(await redis.exists(keys.giftUser('g1', 'u1'), keys.giftLedger('g1'), keys.userOrders('u1'))).toBe(0);
   });
 
@@ -125,7 +139,7 @@ describe('OrderRetention', () => {
     expect(await retention().pass()).toMatchObject({ retired: 0 });
     await redis.hset(keys.gift('g1'), 'closedAtMs', now - 1_000); // closed a second ago: retention (5 s) has not passed
     expect(await retention().pass()).toMatchObject({ retired: 0 });
-    expect(await retention().pass(now + 5_000)).toMatchObject({ retired: 1, giftsEmptied: 1 });
+    expect(await retention().pass(now + 5_000)).toMatchObject({ retired: 1, giftsEmptied: 1, bindingsKept: 0 });
   });
 
   it('one pass at a time: a second instance finds the lock taken', async () => {

@@ -24,6 +24,8 @@ export interface RetentionReport {
   open: number;
   /** Gifts whose every order left Redis (with their per-user counts and ledger). */
   giftsEmptied: number;
+  /** Retired orders whose binding stayed: the retired-number filter had no shard for its bits (see retire-binding.lua). */
+  bindingsKept: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export class OrderRetention {
     const lock = this.keys.retentionLock();
     const token = `${process.pid}-${Math.random()}`;
     if ((await this.redis.set(lock, token, 'PX', this.opts.lockMs, 'NX')) !== 'OK') return undefined;
-    const report: RetentionReport = { retired: 0, unarchived: 0, open: 0, giftsEmptied: 0 };
+    const report: RetentionReport = { retired: 0, unarchived: 0, open: 0, giftsEmptied: 0, bindingsKept: 0 };
     try {
       // Each gift carries its activity's window (or, dropped from its activity by a re-publish, the time it
       // was closed): the gift ended then.
@@ -123,7 +125,10 @@ export class OrderRetention {
           // Then the other slots: the user's index, and last the binding, its number going into the
           // retired-number filter in the same step (see the class comment).
           await this.redis.zrem(k.userOrders(userId), orderId);
-          await this.bindings.retire(orderId);
+          if (!(await this.bindings.retire(orderId))) {
+            report.bindingsKept += 1;
+            this.logger.warn({ event: 'retention.binding-kept', orderId, reason: 'no retired-number filter shard of the expected size' });
+          }
         } else if (userId) {
           kept += 1; // it moved since it was read (the reply names its status); '' : a stale listing entry, removed
         }

@@ -67,7 +67,7 @@ describe('the retired-number filter (bind, retire, build)', () => {
     await builder.ensure();
     const ids = Array.from({ length: 50 }, (_, i) => `r-${i}`);
     for (const id of ids) expect((await bindings.bind(ref(id), now)).kind).toBe('new');
-    for (const id of ids) await bindings.retire(id);
+    for (const id of ids) expect(await bindings.retire(id)).toBe(true);
     for (const id of ids) expect(await redis.exists(keys.orderBinding(id))).toBe(0);
     for (const id of ids) expect(await bindings.bind(ref(id), now)).toEqual({ kind: 'new', createdAtMs: now, retired: 'maybe' });
     expect(await bindings.bind(ref('r-0'), now + 1)).toEqual({ kind: 'existing', createdAtMs: now, ask: true });

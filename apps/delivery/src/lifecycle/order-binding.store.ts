@@ -51,12 +51,14 @@ export class OrderBindingStore {
 
   /**
    * Retention's last step for an archived order: its number into the retired-number filter, then its
-   * binding deleted, atomically (a bind that finds no binding finds the bits).
+   * binding deleted, atomically (a bind that finds no binding finds the bits). False when the binding
+   * stays because no shard of the filter's size is there to hold the bits (a repeat then still finds
+   * the binding, and the archive answers it: its order state is gone).
    */
-  async retire(orderId: string): Promise<void> {
+  async retire(orderId: string): Promise<boolean> {
     const bits = this.retiredNumbers.of(orderId);
     if (bits.slotBytes <= 0) throw new Error('the retired-number filter\'s size is not known: no binding is retired');
-    await this.redis.rpRetireBinding(this.keys.orderBinding(orderId), bits.shard, bits.next, bits.slotBytes, ...bits.offsets);
+    return (await this.redis.rpRetireBinding(this.keys.orderBinding(orderId), bits.shard, bits.next, bits.slotBytes, ...bits.offsets)) >= 0;
   }
 
   /** Adds the order to its user's index (idempotent). */
