@@ -76,6 +76,7 @@ export class GrayRelease {
     else isSuccess = countsAsFailure(result.error) ? false : undefined;
     if (isSuccess === undefined) return;
     this.windows.record('delivery', served.release, giftId, isSuccess, latencyMs, Date.now());
+    this.knowPlace(giftId);
   }
 
   /** One gift read's outcome (query service): an answer is a success, a service failure is not. */
@@ -83,6 +84,16 @@ export class GrayRelease {
     if (served.release === undefined || !this.isJudged('query')) return;
     if (error !== undefined && !countsAsFailure(error)) return;
     this.windows.record('query', served.release, giftId, error === undefined, latencyMs, Date.now());
+    this.knowPlace(giftId);
+  }
+
+  /**
+   * Starts looking up a counted gift's activity and provider now (a cached answer costs a Map lookup), so
+   * the next judgement can place its calls: looked up only by the judge, a gift first counted between two
+   * ticks was placed at the next one and judged a tick (10 s) later still.
+   */
+  private knowPlace(giftId: string): void {
+    this.directory.place(giftId);
   }
 
   /**
