@@ -253,3 +253,20 @@ describe('PostgreSQL unreachable', () => {
     }
   });
 });
+
+describe('the retired-number filter on several instances', () => {
+  let suite: Suite;
+  afterAll(async () => suite?.stop());
+
+  it('one instance builds it, every other one uses it within seconds (not at its next retention pass)', async () => {
+    suite = await startSuite({ deliveries: 2 });
+    const ready = async (app: RunningApp) => {
+      const port = /"httpPort":(\d+)/.exec(app.logs.find((l) => l.includes('"event":"app.ready"')) ?? '')?.[1];
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /^rampart_retired_filter_ready\{[^}]*\} 1$/m.test(text);
+    };
+    // RETENTION_INTERVAL_MS is its default (60 s): the instance that lost the build's lock looks again every second.
+    await waitFor(async () => (await Promise.all(suite.deliveries.map(ready))).every(Boolean), { timeoutMs: 15_000, intervalMs: 250, what: 'both instances to have the filter' });
+    expect(suite.deliveries.filter((d) => d.logs.some((l) => l.includes('"event":"retired-numbers.built"')))).toHaveLength(1);
+  });
+});

@@ -13,6 +13,9 @@ import { OrderRetention } from './order.retention.js';
 import { RecordsArchiver } from './records.archiver.js';
 import { RetiredNumbersBuilder } from './retired-numbers.builder.js';
 
+/** How soon an instance without the retired-number filter looks for it again, in ms. */
+const FILTER_RETRY_MS = 1_000;
+
 /**
  * The archive's background work on a delivery instance: runs the migrations (retried while
  * PostgreSQL is unreachable; claims never wait for it), then the archiver and, every
@@ -25,6 +28,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
   private readonly logger = new Logger(ArchiveRuntime.name);
   private archiver?: OrderArchiver;
   private retentionTimer?: NodeJS.Timeout;
+  private filterTimer?: NodeJS.Timeout;
   private retentionPass?: Promise<unknown>;
   private stopped = false;
   private starting?: Promise<void>;
@@ -90,20 +94,32 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     const filter = new RetiredNumbersBuilder(this.redis, this.keys, this.retiredNumbers, this.access.orders!, { lockMs, slotBytes: this.config.archive.retiredFilterSlotBytes });
     const retired = this.metrics.counter('rampart_retention_orders_retired_total', 'Settled, archived orders removed from Redis by retention');
     this.metrics.gauge('rampart_retired_filter_ready', 'The retired-number filter is complete and its size known here (1), or not (0: claims ask PostgreSQL)', [], () => [[{}, this.retiredNumbers.size > 0 ? 1 : 0]]);
-    // The filter's build (or, when built, its size) at once, then before every retention pass: retention
-    // retires nothing until the filter is complete.
-    const round = (withPass: boolean) => {
+    // The filter before every retention pass (retention retires nothing until it is complete)...
+    const round = () => {
       this.retentionPass ??= filter
         .ensure()
         .then(async (ready) => {
-          const report = ready && withPass ? await retention.pass() : undefined;
+          const report = ready ? await retention.pass() : undefined;
           if (report) retired.inc(report.retired);
         })
         .catch((err: unknown) => this.logger.warn({ event: 'retention.failed', error: (err as Error).message }))
         .finally(() => (this.retentionPass = undefined));
     };
-    round(false);
-    this.retentionTimer = setInterval(() => round(true), this.config.archive.retentionIntervalMs);
+    // ...and at once, tried again every second until this instance has it (built here, or by the
+    // instance that took the build's lock): until then each of its claims asks PostgreSQL.
+    const adopt = () => {
+      void filter
+        .ensure()
+        .catch((err: unknown) => {
+          this.logger.warn({ event: 'retired-numbers.build-failed', error: (err as Error).message });
+          return false;
+        })
+        .then((ready) => {
+          if (!ready && !this.stopped) (this.filterTimer = setTimeout(adopt, FILTER_RETRY_MS)).unref();
+        });
+    };
+    adopt();
+    this.retentionTimer = setInterval(round, this.config.archive.retentionIntervalMs);
     this.retentionTimer.unref();
   }
 
@@ -111,6 +127,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     this.stopped = true;
     await this.starting;
     clearInterval(this.retentionTimer);
+    clearTimeout(this.filterTimer);
     await this.retentionPass;
     await this.archiver?.stop();
   }
