@@ -62,10 +62,8 @@ export class RetiredNumbersBuilder {
         await stillMine();
         const ids = await this.archive.orderIdsAfter(after, PAGE);
         if (ids.length === 0) break;
-        await inChunks(ids, (id) => {
-          const { next } = this.numbers.of(id);
-          return this.redis.call('BITFIELD', next, ...bitOffsets(id, slotBytes * 8).flatMap((o) => ['SET', 'u1', o, 1]));
-        });
+        // At the size being built, not the one this instance may still use.
+        await inChunks(ids, (id) => this.redis.call('BITFIELD', this.numbers.shards(id).next, ...bitOffsets(id, slotBytes * 8).flatMap((o) => ['SET', 'u1', o, 1])));
         numbers += ids.length;
         after = ids[ids.length - 1];
       }

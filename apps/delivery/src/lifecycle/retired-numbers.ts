@@ -73,9 +73,14 @@ export class RetiredNumbers {
   }
 
   of(orderId: string): RetiredNumberBits {
+    if (!this.archived) return { ...this.shards(orderId), slotBytes: -1, offsets: [] };
+    return { ...this.shards(orderId), slotBytes: this.slotBytes, offsets: bitOffsets(orderId, this.slotBytes * 8) };
+  }
+
+  /** The shard (and the one under rebuild) of the number's binding's slot. */
+  shards(orderId: string): { shard: string; next: string } {
     const tag = slotTags()[calculateSlot(this.keys.orderBinding(orderId))];
-    if (!this.archived) return { shard: this.keys.retiredNumbers(tag), next: this.keys.retiredNumbersNext(tag), slotBytes: -1, offsets: [] };
-    return { shard: this.keys.retiredNumbers(tag), next: this.keys.retiredNumbersNext(tag), slotBytes: this.slotBytes, offsets: bitOffsets(orderId, this.slotBytes * 8) };
+    return { shard: this.keys.retiredNumbers(tag), next: this.keys.retiredNumbersNext(tag) };
   }
 }
 
