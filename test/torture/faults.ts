@@ -46,18 +46,10 @@ export async function applyFault(state: RunState, d: Deployment, fault: Fault): 
         state.trace.add('process', `${fault.target} SIGCONT`);
         break;
       case 'redis-kill':
-        await d.killRedis();
-        state.trace.add('process', 'redis-server killed (-9)');
-        await sleep(fault.durationMs);
-        await d.restartRedis();
-        state.trace.add('process', 'redis-server restarted (same port and AOF dir)');
+        await outage(state, fault.durationMs, [() => d.killRedis(), 'redis-server killed (-9)'], [() => d.restartRedis(), 'redis-server restarted (same port and AOF dir)']);
         break;
       case 'pg-down':
-        await d.cutDatabase();
-        state.trace.add('process', 'PostgreSQL cut (its proxy refuses connections)');
-        await sleep(fault.durationMs);
-        await d.restoreDatabase();
-        state.trace.add('process', 'PostgreSQL reachable again');
+        await outage(state, fault.durationMs, [() => d.cutDatabase(), 'PostgreSQL cut (its proxy refuses connections)'], [() => d.restoreDatabase(), 'PostgreSQL reachable again']);
         break;
       case 'provider': {
         const url = fault.target === 'provider-on' ? d.providerOn : d.providerOff;
@@ -73,6 +65,15 @@ export async function applyFault(state: RunState, d: Deployment, fault: Fault): 
     window.end = state.trace.now();
     state.trace.add('fault-end', `${label} cleared`);
   }
+}
+
+/** Takes a dependency away, traced, for `durationMs`, then brings it back, traced. */
+async function outage(state: RunState, durationMs: number, [stop, stopped]: [() => Promise<void>, string], [restore, restored]: [() => Promise<void>, string]): Promise<void> {
+  await stop();
+  state.trace.add('process', stopped);
+  await sleep(durationMs);
+  await restore();
+  state.trace.add('process', restored);
 }
 
 export async function setStubFaults(url: string, settings: Record<string, unknown>): Promise<void> {
