@@ -5,6 +5,7 @@ import { freePort } from '../../../../test/support/ports.js';
 import { Database } from './database.js';
 import { AuditArchive } from './audit-archive.js';
 import { OrderArchive } from './order-archive.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 // On the real PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres), one schema per run.
 describe('Database migrations', () => {
@@ -13,7 +14,7 @@ describe('Database migrations', () => {
     const dbs = Array.from({ length: 4 }, () => new Database({ url: testDatabaseUrl(), schema, poolMax: 2, statementTimeoutMs: 10_000 }));
     try {
       const applied = await Promise.all(dbs.map((db) => db.migrate()));
-      expect(applied.flat()).toEqual(['001-initial', '002-analytics']); // exactly one instance applied each
+      expect(applied.flat()).toEqual(['001-initial', '002-analytics', '003-orders-write-cost']); // exactly one instance applied each
       expect(await dbs[0].migrate()).toEqual([]);
       const tables = await dbs[0].query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
       expect(tables.map((t) => t.table_name)).toEqual(['activity_versions', 'analytics_alerts', 'analytics_applied', 'analytics_counts', 'audit_log', 'orders', 'schema_migrations']);
@@ -104,6 +105,25 @@ describe('OrderArchive', () => {
       expect(ids(await archive.list({ limit: 2, after: { s: page[1].createdAtMs, o: page[1].orderId } }))).toEqual(['o2', 'o1']);
       expect(ids(await archive.list({ limit: 10, userId: 'u1', status: 'delivered' }))).toEqual(['o4', 'o3', 'o1']);
       expect(ids(await archive.list({ limit: 10, giftId: 'g2' }))).toEqual([]);
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('keeps the orders archived before 003 (history jsonb -> json): read back the same, and upserted over as before', async () => {
+    const t = await useTestDatabase({ migrate: false });
+    try {
+      await t.db.migrate(MIGRATIONS.filter((m) => m.id < '003'));
+      const archive = new OrderArchive(t.db);
+      expect(await archive.upsert([order(3, 'delivered')])).toBe(1); // into the jsonb column
+      expect(await t.db.migrate()).toEqual(['003-orders-write-cost']);
+      const [column] = await t.db.query<{ data_type: string }>("SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'orders' AND column_name = 'history'", [t.schema]);
+      expect(column.data_type).toBe('json');
+      const indexes = await t.db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'orders' ORDER BY 1", [t.schema]);
+      expect(indexes.map((i) => i.indexname)).toEqual(['orders_gift_created', 'orders_pkey', 'orders_user_created']);
+      expect(await archive.find('o-1')).toEqual(order(3, 'delivered'));
+      expect(await archive.upsert([order(4, 'failed')])).toBe(1);
+      expect(await archive.find('o-1')).toEqual(order(4, 'failed'));
     } finally {
       await t.drop();
     }

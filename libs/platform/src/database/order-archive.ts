@@ -23,7 +23,7 @@ interface OrderRow {
 const COLUMNS = ['order_id', 'user_id', 'gift_id', 'activity_id', 'status', 'attempts', 'version', 'created_at', 'updated_at', 'error', 'failure', 'provider_ref', 'resolved_by', 'history'] as const;
 const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
   order_id: 'text', user_id: 'text', gift_id: 'text', activity_id: 'text', status: 'text', attempts: 'int', version: 'int',
-  created_at: 'timestamptz', updated_at: 'timestamptz', error: 'text', failure: 'text', provider_ref: 'text', resolved_by: 'text', history: 'jsonb',
+  created_at: 'timestamptz', updated_at: 'timestamptz', error: 'text', failure: 'text', provider_ref: 'text', resolved_by: 'text', history: 'json',
 };
 
 /**

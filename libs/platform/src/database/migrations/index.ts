@@ -1,5 +1,6 @@
 import { initial } from './001-initial.js';
 import { analytics } from './002-analytics.js';
+import { ordersWriteCost } from './003-orders-write-cost.js';
 
 /** One schema change: applied once, in id order, inside a transaction. */
 export interface Migration {
@@ -12,4 +13,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { id: '001-initial', sql: initial },
   { id: '002-analytics', sql: analytics },
+  { id: '003-orders-write-cost', sql: ordersWriteCost },
 ];
