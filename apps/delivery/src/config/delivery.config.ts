@@ -68,14 +68,14 @@ export type DeliveryConfig = Readonly<
     /** The system of record (`DATABASE_URL`, `DATABASE_SCHEMA`); no URL: no archiver and no retention. */
     database: Readonly<DatabaseConfig>;
     archive: Readonly<{
-      /** Order events read per batch by the archiver (`ARCHIVE_BATCH_SIZE`). Default 200. */
+      /** Order events read per batch by the archiver (`ARCHIVE_BATCH_SIZE`). Default 500. */
       batchSize: number;
       /** Pause between archiver rounds that found nothing, in ms (`ARCHIVE_INTERVAL_MS`). Default 500. */
       intervalMs: number;
       /**
        * Pause after a round that archived less than a full batch, in ms (`ARCHIVE_LINGER_MS`): under load
        * settlements gather into larger batches (fewer reads and statements per order) for at most this much
-       * more archive delay. 0: none. Default 100.
+       * more archive delay. 0: none. Default 250.
        */
       lingerMs: number;
       /** Pending events of a silent archiver are taken over after this idle time, in ms (`ARCHIVE_CLAIM_IDLE_MS`). Default 30000. */
@@ -156,9 +156,9 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
   };
   const database = readDatabaseConfig(reader);
   const archive = {
-    batchSize: reader.int('ARCHIVE_BATCH_SIZE', { min: 1, max: 5_000, fallback: 200 }),
+    batchSize: reader.int('ARCHIVE_BATCH_SIZE', { min: 1, max: 5_000, fallback: 500 }),
     intervalMs: reader.int('ARCHIVE_INTERVAL_MS', { min: 10, max: 600_000, fallback: 500 }),
-    lingerMs: reader.int('ARCHIVE_LINGER_MS', { min: 0, max: 10_000, fallback: 100 }),
+    lingerMs: reader.int('ARCHIVE_LINGER_MS', { min: 0, max: 10_000, fallback: 250 }),
     claimIdleMs: reader.int('ARCHIVE_CLAIM_IDLE_MS', { min: 100, max: 3_600_000, fallback: 30_000 }),
     retentionS: reader.int('RETENTION_SECONDS', { min: 0, max: 10 * 365 * 86_400, fallback: 604_800 }),
     retentionIntervalMs: reader.int('RETENTION_INTERVAL_MS', { min: 100, max: 86_400_000, fallback: 60_000 }),

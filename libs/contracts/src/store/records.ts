@@ -82,6 +82,12 @@ export function parseHistoryLine(raw: string): { atMs: number; status: string; a
   return { atMs: Number(atMs), status, actor, ...(text ? { reason: text } : {}) };
 }
 
+/** The state-hash fields {@link toAdminOrderView} reads (a batch read asks for these only). */
+export const ADMIN_ORDER_VIEW_FIELDS = [
+  'orderId', 'giftId', 'activityId', 'userId', 'status', 'refusal', 'attempts', 'version',
+  'createdAtMs', 'updatedAtMs', 'error', 'failure', 'providerRef', 'resolvedBy',
+] as const;
+
 /** The operators' view of an order: state hash and history lines; undefined when not an order. */
 export function toAdminOrderView(hash: Record<string, string>, history: string[]): AdminOrderView | undefined {
   const view = toOrderView(hash);
