@@ -1,7 +1,7 @@
 import { AppError, ErrorCode, Flags, Patterns, serviceShedFlag } from '@app/contracts';
 import { loadGatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
-import { ResiliencePolicies, staleKey } from './resilience-policies.js';
+import { isOverloadAnswer, ResiliencePolicies, staleKey } from './resilience-policies.js';
 
 // The policies of the static mode (class bulkheads, no client throttling); the adaptive mode's differences are at the end.
 const base = { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), SERVICE_TOKEN: 'svc-'.repeat(8), ADMISSION_MODE: 'static' };
@@ -217,7 +217,7 @@ describe('ResiliencePolicies', () => {
     const { policies } = make({ ADMISSION_MODE: 'adaptive', CLIENT_THROTTLE_K: '2', BREAKER_VOLUME_THRESHOLD: '1000000' });
     let overloaded = true;
     const fake = fakeUpstream(async () => {
-      if (overloaded) throw new AppError(ErrorCode.ServiceUnavailable, 'instance overloaded');
+      if (overloaded) throw AppError.fromWire({ code: ErrorCode.ServiceUnavailable, message: 'instance overloaded; try again', retryable: true, overloaded: true });
       return { ok: 1 };
     });
     const delivery = policies.wrap('delivery', fake.upstream);
@@ -236,6 +236,30 @@ describe('ResiliencePolicies', () => {
     } finally {
       now.mockRestore();
     }
+  });
+
+  it('with ADMISSION_MODE=adaptive never throttles for a dependency\'s 503 (regression: a PostgreSQL cut throttled every query call for ~20 s after it)', async () => {
+    const { policies } = make({ ADMISSION_MODE: 'adaptive', CLIENT_THROTTLE_K: '2', BREAKER_VOLUME_THRESHOLD: '1000000', RETRY_MAX_ATTEMPTS: '1' });
+    // The query service's answer for an archived order while PostgreSQL is unreachable (RpcErrorsInterceptor).
+    const fake = fakeUpstream(async () => {
+      throw AppError.fromWire({ code: ErrorCode.ServiceUnavailable, message: 'storage is unavailable; try again', retryable: true });
+    });
+    const query = policies.wrap('query', fake.upstream);
+    for (let n = 0; n < 200; n++) {
+      await expect(query.call(Patterns.GetOrder, { meta: { requestId: `r${n}` }, orderId: `o${n}` })).rejects.toMatchObject({ code: ErrorCode.ServiceUnavailable });
+    }
+    expect(policies.retries().query.throttled).toBe(0);
+    expect(fake.calls).toHaveLength(200); // every call reached the service
+  });
+
+  it('counts as overload exactly the refusals that say so, timeouts and unreachable instances', () => {
+    const wire = (overloaded?: true) => AppError.fromWire({ code: ErrorCode.ServiceUnavailable, message: 'x', retryable: true, ...(overloaded ? { overloaded } : {}) });
+    expect(isOverloadAnswer(wire(true))).toBe(true);
+    expect(isOverloadAnswer(wire())).toBe(false);
+    expect(isOverloadAnswer(new AppError(ErrorCode.UpstreamTimeout, 'x'))).toBe(true);
+    expect(isOverloadAnswer(new AppError(ErrorCode.UpstreamUnreachable, 'x'))).toBe(true);
+    expect(isOverloadAnswer(new AppError(ErrorCode.NotFound, 'x'))).toBe(false);
+    expect(isOverloadAnswer(new Error('x'))).toBe(false);
   });
 
   it('answers a read from its last good value: activities always, gifts only under query.serveStale', async () => {

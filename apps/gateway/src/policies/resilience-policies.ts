@@ -259,10 +259,17 @@ export class PolicedUpstream implements Upstream {
   }
 }
 
-/** Answers that say the service did not take the call: refused for overload, timed out, unreachable (SRE throttling's non-accepts). */
-function isOverloadAnswer(err: unknown): boolean {
+/**
+ * Answers that say the service did not take the call: refused for overload, timed out, unreachable
+ * (SRE throttling's non-accepts). A 503 for any other reason (a dependency down: the order archive's
+ * PostgreSQL, Redis) is an answer the service gave, not a sign of its load: counted as refusals, a
+ * PostgreSQL outage made every gateway throttle all of its calls to the service, reads that Redis
+ * answers too, and the throttle outlived the outage by tens of seconds (a torture run found it).
+ */
+export function isOverloadAnswer(err: unknown): boolean {
   if (!isAppError(err)) return false;
-  return err.code === ErrorCode.ServiceUnavailable || err.code === ErrorCode.UpstreamTimeout || err.code === ErrorCode.UpstreamUnreachable;
+  if (err.code === ErrorCode.ServiceUnavailable) return err.overloaded;
+  return err.code === ErrorCode.UpstreamTimeout || err.code === ErrorCode.UpstreamUnreachable;
 }
 
 /** The policy of every route with `RESILIENCE_POLICIES=off` (never executed: calls go bare). */

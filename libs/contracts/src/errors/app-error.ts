@@ -7,7 +7,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { retryable?: boolean; details?: ErrorDetail[]; retryAfterS?: number; cause?: unknown } = {},
+    readonly options: { retryable?: boolean; details?: ErrorDetail[]; retryAfterS?: number; cause?: unknown; overloaded?: boolean } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -21,13 +21,18 @@ export class AppError extends Error {
     return this.options.details;
   }
 
+  /** The service that answered refused because it is overloaded (see `WireError.overloaded`). */
+  get overloaded(): boolean {
+    return this.options.overloaded ?? false;
+  }
+
   /** Seconds a client should wait before trying again (sent as `Retry-After`), if any. */
   get retryAfterS(): number | undefined {
     return this.options.retryAfterS;
   }
 
   static fromWire(error: WireError): AppError {
-    return new AppError(error.code, error.message, { retryable: error.retryable, details: error.details });
+    return new AppError(error.code, error.message, { retryable: error.retryable, details: error.details, overloaded: error.overloaded === true });
   }
 }
 

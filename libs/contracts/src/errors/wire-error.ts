@@ -13,6 +13,13 @@ export interface WireError {
   /** Whether the same call may succeed if repeated (on another instance, or later). */
   retryable: boolean;
   details?: ErrorDetail[];
+  /**
+   * The service refused the message because it is overloaded (its admission door was full, or the
+   * caller's deadline had passed in its queue): the signal a caller's client-side throttling counts.
+   * Absent on other refusals, such as a dependency that cannot be reached (PostgreSQL or Redis down),
+   * which say nothing about the service's load.
+   */
+  overloaded?: true;
 }
 
 /** What every message handler answers: a value, or a typed error. Never a thrown exception. */
@@ -22,8 +29,12 @@ export const ok = <T>(value: T): Reply<T> => ({ ok: true, value });
 export const fail = (
   code: ErrorCode,
   message: string,
-  options: { retryable?: boolean; details?: ErrorDetail[] } = {},
+  options: { retryable?: boolean; details?: ErrorDetail[]; overloaded?: true } = {},
 ): Reply<never> => ({
   ok: false,
-  error: { code, message, retryable: options.retryable ?? false, ...(options.details ? { details: options.details } : {}) },
+  error: {
+    code, message, retryable: options.retryable ?? false,
+    ...(options.details ? { details: options.details } : {}),
+    ...(options.overloaded ? { overloaded: true as const } : {}),
+  },
 });

@@ -51,12 +51,12 @@ export class ServiceAdmissionInterceptor implements NestInterceptor {
     if (remainingMs(meta, started) <= 0) {
       this.counters.expired++;
       this.summarise(started);
-      return of(fail(ErrorCode.ServiceUnavailable, 'the caller gave up before this message was handled'));
+      return of(fail(ErrorCode.ServiceUnavailable, 'the caller gave up before this message was handled', { overloaded: true }));
     }
     if (this.inflight >= this.limit.limit) {
       this.counters.shed++;
       this.summarise(started);
-      return of(fail(ErrorCode.ServiceUnavailable, 'instance overloaded; try again', { retryable: true }));
+      return of(fail(ErrorCode.ServiceUnavailable, 'instance overloaded; try again', { retryable: true, overloaded: true }));
     }
     const inflightAtStart = ++this.inflight;
     return next.handle().pipe(
