@@ -25,8 +25,6 @@ export interface TortureOptions {
   users?: number;
   /** Key shapes. Default uuid 2 : numeric 1 : 128-char 1. */
   keyMix?: KeyMix;
-  /** Run the PostgreSQL-cut lane of the schedule. Default true. */
-  databaseFaults?: boolean;
   /** Progress lines. Default console.log. */
   log?: (msg: string) => void;
 }
@@ -56,8 +54,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const root = new Prng(opts.seed);
   const totalMs = Math.round(opts.minutes * 60_000);
-  const drawn = makeSchedule(root.fork('schedule'), totalMs);
-  const schedule = opts.databaseFaults === false ? { ...drawn, databaseFaults: [] } : drawn;
+  const schedule = makeSchedule(root.fork('schedule'), totalMs);
   const users = Array.from({ length: opts.users ?? Math.max(20, Math.round(20 * opts.minutes)) }, (_, i) => `tu${i + 1}`);
   log(`torture seed ${opts.seed}: starting redis, PostgreSQL (a schema behind a proxy), 2 provider stubs, 2 query, 2 delivery, 2 gateways`);
   const d = await startDeployment({ prefix: `tt${opts.seed.toString(36)}`, log });
