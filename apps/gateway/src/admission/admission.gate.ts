@@ -16,6 +16,7 @@ import {
   type RequestClass,
 } from '@app/resilience';
 import type { AdmissionConfig } from '../config/gateway.config.js';
+import { wasOverloadAnswer } from '../errors/overload-answer.js';
 import type { PolicedService } from '../policies/resilience-policies.js';
 import { admittedRoute } from './request-classes.js';
 
@@ -103,7 +104,7 @@ export class AdmissionGate {
     });
     fastify.addHook('onResponse', (request, reply, done) => {
       const permit = (request as AdmittedRequest)[PERMIT];
-      if (permit) permit.release(reply.statusCode === 503 || reply.statusCode === 504 ? 'dropped' : 'ok');
+      if (permit) permit.release(permitOutcome(request, reply.statusCode));
       done();
     });
     // A client that went away: the slot is freed, its latency says nothing.
@@ -204,4 +205,15 @@ export function unverifiedSubject(authorization: string | undefined): string | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What an answered request tells its service's limit: an overload answer (refused by the service's
+ * door or this gateway's throttle, timed out, unreachable) is a drop; any other 5xx (a dependency of
+ * the service down) says nothing about the service's load, and its quick answer is no latency sample;
+ * the rest is a latency sample.
+ */
+export function permitOutcome(request: object, statusCode: number): 'ok' | 'dropped' | 'ignore' {
+  if (wasOverloadAnswer(request)) return 'dropped';
+  return statusCode >= 500 ? 'ignore' : 'ok';
 }

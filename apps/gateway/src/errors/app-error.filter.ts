@@ -1,6 +1,7 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorResponse } from './error-response.js';
+import { isOverloadAnswer, markOverloadAnswer } from './overload-answer.js';
 
 /**
  * The gateway's only exception filter: every error (ours, Nest's, Fastify's body parsing, unknown
@@ -16,6 +17,7 @@ export class AppErrorFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const response = toErrorResponse(exception, String(request.id));
+    if (isOverloadAnswer(exception)) markOverloadAnswer(request);
     if (response.isUnexpected) {
       this.logger.error({
         event: 'request.failed',

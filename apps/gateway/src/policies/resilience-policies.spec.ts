@@ -1,7 +1,7 @@
 import { AppError, ErrorCode, Flags, Patterns, serviceShedFlag } from '@app/contracts';
 import { loadGatewayConfig } from '../config/gateway.config.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
-import { isOverloadAnswer, ResiliencePolicies, staleKey } from './resilience-policies.js';
+import { ResiliencePolicies, staleKey } from './resilience-policies.js';
 
 // The policies of the static mode (class bulkheads, no client throttling); the adaptive mode's differences are at the end.
 const base = { JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'adm-'.repeat(6), SERVICE_TOKEN: 'svc-'.repeat(8), ADMISSION_MODE: 'static' };
@@ -250,16 +250,6 @@ describe('ResiliencePolicies', () => {
     }
     expect(policies.retries().query.throttled).toBe(0);
     expect(fake.calls).toHaveLength(200); // every call reached the service
-  });
-
-  it('counts as overload exactly the refusals that say so, timeouts and unreachable instances', () => {
-    const wire = (overloaded?: true) => AppError.fromWire({ code: ErrorCode.ServiceUnavailable, message: 'x', retryable: true, ...(overloaded ? { overloaded } : {}) });
-    expect(isOverloadAnswer(wire(true))).toBe(true);
-    expect(isOverloadAnswer(wire())).toBe(false);
-    expect(isOverloadAnswer(new AppError(ErrorCode.UpstreamTimeout, 'x'))).toBe(true);
-    expect(isOverloadAnswer(new AppError(ErrorCode.UpstreamUnreachable, 'x'))).toBe(true);
-    expect(isOverloadAnswer(new AppError(ErrorCode.NotFound, 'x'))).toBe(false);
-    expect(isOverloadAnswer(new Error('x'))).toBe(false);
   });
 
   it('answers a read from its last good value: activities always, gifts only under query.serveStale', async () => {

@@ -19,6 +19,7 @@ import {
 } from '@app/resilience';
 import { SuccessRateWindow, type EndpointSnapshot, type RolloutRoute } from '@app/routing';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { isOverloadAnswer } from '../errors/overload-answer.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.client.js';
 import { routeSpec, type StaleRule } from './route-table.js';
 
@@ -173,7 +174,7 @@ export class PolicedUpstream implements Upstream {
       // Refused here like a failed call, so a read may still be answered from its last good value.
       if (this.throttle?.shouldThrottle()) {
         this.counters.throttled++;
-        return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1 }));
+        return Promise.reject(new AppError(ErrorCode.ServiceUnavailable, `${this.service} service is refusing most calls; try again later`, { retryAfterS: 1, overloaded: true }));
       }
       return route.policy.execute((_ctx: PolicyContext) => this.attempt<T>(pattern, payload, { route: options.route, timeoutMs, retryOnOtherInstance: false, tried, userId: options.userId, served: options.served }));
     };
@@ -257,19 +258,6 @@ export class PolicedUpstream implements Upstream {
     policy.onSuppressed(({ reason }) => (reason === 'gate' ? counters.gated++ : counters.overBudget++));
     return policy;
   }
-}
-
-/**
- * Answers that say the service did not take the call: refused for overload, timed out, unreachable
- * (SRE throttling's non-accepts). A 503 for any other reason (a dependency down: the order archive's
- * PostgreSQL, Redis) is an answer the service gave, not a sign of its load: counted as refusals, a
- * PostgreSQL outage made every gateway throttle all of its calls to the service, reads that Redis
- * answers too, and the throttle outlived the outage by tens of seconds (a torture run found it).
- */
-export function isOverloadAnswer(err: unknown): boolean {
-  if (!isAppError(err)) return false;
-  if (err.code === ErrorCode.ServiceUnavailable) return err.overloaded;
-  return err.code === ErrorCode.UpstreamTimeout || err.code === ErrorCode.UpstreamUnreachable;
 }
 
 /** The policy of every route with `RESILIENCE_POLICIES=off` (never executed: calls go bare). */
