@@ -23,7 +23,10 @@ interface OrderRow {
 const COLUMNS = ['order_id', 'user_id', 'gift_id', 'activity_id', 'status', 'attempts', 'version', 'created_at', 'updated_at', 'error', 'failure', 'provider_ref', 'resolved_by', 'history'] as const;
 const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
   order_id: 'text', user_id: 'text', gift_id: 'text', activity_id: 'text', status: 'text', attempts: 'int', version: 'int',
-  created_at: 'timestamptz', updated_at: 'timestamptz', error: 'text', failure: 'text', provider_ref: 'text', resolved_by: 'text', history: 'json',
+  created_at: 'timestamptz', updated_at: 'timestamptz', error: 'text', failure: 'text', provider_ref: 'text', resolved_by: 'text',
+  // Sent as json[] and converted to the jsonb column row by row: parsing a jsonb[] array literal cost
+  // PostgreSQL ~25% more per order (bench/archive-upsert).
+  history: 'json',
 };
 
 /**
