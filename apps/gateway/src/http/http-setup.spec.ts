@@ -10,11 +10,21 @@ const config = loadGatewayConfig({ JWT_SECRET: 'jwt-'.repeat(8), ADMIN_TOKEN: 'a
 describe('gateway HTTP while it stops', () => {
   it('serves a request that arrives on a busy keep-alive connection during close, and closes the connection', async () => {
     const fastify = createGatewayAdapter(config).getInstance();
+    // No sleeps (a loaded machine misses them): /slow runs until released, and is released only once
+    // the server has read the second request's bytes from the connection.
+    let slowStarted!: () => void;
+    const started = new Promise<void>((resolve) => (slowStarted = resolve));
+    let releaseSlow!: () => void;
+    const released = new Promise<void>((resolve) => (releaseSlow = resolve));
     fastify.get('/slow', async () => {
-      await new Promise((r) => setTimeout(r, 200));
+      slowStarted();
+      await released;
       return { slow: true };
     });
     fastify.get('/fast', async () => ({ fast: true }));
+    let chunksRead = 0;
+    let onChunk = () => undefined as void;
+    fastify.server.on('connection', (serverSide) => serverSide.on('data', () => (chunksRead++, onChunk())));
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     const { port } = fastify.server.address() as { port: number };
     const socket = connect(port, '127.0.0.1');
@@ -24,9 +34,12 @@ describe('gateway HTTP while it stops', () => {
     // A slow request keeps the connection busy (so close() does not reap it); the next request on it
     // arrives after close() began.
     socket.write('GET /slow HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
-    await new Promise((r) => setTimeout(r, 50));
+    await started;
+    const secondRead = new Promise<void>((resolve) => (onChunk = () => (chunksRead >= 2 ? resolve() : undefined)));
     const closing = fastify.close();
     socket.write('GET /fast HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    await secondRead;
+    releaseSlow();
     await closed;
     await closing;
     expect(received).toContain('{"slow":true}');
