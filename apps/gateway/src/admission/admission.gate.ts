@@ -12,6 +12,7 @@ import {
   userCohort,
   type AdmissionSnapshot,
   type Permit,
+  type PermitOutcome,
   type PriorityLevelSnapshot,
   type RequestClass,
 } from '@app/resilience';
@@ -104,7 +105,7 @@ export class AdmissionGate {
     });
     fastify.addHook('onResponse', (request, reply, done) => {
       const permit = (request as AdmittedRequest)[PERMIT];
-      if (permit) permit.release(permitOutcome(request, reply.statusCode));
+      if (permit) permit.release(permitOutcome(request, reply.statusCode, this.priority.shedding));
       done();
     });
     // A client that went away: the slot is freed, its latency says nothing.
@@ -210,10 +211,15 @@ export function unverifiedSubject(authorization: string | undefined): string | u
 /**
  * What an answered request tells its service's limit: an overload answer (refused by the service's
  * door or this gateway's throttle, timed out, unreachable) is a drop; any other 5xx (a dependency of
- * the service down) says nothing about the service's load, and its quick answer is no latency sample;
- * the rest is a latency sample.
+ * the service down) says nothing about the service's load, and its quick answer is no sample at all;
+ * while this gateway sheds its own load (`gatewayShedding`) an answer is traffic but not latency: its
+ * latency then is mostly this gateway's own queue (in a read flood on two shared cores the claims'
+ * latency grew several-fold and the delivery limit shrank and refused claims while the reads were
+ * being shed), and the service still says when it is overloaded, with its door's answers.
+ * Otherwise a latency sample.
  */
-export function permitOutcome(request: object, statusCode: number): 'ok' | 'dropped' | 'ignore' {
+export function permitOutcome(request: object, statusCode: number, gatewayShedding = false): PermitOutcome {
   if (wasOverloadAnswer(request)) return 'dropped';
-  return statusCode >= 500 ? 'ignore' : 'ok';
+  if (statusCode >= 500) return 'ignore';
+  return gatewayShedding ? 'untimed' : 'ok';
 }

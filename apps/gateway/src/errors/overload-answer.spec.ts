@@ -44,4 +44,13 @@ describe('overload answers (the load signals of the gateway)', () => {
     expect(permitOutcome({}, 200)).toBe('ok');
     expect(permitOutcome({}, 404)).toBe('ok');
   });
+
+  it('while the gateway sheds its own load, answers are traffic, not latency, and overload answers still drops (its latency is the gateway\'s own queue then)', () => {
+    const marked = {};
+    markOverloadAnswer(marked);
+    expect(permitOutcome(marked, 503, true)).toBe('dropped');
+    expect(permitOutcome({}, 200, true)).toBe('untimed');
+    expect(permitOutcome({}, 503, true)).toBe('ignore');
+    expect(permitOutcome({}, 200, false)).toBe('ok');
+  });
 });

@@ -28,10 +28,14 @@ export type RefusalReason = 'limit' | 'cohort';
 export interface Permit {
   /**
    * Frees the slot. `outcome`: `ok` (a latency sample), `dropped` (timed out or refused downstream
-   * for overload: the limit backs off), `ignore` (no sample, e.g. a stream or a client that went away).
+   * for overload: the limit backs off), `untimed` (answered, but its latency says nothing about the
+   * service: the caller itself was overloaded; it counts as traffic, not as latency), `ignore` (no
+   * sample, e.g. a stream or a client that went away).
    */
-  release(outcome: 'ok' | 'dropped' | 'ignore'): void;
+  release(outcome: PermitOutcome): void;
 }
+
+export type PermitOutcome = 'ok' | 'dropped' | 'untimed' | 'ignore';
 
 export type Admission = { admitted: true; permit: Permit } | { admitted: false; reason: RefusalReason };
 
@@ -146,7 +150,7 @@ export class AdmissionController {
           this.inflightTotal--;
           if (outcome === 'ignore') return;
           const end = this.clock.now();
-          this.limiter.sample(end, end - now, inflightAtStart, outcome === 'dropped');
+          this.limiter.sample(end, end - now, inflightAtStart, outcome === 'dropped', outcome !== 'untimed');
         },
       },
     };

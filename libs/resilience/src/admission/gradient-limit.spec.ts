@@ -98,6 +98,36 @@ describe('GradientLimit', () => {
     expect(limit.limit).toBe(5);
   });
 
+  it('untimed calls (the caller\'s own queue made their latency) move neither the limit nor the baseline, and a running probe still ends', () => {
+    const limit = new GradientLimit({ initialLimit: 100, minLimit: 10, probeIntervalMs: 5_000 });
+    let t = 0;
+    // A settled baseline of 10 ms, the limit in use, until a probe has just started.
+    for (; t < 4_000 || !limit.isProbing; t += 1) limit.sample(t, 10, 90);
+    const probed = limit.limit;
+    const baseline = limit.baselineMs;
+    // Then only untimed calls, 50x slower, for a minute: the probe ends (no result), nothing moves.
+    let probeEndedAt = -1;
+    for (const start = t; t < start + 60_000; t += 1) {
+      limit.sample(t, 500, 90, false, false);
+      if (probeEndedAt < 0 && !limit.isProbing) probeEndedAt = t - start;
+    }
+    expect(probeEndedAt).toBeGreaterThanOrEqual(0);
+    expect(probeEndedAt).toBeLessThanOrEqual(1_100); // ten windows of 100 ms
+    expect(limit.isProbing).toBe(false);
+    expect(limit.baselineMs).toBe(baseline);
+    expect(limit.limit).toBeGreaterThan(probed); // the probe's half is gone
+    const after = limit.limit;
+    // The same calls timed shrink it.
+    for (const start = t; t < start + 6_000; t += 1) limit.sample(t, 500, 90);
+    expect(limit.limit).toBeLessThan(after);
+  });
+
+  it('a drop still counts when the caller is overloaded', () => {
+    const limit = new GradientLimit({ initialLimit: 100, minLimit: 5 });
+    for (let t = 0; t < 100_000; t += 100) limit.sample(t, 10, 50, true, false);
+    expect(limit.limit).toBe(5);
+  });
+
   it('checks its options', () => {
     expect(() => new GradientLimit({ minLimit: 0 })).toThrow(RangeError);
     expect(() => new GradientLimit({ minLimit: 10, maxLimit: 5 })).toThrow(RangeError);

@@ -138,19 +138,21 @@ export class GradientLimit {
 
   /**
    * Records one finished call: its latency, the calls in flight when it started (itself included),
-   * and whether it was dropped (timed out, or refused by an overloaded downstream).
+   * whether it was dropped (timed out, or refused by an overloaded downstream), and whether its latency
+   * counts (`timed` false: the caller's own queue made it, so it moves neither the limit nor the
+   * baseline; the call still counts as traffic, and a probe still ends on time).
    */
-  sample(nowMs: number, rttMs: number, inflight: number, dropped = false): void {
+  sample(nowMs: number, rttMs: number, inflight: number, dropped = false, timed = true): void {
     if (Number.isNaN(this.nextProbeMs)) this.nextProbeMs = nowMs + Math.min(1000, this.probeIntervalMs);
     if (this.probe) {
-      this.sampleProbe(nowMs, rttMs, dropped);
+      this.sampleProbe(nowMs, rttMs, dropped, timed);
       return;
     }
     let w = this.window;
     if (!w) w = this.window = { startMs: nowMs, count: 0, sumMs: 0, maxInflight: 0, dropped: false };
     if (dropped) {
       w.dropped = true;
-    } else {
+    } else if (timed) {
       w.count++;
       w.sumMs += rttMs;
     }
@@ -163,7 +165,7 @@ export class GradientLimit {
   }
 
   /** A probe counts only calls started after it began (they saw the lowered limit). */
-  private sampleProbe(nowMs: number, rttMs: number, dropped: boolean): void {
+  private sampleProbe(nowMs: number, rttMs: number, dropped: boolean, timed: boolean): void {
     const probe = this.probe!;
     if (dropped) {
       // The service is shedding: no baseline from this probe; back off and measure later.
@@ -171,7 +173,7 @@ export class GradientLimit {
       this.endProbe(nowMs);
       return;
     }
-    if (nowMs - rttMs >= probe.startMs) {
+    if (timed && nowMs - rttMs >= probe.startMs) {
       probe.count++;
       probe.sumMs += rttMs;
     }

@@ -60,7 +60,9 @@ describe('PriorityLevel', () => {
     const clock = new ManualClock();
     const level = new PriorityLevel({ clock });
     window(level, clock, 2);
+    expect(level.shedding).toBe(false);
     for (let i = 0; i < 6; i++) window(level, clock, 100);
+    expect(level.shedding).toBe(true);
     const shedLevel = level.snapshot().level;
     for (let i = 0; i < 5; i++) window(level, clock, 15);
     expect(level.snapshot().level).toBe(shedLevel);
@@ -71,6 +73,7 @@ describe('PriorityLevel', () => {
     }
     expect(windows).toBeLessThan(100);
     expect(level.snapshot()).toMatchObject({ overloaded: false });
+    expect(level.shedding).toBe(false);
   });
 
   it('does not shed while the process is mostly idle however late it runs (starved by others, not overloaded)', () => {

@@ -118,6 +118,12 @@ export class PriorityLevel {
     if (this.pressureRank === undefined || rank < this.pressureRank) this.pressureRank = rank;
   }
 
+  /** Whether the level refuses some keys now: this process is shedding its own load. */
+  get shedding(): boolean {
+    this.roll();
+    return this.level < KEYS;
+  }
+
   snapshot(): PriorityLevelSnapshot {
     this.roll();
     return { ...this.last, level: this.level };
