@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppError, ErrorCode, Flags, isAppError, serviceShedFlag, type Pattern } from '@app/contracts';
+import { AppError, ErrorCode, Flags, serviceShedFlag, type Pattern } from '@app/contracts';
 import {
   BreakerRegistry,
   ClientThrottle,
