@@ -1,5 +1,5 @@
 import { GIFTS, giftById } from './gifts.js';
-import type { RunState } from './run-state.js';
+import type { Exchange, FaultWindow, RunState } from './run-state.js';
 import { short } from './trace.js';
 
 /** An order as read at the end: its view, absent (404), or unreadable (any other answer). */
@@ -58,6 +58,16 @@ export const FAULT_GRACE_MS = 12_000;
  * never handled, repeated by clients). More than this is a gate shedding without cause.
  */
 export const CALM_SHED_BUDGET = 0.01;
+
+/**
+ * Whether a request was in flight at any moment of a fault (from 0.5 s before it to `FAULT_GRACE_MS`
+ * after it cleared): one sent just before Redis was killed and answered during the outage is the
+ * fault's. (Seed 1 on a slow CI machine: a claim sent 0.5 s before the kill, answered 503 0.3 s into
+ * it, was counted as a 503 with no fault active when only its send time was looked at.)
+ */
+export function inFlightDuringFault(e: Pick<Exchange, 't' | 'ms'>, faults: readonly FaultWindow[]): boolean {
+  return faults.some((f) => e.t + e.ms >= f.start - 500 && e.t <= (f.end ?? Infinity) + FAULT_GRACE_MS);
+}
 
 export function checkInvariants(state: RunState, data: FinalData): Violation[] {
   const out: Violation[] = [];
@@ -144,10 +154,10 @@ export function checkInvariants(state: RunState, data: FinalData): Violation[] {
   }
 
   // g. answers
-  const faultAt = (t: number) => state.faults.some((f) => t >= f.start - 500 && t <= (f.end ?? Infinity) + FAULT_GRACE_MS);
+  const duringFault = (e: Exchange) => inFlightDuringFault(e, state.faults);
   const bad5xx = state.exchanges.filter((e) => e.status >= 500 && e.status !== 503);
   const noRetryAfter = state.exchanges.filter((e) => e.status === 503 && !e.retryAfter);
-  const calm = state.exchanges.filter((e) => e.status === 503 && !faultAt(e.t));
+  const calm = state.exchanges.filter((e) => e.status === 503 && !duringFault(e));
   const calmShed = calm.filter((e) => e.shed).length;
   const calm503 = calmShed <= Math.max(5, CALM_SHED_BUDGET * state.exchanges.length) ? calm.filter((e) => !e.shed) : calm;
   const groups = new Map<string, typeof state.exchanges>();
