@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
 import { isRunning, redisCli, sigkill, waitReplicasCaughtUp } from './redis-nodes.js';
@@ -148,9 +149,8 @@ export async function startRedisCluster(opts: LocalRedisClusterOptions = {}): Pr
     masters: async () => (await shards()).filter((s) => s.slots.length && s.masterHealthy).map((s) => s.masterPort),
     slotsOf: async (port) => (await shards()).find((s) => s.masterPort === port)?.slots ?? [],
     masterOf: async (key) => {
-      const answer = await redisCli(live()[0].port, 'CLUSTER', 'KEYSLOT', key);
-      const slot = Number(answer);
-      if (!Number.isInteger(slot)) throw new Error(`CLUSTER KEYSLOT on ${live()[0].port} answered "${answer}"`);
+      // Computed here, not asked of a node (a replica resyncing after a move answers LOADING).
+      const slot = calculateSlot(key);
       const shard = (await shards()).find((s) => s.masterHealthy && s.slots.some(([a, b]) => slot >= a && slot <= b));
       if (!shard) throw new Error(`no healthy master serves slot ${slot}`);
       return { port: shard.masterPort, slot };
