@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ADMIN_ORDER_VIEW_FIELDS, type AdminOrderView, RedisKeys, toAdminOrderView } from '@app/contracts';
 import type { OrderArchive } from '@app/platform';
+import { type LifecycleCommands, withLifecycleCommands } from '../lifecycle/lifecycle.scripts.js';
 import { ARCHIVER_GROUP, GroupStreamReader, type RoundPlan } from './group-stream.reader.js';
 
 export interface ArchiverOptions {
@@ -56,8 +57,10 @@ export class OrderArchiver {
   private loop?: Promise<void>;
   private wake?: () => void;
 
+  private readonly redis: Redis & LifecycleCommands;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RedisKeys,
     private readonly archive: OrderArchive,
     private readonly opts: ArchiverOptions,
@@ -65,6 +68,7 @@ export class OrderArchiver {
     /** More write-behind work done in the same loop (the operator records). */
     private readonly more?: { round(reader: GroupStreamReader, plan: RoundPlan): Promise<{ archived: number; complete: boolean }> },
   ) {
+    this.redis = withLifecycleCommands(redis);
     this.reader = new GroupStreamReader(redis, opts);
   }
 
@@ -145,29 +149,29 @@ export class OrderArchiver {
 
   /**
    * The orders as they are now in Redis (a later settlement of the same order has its own entry and
-   * a higher version): the fields the view uses (HMGET) and the history of each. One command per key,
-   * not one script per gift: a multi-key script meets TRYAGAIN for as long as its slot's keys are split
-   * between two masters (a resharding), and tried that way the cluster e2e's claims met more
-   * redirection failures (4 of ~10,000 against 0-1). An order no longer settled (an operator re-queued
-   * it) or already gone from Redis (retention deletes only what is archived) is skipped; its entry is
-   * still acknowledged.
+   * a higher version), read with one script per gift (all of a gift's keys share its slot). An order
+   * no longer settled (an operator re-queued it) or already gone from Redis (retention deletes only
+   * what is archived) is skipped; its entry is still acknowledged.
    */
   private async snapshots(entries: Entry[]): Promise<AdminOrderView[]> {
-    const unique = new Map(entries.filter((e) => e.orderId).map((e) => [e.orderId, e]));
-    const views = await Promise.all(
-      [...unique.values()].map(async ({ giftId, orderId }) => {
-        const [values, history] = await Promise.all([
-          this.redis.hmget(this.keys.orderState(giftId, orderId), ...ADMIN_ORDER_VIEW_FIELDS),
-          this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1),
-        ]);
-        const hash: Record<string, string> = {};
-        values.forEach((value, f) => {
-          if (value !== null) hash[ADMIN_ORDER_VIEW_FIELDS[f]] = value;
-        });
-        return toAdminOrderView(hash, history);
+    const byGift = new Map<string, Set<string>>();
+    for (const { giftId, orderId } of entries) if (orderId) byGift.set(giftId, (byGift.get(giftId) ?? new Set()).add(orderId));
+    const read = await Promise.all(
+      [...byGift].map(async ([giftId, orderIds]) => {
+        const keys = [...orderIds].flatMap((orderId) => [this.keys.orderState(giftId, orderId), this.keys.orderHistory(giftId, orderId)]);
+        const reply = await this.redis.rpReadOrders(keys.length, ...keys, ...ADMIN_ORDER_VIEW_FIELDS);
+        const views: Array<AdminOrderView | undefined> = [];
+        for (let i = 0; i < reply.length; i += 2) {
+          const hash: Record<string, string> = {};
+          reply[i].forEach((value, f) => {
+            if (value !== null) hash[ADMIN_ORDER_VIEW_FIELDS[f]] = value;
+          });
+          views.push(toAdminOrderView(hash, reply[i + 1] as string[]));
+        }
+        return views;
       }),
     );
-    return views.filter((v): v is AdminOrderView => !!v && (v.status === 'delivered' || v.status === 'failed'));
+    return read.flat().filter((v): v is AdminOrderView => !!v && (v.status === 'delivered' || v.status === 'failed'));
   }
 
   private async acknowledge(entries: Entry[]): Promise<void> {

@@ -3,6 +3,7 @@ import bindOrder from './lua/bind-order.lua';
 import holdAttempt from './lua/hold-attempt.lua';
 import moveOrder from './lua/move-order.lua';
 import prelude from './lua/prelude.lua';
+import readOrders from './lua/read-orders.lua';
 import retireBinding from './lua/retire-binding.lua';
 import retireOrder from './lua/retire-order.lua';
 import startClaim from './lua/start-claim.lua';
@@ -21,9 +22,12 @@ export interface LifecycleCommands {
   rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, settled: string, ...argv: Arg[]): Promise<[number, string, string?]>;
   rpStoreLatch(gift: string, latch: string, ...argv: Arg[]): Promise<number>;
   rpRetireBinding(binding: string, retiredShard: string, retiredNext: string, ...offsets: Arg[]): Promise<number>;
+  /** Keys counted first (state and history of each order, one gift), then the state fields to read. */
+  rpReadOrders(numberOfKeys: number, ...keysThenFields: string[]): Promise<Array<Array<string | null>>>;
 }
 
-const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: string }> = {
+/** `numberOfKeys` undefined: the caller passes the count first (a batch of any size). */
+const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys?: number; lua: string }> = {
   rpBindOrder: { numberOfKeys: 2, lua: bindOrder },
   rpStartClaim: { numberOfKeys: 9, lua: startClaim },
   rpTakeAttempt: { numberOfKeys: 3, lua: takeAttempt },
@@ -32,6 +36,7 @@ const SCRIPTS: Record<keyof LifecycleCommands, { numberOfKeys: number; lua: stri
   rpStoreLatch: { numberOfKeys: 2, lua: storeLatch },
   rpRetireOrder: { numberOfKeys: 6, lua: retireOrder },
   rpRetireBinding: { numberOfKeys: 3, lua: retireBinding },
+  rpReadOrders: { lua: readOrders },
 };
 
 /**
