@@ -149,7 +149,9 @@ export class OrderArchiver {
 
   /**
    * The orders as they are now in Redis (a later settlement of the same order has its own entry and
-   * a higher version), read with one script per gift (all of a gift's keys share its slot). An order
+   * a higher version), read with one script per gift (all of a gift's keys share its slot; while a
+   * resharding splits the slot's keys between two masters the script meets TRYAGAIN, the round fails
+   * and is retried after its pause: the archive lags for the move, its entries stay pending). An order
    * no longer settled (an operator re-queued it) or already gone from Redis (retention deletes only
    * what is archived) is skipped; its entry is still acknowledged.
    */
