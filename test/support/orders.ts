@@ -47,3 +47,17 @@ export async function claimUntilAnswered(url: string, token: string, key: string
   }
   return undefined;
 }
+
+/**
+ * A read as a client makes it after a burst: a 503 with `Retry-After` (a door shed on a busy machine)
+ * is repeated after a pause; any other answer is returned. Throws on a 503 without `Retry-After`.
+ */
+export async function readUntilServed(url: string, token: string, timeoutMs = 10_000): Promise<JsonResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await http('GET', url, { token });
+    if (res.status !== 503 || Date.now() >= deadline) return res;
+    if (!res.headers.get('retry-after')) throw new Error(`503 without Retry-After for ${url}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
