@@ -174,6 +174,22 @@ export class OrderStore {
     return parseOrderState(await this.redis.hgetall(this.keys.orderState(giftId, orderId)));
   }
 
+  /**
+   * An order's state and where its gift is delivered, in one round trip (both in the gift's slot):
+   * what a delivery job reads before it takes an attempt.
+   */
+  async stateWithTarget(giftId: string, orderId: string): Promise<{ state?: OrderState; target?: ProviderTarget }> {
+    const replies = (await this.redis
+      .pipeline()
+      .hgetall(this.keys.orderState(giftId, orderId))
+      .hmget(this.keys.gift(giftId), 'providerUrl', 'orderNumbers')
+      .exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const state = parseOrderState(replies[0]?.[1] as Record<string, string>);
+    const [providerUrl, orderNumbers] = replies[1]?.[1] as [string | null, string | null];
+    return { state, target: providerUrl ? { providerUrl, orderNumbers: orderNumbers === '1' } : undefined };
+  }
+
   async history(giftId: string, orderId: string): Promise<HistoryEntry[]> {
     const raw = await this.redis.lrange(this.keys.orderHistory(giftId, orderId), 0, -1);
     return raw.map(parseHistoryEntry);

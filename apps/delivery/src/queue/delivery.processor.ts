@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer } from '../deliveries/order-deliverer.js';
-import { GiftTargets } from '../lifecycle/gift-targets.js';
 import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
 import { OrderStore } from '../lifecycle/order.store.js';
 import { SETTLED_STATUSES } from '../lifecycle/order-transitions.js';
@@ -32,7 +31,6 @@ export class DeliveryProcessor {
   constructor(
     private readonly bindings: OrderBindingStore,
     private readonly orders: OrderStore,
-    private readonly targets: GiftTargets,
     private readonly deliverer: OrderDeliverer,
     private readonly provider: ProviderClient,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
@@ -41,10 +39,9 @@ export class DeliveryProcessor {
   async process(job: Job<DeliveryJobData>): Promise<string> {
     const { orderId, requestId } = job.data;
     const ref: OrderRef | undefined = job.data.giftId && job.data.userId ? { orderId, giftId: job.data.giftId, userId: job.data.userId } : await this.bindings.binding(orderId);
-    const state = ref && (await this.orders.state(ref.giftId, orderId));
+    const { state, target } = ref ? await this.orders.stateWithTarget(ref.giftId, orderId) : {};
     if (!ref || !state) return 'missing';
     if (SETTLED_STATUSES.has(state.status) || (state.status !== 'queued' && state.status !== 'delivering')) return state.status;
-    const target = await this.targets.of(ref.giftId);
     if (!target) throw new DeadLetterError('invalid', `gift ${ref.giftId} of order ${orderId} no longer exists`);
 
     // With order numbers, an order sent before may have been delivered without us hearing of it:
