@@ -59,6 +59,8 @@ interface LevelResult {
   /** Worst lateness of the load generator itself (ms), and its event loop's p99 delay (latencies include it). */
   generatorLateMs: number;
   generatorLoopP99Ms: number;
+  /** Most requests waiting at once in the generator for a free socket (each gateway's pool has 512). */
+  generatorQueuedMax: number;
   /** CPU per offered request over the level (µs): both gateways together, and the load generator. */
   gatewayCpuUs: number;
   generatorCpuUs: number;
@@ -121,7 +123,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     const tracer = process.env.STORM_TRACE ? traceAdmission(suite) : undefined;
     const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0);
     const [gatewayCpuBefore, generatorCpuBefore] = [gatewayCpu(), process.cpuUsage()];
-    const { samples, sentLateMs, loopDelayP99Ms } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
+    const { samples, sentLateMs, loopDelayP99Ms, maxClientQueued } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
     if (tracer) clearInterval(tracer);
     levels.push({
@@ -129,6 +131,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
       refusedBy: formatDelta(before, await refusalCounts(suite.gatewayUrls)),
       generatorLateMs: sentLateMs,
       generatorLoopP99Ms: loopDelayP99Ms,
+      generatorQueuedMax: maxClientQueued,
       gatewayCpuUs: ((gatewayCpu() - gatewayCpuBefore) * 1e6) / samples.length,
       generatorCpuUs: (generatorCpu.user + generatorCpu.system) / samples.length,
     });
@@ -219,7 +222,7 @@ function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => 
 const isAdmitted = (s: StormSample): boolean => s.status === 200 || s.status === 202;
 const isRefused = (s: StormSample): boolean => s.status === 503 || s.status === 429;
 
-function summarise(label: string, samples: StormSample[], durationS: number): Omit<LevelResult, 'refusedBy' | 'generatorLateMs' | 'generatorLoopP99Ms' | 'gatewayCpuUs' | 'generatorCpuUs'> {
+function summarise(label: string, samples: StormSample[], durationS: number): Omit<LevelResult, 'refusedBy' | 'generatorLateMs' | 'generatorLoopP99Ms' | 'generatorQueuedMax' | 'gatewayCpuUs' | 'generatorCpuUs'> {
   const admitted = samples.filter(isAdmitted).map((s) => s.latencyMs);
   const refused = samples.filter(isRefused).map((s) => s.latencyMs);
   return {
@@ -268,8 +271,8 @@ function report(results: ModeResult[], capacity: number): void {
   );
   printTable(
     'Who refused (gateways\' admission counters over each level), the load generator\'s worst lateness, CPU per offered request',
-    ['mode', 'load', 'refused by', 'generator late ms', 'generator loop p99 ms', 'gateway CPU µs/request', 'generator CPU µs/request'],
-    results.flatMap((r) => r.levels.map((l) => [r.mode, l.label, l.refusedBy, fmtMs(l.generatorLateMs), fmtMs(l.generatorLoopP99Ms), l.gatewayCpuUs.toFixed(0), l.generatorCpuUs.toFixed(0)])),
+    ['mode', 'load', 'refused by', 'generator late ms', 'generator loop p99 ms', 'generator socket queue max', 'gateway CPU µs/request', 'generator CPU µs/request'],
+    results.flatMap((r) => r.levels.map((l) => [r.mode, l.label, l.refusedBy, fmtMs(l.generatorLateMs), fmtMs(l.generatorLoopP99Ms), String(l.generatorQueuedMax), l.gatewayCpuUs.toFixed(0), l.generatorCpuUs.toFixed(0)])),
   );
   printTable(
     'Per mode',

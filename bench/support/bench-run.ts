@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { startSuite, type Suite, type SuiteOptions } from '../../test/support/suite.js';
 
@@ -40,7 +41,7 @@ export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: 
     step: (message) => console.error(`[${name} +${((Date.now() - startedMs) / 1000).toFixed(0)}s] ${message}`),
     startSuite: async (suiteOpts = {}) => {
       // Our own prefix (not the suite's e2e-*), so leftovers of a bench are recognisable.
-      const suite = await startSuite({ prefix: `bench-${name}-${randomUUID().slice(0, 8)}`, ...suiteOpts });
+      const suite = await startSuite({ prefix: `bench-${name}-${randomUUID().slice(0, 8)}`, ...suiteOpts, ...profiling(suiteOpts) });
       suites.push(suite);
       ctx.defer(() => suite.stop());
       return suite;
@@ -61,4 +62,14 @@ export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: 
       exit(1);
     },
   );
+}
+
+/**
+ * BENCH_PROFILE_DIR=<dir>: every app of the bench's suites runs with the profiling preload
+ * (cpu-profile.cjs) and writes `<dir>/<app>-<pid>.cpuprofile` when it stops.
+ */
+function profiling(opts: SuiteOptions): Pick<SuiteOptions, 'env'> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return {};
+  return { env: { ...opts.env, NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.cjs')}`, CPU_PROFILE_DIR: dir } };
 }

@@ -43,7 +43,7 @@ export interface OpenLoopOptions {
  * behind shows as latency instead of hiding it (no coordinated omission). A 1 ms timer sends what is
  * due. Each request gets `giveUpMs` to be answered (headers and body), else it counts as unanswered.
  */
-export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: StormSample[]; sentLateMs: number; loopDelayP99Ms: number }> {
+export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: StormSample[]; sentLateMs: number; loopDelayP99Ms: number; maxClientQueued: number }> {
   const giveUpMs = opts.giveUpMs ?? 5_000;
   const pools = opts.origins.map(
     (origin) => new Pool(origin, { connections: opts.connections ?? 512, pipelining: 1, headersTimeout: giveUpMs, bodyTimeout: giveUpMs, keepAliveTimeout: 10_000 }),
@@ -58,10 +58,13 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: Sto
   let lastMs = 0;
   let sent = 0;
   let worstLateMs = 0;
+  // Requests waiting in the generator for a free socket (all busy): their latency is the client's queue, not the server's.
+  let maxClientQueued = 0;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const elapsed = performance.now() - started;
       if (elapsed >= opts.durationMs) return resolve();
+      maxClientQueued = Math.max(maxClientQueued, pools.reduce((n, p) => n + p.stats.queued, 0));
       owed += (opts.rateAt(elapsed) * (elapsed - lastMs)) / 1000;
       // Each due request's due time is spread evenly over the interval since the last tick.
       const count = Math.floor(owed);
@@ -81,7 +84,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<{ samples: Sto
   await Promise.all(pending);
   loopDelay.disable();
   await Promise.all(pools.map((p) => p.close()));
-  return { samples, sentLateMs: worstLateMs, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
+  return { samples, sentLateMs: worstLateMs, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, maxClientQueued };
 }
 
 async function send(pool: Pool, request: StormRequest, started: number, dueMs: number, giveUpMs: number, inspectErrors: boolean): Promise<StormSample> {
