@@ -25,7 +25,8 @@ for (const [id, c] of counts) {
 const idle = [...counts].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((s, [, c]) => s + c, 0);
 console.log(`${file}: ${total} samples, ${((100 * (total - idle)) / total).toFixed(1)}% busy`);
 const pct = (c) => `${((100 * c) / (total - idle)).toFixed(1)}%`.padStart(6);
-for (const [key, c] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 25))) console.log(`${pct(c)}  ${key}`);
+const ranked = [...self].filter(([key]) => !key.startsWith('(idle)')).sort((a, b) => b[1] - a[1]);
+for (const [key, c] of ranked.slice(0, Number(topArg ?? 25))) console.log(`${pct(c)}  ${key}`);
 for (const pattern of patterns) {
   const re = new RegExp(pattern);
   let under = 0;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Server, Socket } from 'node:net';
 import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Transport } from '@nestjs/microservices';
+import { ServiceTcpServer } from './service-tcp.server.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '../config/common.config.js';
 import { RedisKeys } from '@app/contracts';
@@ -91,13 +91,12 @@ export function startService<C extends ServiceConfig>(app: string, loadConfig: (
     nest.useGlobalInterceptors(new MessageMetricsInterceptor(metrics), new RpcErrorsInterceptor(), new ServiceAuthInterceptor(config.serviceToken), admission);
     nest.connectMicroservice(
       {
-        transport: Transport.TCP,
-        options: {
+        strategy: new ServiceTcpServer({
           host: config.host,
           port: config.tcpPort,
           maxBufferSize: MAX_FRAME_CHARS,
           ...(config.serviceTls.cert ? { tlsOptions: { cert: config.serviceTls.cert, key: config.serviceTls.key } } : {}),
-        },
+        }),
       },
       { inheritAppConfig: true },
     );
