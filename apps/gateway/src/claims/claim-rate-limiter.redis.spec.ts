@@ -4,7 +4,7 @@ import { RedisKeys } from '@app/contracts';
 import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
 import { CLAIM_RATE_WINDOW_MS, ClaimRateLimiter, claimRateScript } from './claim-rate-limiter.js';
 
-type FakeClockRedis = Redis & { claimRateAt(key: string, limit: number, orderId: string, windowMs: number, nowMs: number): Promise<[number, number]> };
+type FakeClockRedis = Redis & { claimRateAt(key: string, limit: number, orderId: string, windowMs: number, nowMs: number): Promise<[number, number, number]> };
 
 // The limiter's script on a real Redis. The window algorithm runs with a fake clock (the same Lua,
 // `now` from ARGV instead of Redis TIME), so boundaries are exact and a loaded machine cannot move them.
@@ -40,9 +40,9 @@ describe('ClaimRateLimiter on Redis', () => {
     // first five leave the window at 11,999.
     const second = [];
     for (let i = 0; i < 5; i++) second.push(await at(key, 5, `b${i}`, 11_001));
-    expect(second).toEqual(Array.from({ length: 5 }, () => [0, 998]));
-    expect(await at(key, 5, 'b0', 11_998)).toEqual([0, 1]);
-    expect(await at(key, 5, 'b0', 11_999)).toEqual([1, 0]);
+    expect(second).toEqual(Array.from({ length: 5 }, () => [0, 998, 0]));
+    expect(await at(key, 5, 'b0', 11_998)).toEqual([0, 1, 0]);
+    expect(await at(key, 5, 'b0', 11_999)).toEqual([1, 0, 1]);
   });
 
   it('never lets more than the limit through in any one-second window under a steady stream of new keys', async () => {
@@ -62,17 +62,17 @@ describe('ClaimRateLimiter on Redis', () => {
 
   it('answers the wait until the oldest counted claim leaves the window', async () => {
     const key = logKey();
-    expect(await at(key, 2, 'x1', 1_000)).toEqual([1, 0]);
-    expect(await at(key, 2, 'x2', 1_400)).toEqual([1, 0]);
-    expect(await at(key, 2, 'x3', 1_500)).toEqual([0, 500]);
-    expect(await at(key, 2, 'x3', 2_000)).toEqual([1, 0]); // x1 left the window
-    expect(await at(key, 2, 'x4', 2_100)).toEqual([0, 300]); // x2 leaves at 2,400
+    expect(await at(key, 2, 'x1', 1_000)).toEqual([1, 0, 1]);
+    expect(await at(key, 2, 'x2', 1_400)).toEqual([1, 0, 1]);
+    expect(await at(key, 2, 'x3', 1_500)).toEqual([0, 500, 0]);
+    expect(await at(key, 2, 'x3', 2_000)).toEqual([1, 0, 1]); // x1 left the window
+    expect(await at(key, 2, 'x4', 2_100)).toEqual([0, 300, 0]); // x2 leaves at 2,400
   });
 
   it('counts a key once: a repeat still in the window is let through and not counted', async () => {
     const key = logKey();
-    for (let i = 0; i < 10; i++) expect(await at(key, 2, 'same', 5_000 + i)).toEqual([1, 0]);
-    expect(await at(key, 2, 'other', 5_020)).toEqual([1, 0]);
+    for (let i = 0; i < 10; i++) expect(await at(key, 2, 'same', 5_000 + i)).toEqual([1, 0, i === 0 ? 1 : 0]);
+    expect(await at(key, 2, 'other', 5_020)).toEqual([1, 0, 1]);
     expect((await at(key, 2, 'third', 5_030))[0]).toBe(0);
     expect(await fake.zcard(key)).toBe(2);
     expect(await fake.pttl(key)).toBeGreaterThan(1_000);
@@ -91,5 +91,27 @@ describe('ClaimRateLimiter on Redis', () => {
     const checks = Array.from({ length: 4 }, (_, i) => limiter.check('user-1', `key-${i}`).then(() => 'ok', (err: { code?: string; retryAfterS?: number }) => `${err.code ?? String(err)} ${err.retryAfterS}`));
     await otherRequest;
     expect(await Promise.all(checks)).toEqual(['ok', 'ok', 'ok', 'RATE_LIMITED 1']);
+  });
+
+  it('does not count a repeat of a key whose order exists, with room in the window or without, and keeps its first claim counted', async () => {
+    const limiter = new ClaimRateLimiter(redis, keys, 2);
+    const user = `user-${randomUUID()}`;
+    const log = `${keys.prefix}:{u:${user}}:claim-window`;
+    const bind = (orderId: string) => redis.hset(keys.orderBinding(orderId), 'orderId', orderId, 'userId', user);
+    const outcome = (orderId: string) => limiter.check(user, orderId).then(() => 'ok', (err: { code?: string }) => err.code);
+    expect(await outcome('first')).toBe('ok');
+    await bind('first');
+    // Its repeat: let through; the first claim's entry stays counted.
+    expect(await outcome('first')).toBe('ok');
+    expect(await redis.zrange(log, '0', '-1')).toEqual(['first']);
+    // A repeat of an older order (its entry left the window long ago): let through, not counted.
+    await bind('older');
+    expect(await outcome('older')).toBe('ok');
+    expect(await redis.zrange(log, '0', '-1')).toEqual(['first']);
+    // The window's room is still there for one new key, then full; a repeat still goes through.
+    expect(await outcome('second')).toBe('ok');
+    expect(await outcome('third')).toBe('RATE_LIMITED');
+    expect(await outcome('older')).toBe('ok');
+    expect((await redis.zrange(log, '0', '-1')).sort()).toEqual(['first', 'second']);
   });
 });

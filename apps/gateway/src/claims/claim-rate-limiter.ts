@@ -13,20 +13,21 @@ export const CLAIM_RATE_WINDOW_MS = 1_000;
  * the Redis server time (ms) it was let through. ARGV[1] the limit per window, ARGV[2] the
  * idempotency key, ARGV[3] the window in ms. Entries older than the window are dropped; a key
  * still in the log is not counted again, so concurrent repeats of one claim (before its order
- * exists) are one claim. Returns `{ allowed 1|0, ms until the oldest entry leaves the window }`.
+ * exists) are one claim. Returns `{ allowed 1|0, ms until the oldest entry leaves the window,
+ * added 1|0 (this call put the key in the log) }`.
  * Touches only KEYS[1]: Cluster-safe. `now` comes from the clock prelude (Redis TIME in production).
  */
 const LIMITER_BODY = `
 local window = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {1, 0} end
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {1, 0, 0} end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + window - now}
+  return {0, tonumber(oldest[2]) + window - now, 0}
 end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], window + 1000)
-return {1, 0}
+return {1, 0, 1}
 `;
 
 /** The script as the gateway runs it: `now` is the Redis server clock, shared by every gateway. */
@@ -41,7 +42,7 @@ export function claimRateScript(clock: 'server' | 'argv' = 'server'): string {
   return `${clock === 'server' ? SERVER_CLOCK : 'local now = tonumber(ARGV[4])'}\n${LIMITER_BODY}`;
 }
 
-type RateLimitRedis = Redis & { claimRateLimit(logKey: string, limit: number, idempotencyKey: string, windowMs: number): Promise<[number, number]> };
+type RateLimitRedis = Redis & { claimRateLimit(logKey: string, limit: number, idempotencyKey: string, windowMs: number): Promise<[number, number, number]> };
 
 /**
  * Per-user limit of new claims (anti click-storm): at most `limitPerS` new Idempotency-Keys per
@@ -74,12 +75,22 @@ export class ClaimRateLimiter {
   /** Throws 429 RATE_LIMITED when `userId` is over the limit with a new key. */
   async check(userId: string, orderId: string): Promise<void> {
     if (this.limitPerS <= 0) return;
-    let result: [number, number];
+    let result: [number, number, number];
     try {
-      // A repeat of a key already seen is answered from its order: not counted. (Its own step: the
-      // order's key lives in another hash slot than the user's log.)
-      if ((await this.redis.exists(this.keys.orderBinding(orderId))) === 1) return;
-      result = await this.redis.claimRateLimit(`${this.keys.prefix}:{u:${userId}}:claim-window`, this.limitPerS, orderId, CLAIM_RATE_WINDOW_MS);
+      // Whether the key is a repeat (its order exists) and the window's verdict, asked together: one
+      // round trip (the order's binding and the user's log are in different hash slots, so not one
+      // script). A repeat is answered from its order and not counted: an entry the script added for
+      // it is taken out again (an entry already there is the key's first claim and stays).
+      const windowKey = `${this.keys.prefix}:{u:${userId}}:claim-window`;
+      const [repeat, verdict] = await Promise.all([
+        this.redis.exists(this.keys.orderBinding(orderId)),
+        this.redis.claimRateLimit(windowKey, this.limitPerS, orderId, CLAIM_RATE_WINDOW_MS),
+      ]);
+      if (repeat === 1) {
+        if (verdict[2] === 1) await this.redis.zrem(windowKey, orderId);
+        return;
+      }
+      result = verdict;
     } catch (err) {
       this.logger.warn({ event: 'rate-limit.unavailable', error: (err as Error).message });
       return;
