@@ -80,5 +80,14 @@ describe('logRequests', () => {
       expect.objectContaining({ event: 'http.request', route: 'unmatched', path: '/nope', status: 404 }),
     ]);
     expect(raw.join('\n')).not.toMatch(/SECRET|authorization/i);
+    // The line skips redaction: only these fixed fields may ever be in it.
+    for (const line of lines) expect(Object.keys(line).sort()).toEqual(['app', 'durationMs', 'event', 'level', 'method', 'msg', 'path', 'pid', 'requestId', 'route', 'status', 'time']);
+  });
+
+  it('keeps redacting the app\'s other lines', () => {
+    const { logger, raw } = capture();
+    logRequests(Fastify(), logger.pino);
+    logger.log({ event: 'x', token: 'SECRET-1' });
+    expect(raw[0]).not.toMatch(/SECRET/);
   });
 });
