@@ -1,6 +1,6 @@
 import { useTestApp } from '../testing/test-app.js';
 import { ADMITTED_ROUTES, admittedRoute } from './request-classes.js';
-import { unverifiedSubject } from './admission.gate.js';
+import { unverifiedSubject } from './unverified-subject.js';
 
 const jwt = (payload: object) => `Bearer e30.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
 

@@ -6,10 +6,8 @@ import { ErrorCode } from '@app/contracts';
 import { skipRequestLog } from '@app/platform';
 import {
   AdmissionController,
-  COHORTS,
   PriorityLevel,
   REQUEST_CLASSES,
-  userCohort,
   type AdmissionSnapshot,
   type Permit,
   type PermitOutcome,
@@ -20,6 +18,7 @@ import type { AdmissionConfig } from '../config/gateway.config.js';
 import { wasOverloadAnswer } from '../errors/overload-answer.js';
 import type { PolicedService } from '../policies/resilience-policies.js';
 import { admittedRoute } from './request-classes.js';
+import { TokenCohorts } from './token-cohorts.js';
 
 /** `Retry-After` of a refusal for the limit (s): a slot may free at any moment. */
 const LIMIT_RETRY_AFTER_S = 1;
@@ -61,7 +60,7 @@ export class AdmissionGate {
   private lagTimer: NodeJS.Timeout | undefined;
   /** Requests refused by the priority level, since start. */
   refusedByPriority = 0;
-  private readonly cohortSecret: string;
+  private readonly cohorts: TokenCohorts;
   private refusedSinceSummary = 0;
   private lastSummaryMs = Date.now();
 
@@ -75,7 +74,7 @@ export class AdmissionGate {
     this.priority = new PriorityLevel({ overloadedAboveMs: config.loopDelayMs });
     // Users' cohorts are salted with a key derived from the JWT secret: the same on every gateway,
     // unknown to users (nobody can pick a user id that is never shed).
-    this.cohortSecret = createHmac('sha256', jwtSecret).update('rampart admission cohorts').digest('hex');
+    this.cohorts = TokenCohorts.salted(createHmac('sha256', jwtSecret).update('rampart admission cohorts').digest('hex'));
   }
 
   /** Registers the hooks on the gateway's Fastify instance and starts sampling the event loop's lag. */
@@ -170,9 +169,7 @@ export class AdmissionGate {
 
   /** The cohort of the request's user: the token's `sub`, read without verifying (verification comes after admission). */
   private cohortOf(request: FastifyRequest): number {
-    const userId = unverifiedSubject(request.headers.authorization);
-    // No token (it will be refused with 401 anyway) or a ticket stream: the last cohort, shed first.
-    return userId === undefined ? COHORTS - 1 : userCohort(userId, Date.now(), this.cohortSecret);
+    return this.cohorts.of(request.headers.authorization, Date.now());
   }
 
   private refuse(request: FastifyRequest, reply: FastifyReply, retryAfterS: number): void {
@@ -190,21 +187,6 @@ export class AdmissionGate {
 
   private limits(): Record<string, number> {
     return { priorityLevel: this.priority.snapshot().level, queryLimit: this.controllers.query.limiter.limit, deliveryLimit: this.controllers.delivery.limiter.limit };
-  }
-}
-
-/** The `sub` of a bearer JWT's payload, read without checking the signature (only to pick a cohort); undefined when there is none. */
-export function unverifiedSubject(authorization: string | undefined): string | undefined {
-  if (!authorization || !authorization.startsWith('Bearer ')) return undefined;
-  const token = authorization.slice(7);
-  const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
-  if (first < 0 || second < 0 || second - first > 4096) return undefined;
-  try {
-    const payload = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as { sub?: unknown };
-    return typeof payload.sub === 'string' && payload.sub.length <= 256 ? payload.sub : undefined;
-  } catch {
-    return undefined;
   }
 }
 
