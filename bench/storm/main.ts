@@ -29,6 +29,8 @@ type Mode = (typeof ALL_MODES)[number];
 /** `STORM_MODES=adaptive` runs one mode only (its offered load then comes from its own capacity); for tuning, not for the report. */
 const MODES: readonly Mode[] = process.env.STORM_MODES ? ALL_MODES.filter((m) => process.env.STORM_MODES!.split(',').includes(m)) : ALL_MODES;
 const USERS = 20_000;
+/** Sockets per gateway of the open-loop generator (`STORM_CONNECTIONS`): a request waiting for a free one counts that wait in its latency. */
+const CONNECTIONS = Number(process.env.STORM_CONNECTIONS ?? 512);
 const GIFT_ID = 'storm-g1';
 const CAPACITY_CONCURRENCY = 64;
 const WARMUP_S = 3;
@@ -110,7 +112,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   const offeredUnit = reference() || capacityPerS;
   ctx.step(`${mode}: capacity ${fmtRate(capacityPerS)} claims/s; storms at multiples of ${fmtRate(offeredUnit)}/s`);
 
-  const unloaded = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 0.3 * offeredUnit, durationMs: 4_000, next: claim });
+  const unloaded = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 0.3 * offeredUnit, durationMs: 4_000, next: claim, connections: CONNECTIONS });
   const unloadedP99 = quantile(unloaded.samples.filter(isAdmitted).map((s) => s.latencyMs), 0.99);
 
   const levels: LevelResult[] = [];
@@ -123,7 +125,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     const tracer = process.env.STORM_TRACE ? traceAdmission(suite) : undefined;
     const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0);
     const [gatewayCpuBefore, generatorCpuBefore] = [gatewayCpu(), process.cpuUsage()];
-    const { samples, sentLateMs, loopDelayP99Ms, maxClientQueued } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim });
+    const { samples, sentLateMs, loopDelayP99Ms, maxClientQueued } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim, connections: CONNECTIONS });
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
     if (tracer) clearInterval(tracer);
     levels.push({
@@ -148,6 +150,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
       rateAt: (ms) => (ms < stepAtMs ? 1 : 5) * offeredUnit,
       durationMs: (STEP_BEFORE_S + STEP_AFTER_S) * 1000,
       next: claim,
+      connections: CONNECTIONS,
     });
     settleMs = settleTime(step.samples, stepAtMs, (STEP_BEFORE_S + STEP_AFTER_S) * 1000, 0.8 * offeredUnit, 3 * unloadedP99);
     settleGoodputMs = settleTime(step.samples, stepAtMs, (STEP_BEFORE_S + STEP_AFTER_S) * 1000, 0.8 * offeredUnit, Infinity);
@@ -157,7 +160,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   ctx.step(`${mode}: mixed storm (claims 0.5x + reads, order lists, overviews: ${MIXED_MULTIPLE}x in all)`);
   const mixedRequest = mixedStorm(claim, authorizations);
   const beforeMixed = await refusalCounts(suite.gatewayUrls);
-  const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => MIXED_MULTIPLE * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest });
+  const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => MIXED_MULTIPLE * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest, connections: CONNECTIONS });
   const mixed: ModeResult['mixed'] = {};
   for (const s of mixedRun.samples) {
     const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0, latencies: [] });
