@@ -22,6 +22,8 @@ import { GiftTargets } from './lifecycle/gift-targets.js';
 import { OrderBindingStore } from './lifecycle/order-binding.store.js';
 import { RetiredNumbers } from './lifecycle/retired-numbers.js';
 import { OrderStore } from './lifecycle/order.store.js';
+import { BucketRebalancer } from './inventory/bucket.rebalancer.js';
+import { GiftBucketCounts } from './inventory/gift-bucket-counts.js';
 import { OutcomeReports } from './lifecycle/outcome-reports.js';
 import { SoldOutLatchWriter } from './lifecycle/sold-out-latch.writer.js';
 import { OrderAdminService } from './orders/order-admin.service.js';
@@ -105,6 +107,8 @@ export class DeliveryModule implements OnApplicationShutdown {
         OrderBindingStore,
         { provide: RetiredNumbers, useFactory: (keys: RedisKeys) => new RetiredNumbers(keys, !!config.database.url), inject: [RedisKeys] },
         OrderStore,
+        GiftBucketCounts,
+        BucketRebalancer,
         SoldOutLatchWriter,
         GiftTargets,
         ClaimService,

@@ -8,6 +8,7 @@ import { IntakeGate } from './intake-gate.js';
 import { DurabilityFence } from './lifecycle/durability-fence.js';
 import { GiftTargets } from './lifecycle/gift-targets.js';
 import { OrderStore } from './lifecycle/order.store.js';
+import { BucketRebalancer } from './inventory/bucket.rebalancer.js';
 import { GuardedProvider } from './provider/guarded-provider.js';
 import { ProviderClient } from './provider/provider.client.js';
 import { DeliveryProcessor } from './queue/delivery.processor.js';
@@ -18,10 +19,10 @@ import { OrderReconciler } from './queue/order.reconciler.js';
 
 /**
  * What runs in the background of a delivery instance (flags, durability fence, queue worker,
- * reconciler), and the order of a graceful stop, which is Nest's first shutdown hook:
+ * reconciler, split gifts' rebalancer), and the order of a graceful stop, which is Nest's first shutdown hook:
  *
  * 1. stop intake: TCP messages are refused (retryable), the worker fetches no more jobs, the
- *    reconciler stops;
+ *    reconciler and the rebalancer stop (a pass under way finishes);
  * 2. drain: admitted messages and active jobs finish, bounded by SHUTDOWN_DRAIN_MS (keep it under
  *    the orchestrator's grace period);
  * 3. close the provider client (nothing is in flight any more, so no call is cut off), the queue;
@@ -48,6 +49,7 @@ export class DeliveryRuntime implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly client: ProviderClient,
     private readonly provider: GuardedProvider,
     private readonly metrics: Metrics,
+    private readonly rebalancer: BucketRebalancer,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,11 +62,12 @@ export class DeliveryRuntime implements OnApplicationBootstrap, OnModuleDestroy 
     this.worker = createDeliveryWorker(this.workerConnection, this.keys.queuePrefix(), this.processor, this.config, (reason) => deadLetters.inc({ reason }));
     this.reconciler = new OrderReconciler(this.orders, this.targets, this.queue, this.config.sweepIntervalMs);
     this.reconciler.start();
+    this.rebalancer.start(this.config.rebalanceIntervalMs);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.intake.close();
-    const stopped = Promise.all([this.intake.drained(), this.worker?.close(), this.reconciler?.stop()]);
+    const stopped = Promise.all([this.intake.drained(), this.worker?.close(), this.reconciler?.stop(), this.rebalancer.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownDrainMs)));
     if ((await Promise.race([stopped, timedOut])) === 'timeout') {

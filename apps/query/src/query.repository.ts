@@ -4,13 +4,12 @@ import {
   type ActivityView,
   type GiftView,
   type OrderView,
-  parseGiftRecord,
   RedisKeys,
   toGiftView,
   toOrderView,
   utcDay,
 } from '@app/contracts';
-
+import { readGiftStock } from '@app/platform';
 import { QueryArchive } from './archive/query-archive.js';
 
 export const QUERY_REDIS = Symbol('QUERY_REDIS');
@@ -25,12 +24,8 @@ export class QueryRepository {
   ) {}
 
   async gift(giftId: string, nowMs = Date.now()): Promise<GiftView | undefined> {
-    const [hash, today] = await Promise.all([
-      this.redis.hgetall(this.keys.gift(giftId)),
-      this.redis.get(this.keys.giftDay(giftId, utcDay(nowMs))),
-    ]);
-    const record = parseGiftRecord(hash);
-    return record && toGiftView(giftId, record, Number(today ?? 0));
+    const stock = await readGiftStock(this.redis, this.keys, giftId, utcDay(nowMs));
+    return stock && toGiftView(giftId, stock.record, stock.reservedToday);
   }
 
   async activity(activityId: string): Promise<ActivityView | undefined> {

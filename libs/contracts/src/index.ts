@@ -12,3 +12,4 @@ export * from './store/keys.js';
 export * from './store/records.js';
 export * from './flags/flags.js';
 export * from './analytics/analytics-views.js';
+export * from './store/gift-buckets.js';

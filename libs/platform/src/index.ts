@@ -26,3 +26,4 @@ export * from './database/migrations/index.js';
 export * from './analytics/analytics-store.js';
 export * from './analytics/burn-rate.js';
 export * from './analytics/latency-histogram.js';
+export * from './gifts/gift-stock.reader.js';

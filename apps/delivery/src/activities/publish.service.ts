@@ -13,6 +13,7 @@ import {
   type Reply,
 } from '@app/contracts';
 import { AuditLog } from '@app/platform';
+import { BucketRebalancer } from '../inventory/bucket.rebalancer.js';
 import { ActivityStore } from './activity.store.js';
 
 /**
@@ -28,6 +29,7 @@ export class PublishService {
   constructor(
     private readonly store: ActivityStore,
     private readonly audit: AuditLog,
+    private readonly rebalancer: BucketRebalancer,
   ) {}
 
   async publish(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
@@ -60,8 +62,11 @@ export class PublishService {
       if (owner.activityId && owner.activityId !== activityId) {
         details.push({ path: `gifts[${i}].giftId`, message: `gift ${gift.giftId} belongs to activity ${owner.activityId}` });
       }
+      if (owner.activityId && owner.buckets !== (gift.buckets ?? 1)) {
+        details.push({ path: `gifts[${i}].buckets`, message: bucketsMessage(owner.buckets) });
+      }
       if (gift.inventory < owner.reserved) {
-        details.push({ path: `gifts[${i}].inventory`, message: `must not be below the ${owner.reserved} already reserved` });
+        details.push({ path: `gifts[${i}].inventory`, message: belowMessage(owner.reserved, gift.buckets) });
       }
     });
     return details;
@@ -82,11 +87,13 @@ export class PublishService {
         const message =
           verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}`
           : verdict === 'retired' ? `gift ${gift.giftId} was retired after its activity ended (its orders are archived); publish it under a new giftId`
-          : `must not be below the ${value} already reserved`;
-        return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', {
-          details: [{ path: `gifts[${i}].${verdict === 'below' ? 'inventory' : 'giftId'}`, message }],
-        });
+          : verdict === 'buckets' ? bucketsMessage(Number(value))
+          : belowMessage(Number(value), gift.buckets);
+        const field = verdict === 'below' ? 'inventory' : verdict === 'buckets' ? 'buckets' : 'giftId';
+        return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details: [{ path: `gifts[${i}].${field}`, message }] });
       }
+      // A split gift's pool goes to its buckets now, so its first claims find stock.
+      if ((gift.buckets ?? 1) > 1) await this.rebalancer.rebalance(gift.giftId);
     }
     for (const dropped of (previous ?? []).filter((id) => !giftIds.includes(id))) await this.store.closeGift(dropped);
     await this.store.saveActivity(activityId, config, window);
@@ -95,4 +102,14 @@ export class PublishService {
     this.logger.log({ event: 'activity.published', activityId, gifts: giftIds.length, requestId: req.meta.requestId });
     return ok({ activityId, updated: previous !== undefined });
   }
+}
+
+function bucketsMessage(stored: number): string {
+  return `cannot change once the gift is published (it has ${stored} bucket${stored === 1 ? '' : 's'})`;
+}
+
+function belowMessage(used: number, buckets: number | undefined): string {
+  return (buckets ?? 1) > 1
+    ? `must not be below the ${used} already handed to the gift's buckets (reserved or on hand there)`
+    : `must not be below the ${used} already reserved`;
 }

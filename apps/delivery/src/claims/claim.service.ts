@@ -6,6 +6,7 @@ import {
   ErrorCode,
   fail,
   Flags,
+  giftBuckets,
   giftPausedFlag,
   ok,
   type OrderStatus,
@@ -17,6 +18,8 @@ import { FlagCache } from '@app/platform';
 import { type ArchiveAnswer, ArchivedOrderLookup } from '../archive/archived-order.lookup.js';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
+import { BucketRebalancer } from '../inventory/bucket.rebalancer.js';
+import { GiftBucketCounts } from '../inventory/gift-bucket-counts.js';
 import { type BindResult, OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
 import { OrderStore, type StartResult } from '../lifecycle/order.store.js';
 import type { LifecycleStatus } from '../lifecycle/order-transitions.js';
@@ -47,6 +50,8 @@ export class ClaimService {
     private readonly flags: FlagCache,
     private readonly reporter: ClaimReporter,
     private readonly archived: ArchivedOrderLookup,
+    private readonly bucketCounts: GiftBucketCounts,
+    private readonly rebalancer: BucketRebalancer,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
@@ -75,7 +80,9 @@ export class ClaimService {
   }
 
   private async claimOnce(req: ClaimGiftRequest, nowMs: number, steps?: StepTimes): Promise<Reply<ClaimGiftReply>> {
-    const order = { orderId: req.orderId, userId: req.userId, giftId: req.giftId, requestId: req.meta.requestId };
+    // A split gift's claim is stored in the user's bucket, from the binding on: a repeat finds the same one.
+    const giftId = await this.bucketCounts.claimSlot(req.giftId, req.userId);
+    const order = { orderId: req.orderId, userId: req.userId, giftId, requestId: req.meta.requestId };
     const bound = await this.bindings.bind(order, nowMs);
     steps?.mark('bind');
     if (bound.kind === 'reused') return reusedReply(order.orderId);
@@ -92,13 +99,16 @@ export class ClaimService {
       day: utcDay(nowMs),
       createdAtMs: bound.createdAtMs,
       uncertainLimit: this.config.uncertainLimit,
-      paused: this.flags.isEnabled(giftPausedFlag(order.giftId)),
+      paused: this.flags.isEnabled(giftPausedFlag(req.giftId)),
       // A synchronous provider call that could not finish before the gateway gives up is not started:
       // the order is queued and answered 202 at once (the worker delivers it).
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
     });
     steps?.mark('reserve');
-    if (started.kind === 'refused') return this.refused(order, bound.kind, started.code, archived?.kind === 'none' ? archived : undefined);
+    if (started.kind === 'refused') {
+      if (started.code === 'REBALANCING') return this.bucketEmpty(order, req.giftId, bound.kind);
+      return this.refused(order, bound.kind, started.code, archived?.kind === 'none' ? archived : undefined);
+    }
     if (started.kind === 'started' && bound.kind === 'existing') await this.bindings.persist(order.orderId);
     // The user's index is written alongside the delivery, never before the order exists (a refused
     // claim is no order). If it fails, the claim answers 503 whatever the delivery did, and the
@@ -158,13 +168,23 @@ export class ClaimService {
       }
     }
     if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
-    return refusalReply(code === 'RETIRED' ? ErrorCode.NotActive : code, order.giftId);
+    return refusalReply(code === 'RETIRED' ? ErrorCode.NotActive : code, giftBuckets.giftOf(order.giftId));
+  }
+
+  /**
+   * The user's bucket of a split gift is empty while others may hold stock: a retryable 503 (the
+   * rebalancer, asked now, refills it within a pass), never a SOLD_OUT the gift may not be.
+   */
+  private async bucketEmpty(order: OrderRef, giftId: string, bound: 'new' | 'existing'): Promise<Reply<ClaimGiftReply>> {
+    this.rebalancer.poke(giftId);
+    if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
+    return fail(ErrorCode.ServiceUnavailable, `stock of gift ${giftId} is being moved to your share of it; retry shortly`, { retryable: true });
   }
 
   /** The archived order under this number: the same answer as a repeat while it was in Redis. */
   private async archivedReply(order: OrderRef, archived: { userId: string; giftId: string; status: OrderStatus }, dropBinding: boolean): Promise<Reply<ClaimGiftReply>> {
     if (dropBinding) await this.bindings.drop(order.orderId);
-    if (archived.userId !== order.userId || archived.giftId !== order.giftId) return reusedReply(order.orderId);
+    if (archived.userId !== order.userId || archived.giftId !== giftBuckets.giftOf(order.giftId)) return reusedReply(order.orderId);
     return ok({ orderId: order.orderId, status: archived.status });
   }
 

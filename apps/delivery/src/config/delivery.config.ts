@@ -26,6 +26,8 @@ export type DeliveryConfig = Readonly<
     reconcileQueuedAfterMs: number;
     /** How often each instance looks for orders nobody owns, in ms. Default 2000. */
     sweepIntervalMs: number;
+    /** How often each instance looks at the split gifts' buckets (and refills the low ones), in ms. Default 100. */
+    rebalanceIntervalMs: number;
     /** Longest a provider call may take in all (headers and body), in ms. Default: provider timeout + 500 (under the gateway's slow timeout with the defaults). */
     providerTotalDeadlineMs: number;
     /** Largest provider answer body read, in bytes; a longer one counts as a failed answer. Default 65536. */
@@ -125,6 +127,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     uncertainLimit: reader.int('UNCERTAIN_LIMIT', { min: 1, max: 1_000, fallback: 2 }),
     claimSettleWaitMs: reader.int('CLAIM_SETTLE_WAIT_MS', { min: 0, max: 60_000, fallback: 2_500 }),
     sweepIntervalMs: reader.int('SWEEP_INTERVAL_MS', { min: 100, max: 600_000, fallback: 2_000 }),
+    rebalanceIntervalMs: reader.int('REBALANCE_INTERVAL_MS', { min: 10, max: 60_000, fallback: 100 }),
     queueAttempts: reader.int('QUEUE_ATTEMPTS', { min: 1, max: 100, fallback: 12 }),
     queueBackoffBaseMs: reader.int('QUEUE_BACKOFF_BASE_MS', { min: 1, max: 600_000, fallback: 2_000 }),
     queueBackoffMaxMs: reader.int('QUEUE_BACKOFF_MAX_MS', { min: 1, max: 3_600_000, fallback: 300_000 }),

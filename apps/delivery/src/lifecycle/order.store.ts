@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { type ClaimRefusal, parseHistoryLine, RedisKeys } from '@app/contracts';
+import { type ClaimRefusal, giftBuckets, parseHistoryLine, RedisKeys } from '@app/contracts';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
@@ -40,8 +40,11 @@ export interface ProviderTarget {
 
 export type StartResult =
   | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget }
-  /** RETIRED: the gift was retired by retention (a NOT_ACTIVE to the client; its orders are archived). */
-  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
+  /**
+   * RETIRED: the gift was retired by retention (a NOT_ACTIVE to the client; its orders are archived).
+   * REBALANCING: the user's bucket of a split gift is empty, others may not be (nothing stored).
+   */
+  | { kind: 'refused'; code: ClaimRefusal | 'NOT_FOUND' | 'RETIRED' | 'REBALANCING' };
 
 export type TakeResult = { taken: true; epoch: number } | { taken: false; status: LifecycleStatus; epoch: number; why: 'moved' | 'leased' | 'sent' };
 
@@ -96,7 +99,7 @@ export class OrderStore {
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
     );
     this.latches?.arm(giftId, Number(latchSeq));
-    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' | 'RETIRED' };
+    if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' | 'RETIRED' | 'REBALANCING' };
     return {
       kind: kind as 'started' | 'existing',
       status: status as LifecycleStatus,
@@ -163,7 +166,7 @@ export class OrderStore {
     if (code === 1) {
       this.latches?.arm(giftId, Number(b ?? 0));
       const outcome = this.outcomes && reportedOutcome(from, to);
-      if (outcome) this.outcomes!.outcome({ orderId, giftId, status: outcome, at: Date.now() }, actor);
+      if (outcome) this.outcomes!.outcome({ orderId, giftId: giftBuckets.giftOf(giftId), status: outcome, at: Date.now() }, actor);
       return { moved: true, version: Number(a) };
     }
     if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };

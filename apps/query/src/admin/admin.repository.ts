@@ -9,13 +9,14 @@ import {
   type OrderCursor,
   type OrderStatus,
   type OrderView,
-  parseGiftRecord,
+  giftBuckets,
   RedisKeys,
   toAdminOrderView,
   toOrderView,
   toStoredActivityConfig,
   utcDay,
 } from '@app/contracts';
+import { readGiftStock } from '@app/platform';
 import { QueryArchive } from '../archive/query-archive.js';
 import { QUERY_REDIS } from '../query.repository.js';
 
@@ -91,7 +92,8 @@ export class AdminRepository {
       const after = cursor?.m === 'u' ? { s: cursor.s, o: cursor.o } : undefined;
       return this.walk([{ key: this.keys.userOrders(filter.userId), after }], filter);
     }
-    const giftIds = filter.giftId ? [filter.giftId] : (await this.redis.smembers(this.keys.gifts())).sort();
+    // A split gift's orders are in its buckets (the set of every gift lists buckets as well).
+    const giftIds = filter.giftId ? await this.storedIdsOf(filter.giftId) : (await this.redis.smembers(this.keys.gifts())).sort();
     const from = cursor?.m === 'g' && cursor.g ? cursor.g : undefined;
     const sources: Source[] = giftIds
       .filter((g) => from === undefined || g >= from)
@@ -101,6 +103,11 @@ export class AdminRepository {
         ...(giftId === from && cursor ? { after: { s: cursor.s, o: cursor.o } } : {}),
       }));
     return this.walk(sources, filter);
+  }
+
+  private async storedIdsOf(giftId: string): Promise<string[]> {
+    const count = Number((await this.redis.hget(this.keys.gift(giftId), 'buckets')) ?? 1);
+    return [...giftBuckets.ids(giftId, count)].sort();
   }
 
   /** Walks the indexes in turn, keeping the orders that match, until the page is full or the budget spent. */
@@ -169,11 +176,8 @@ export class AdminRepository {
     const giftIds = JSON.parse(hash.giftIds ?? '[]') as string[];
     const gifts = await Promise.all(
       giftIds.map(async (giftId) => {
-        const [record, today] = await Promise.all([
-          this.redis.hgetall(this.keys.gift(giftId)).then(parseGiftRecord),
-          this.redis.get(this.keys.giftDay(giftId, utcDay(nowMs))),
-        ]);
-        return record && { ...record, giftId, reservedToday: Number(today ?? 0) };
+        const stock = await readGiftStock(this.redis, this.keys, giftId, utcDay(nowMs));
+        return stock && { ...stock.record, giftId, reservedToday: stock.reservedToday };
       }),
     );
     const present = gifts.filter((g) => g !== undefined);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorDetail } from '../errors/wire-error.js';
+import { MAX_GIFT_BUCKETS } from '../store/gift-buckets.js';
 
 /** Ids of activities, gifts, users and orders: what may appear in a Redis key and a URL path. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -31,6 +32,13 @@ const giftSchema = z.strictObject({
   perUserLimit: count(1).default(1),
   delivery: z.enum(['sync', 'async']).default('sync'),
   provider: providerSchema,
+  /**
+   * A hot gift's inventory split over this many buckets on different Redis slots (default 1: not
+   * split). Fixed once the gift is published.
+   */
+  buckets: z.number().int('must be an integer').min(1).max(MAX_GIFT_BUCKETS).optional().meta({
+    description: `Split a hot gift over 2-${MAX_GIFT_BUCKETS} Redis slots (its inventory and daily limit are shared out, and stock is moved between the buckets as they empty); fixed once published. Default 1.`,
+  }),
 });
 
 export const activityConfigSchema = z.strictObject({
@@ -108,6 +116,9 @@ function crossFieldViolations(body: Record<string, unknown>): ErrorDetail[] {
     }
     if (typeof gift.dailyLimit === 'number' && typeof gift.inventory === 'number' && gift.dailyLimit > gift.inventory) {
       out.push({ path: `gifts[${index}].dailyLimit`, message: `must not exceed inventory (${gift.inventory})` });
+    }
+    if (typeof gift.dailyLimit === 'number' && typeof gift.buckets === 'number' && gift.dailyLimit < gift.buckets) {
+      out.push({ path: `gifts[${index}].dailyLimit`, message: `must be at least the number of buckets (${gift.buckets}): each bucket holds a share of it` });
     }
   });
   return out;

@@ -32,6 +32,7 @@ function flatGift(gift: GiftConfig): Record<string, unknown> {
     delivery: gift.delivery,
     'provider.url': gift.provider.url,
     'provider.orderNumbers': gift.provider.orderNumbers,
+    buckets: gift.buckets ?? 1,
   };
 }
 

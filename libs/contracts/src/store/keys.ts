@@ -86,7 +86,20 @@ export class RedisKeys {
   giftSettled(giftId: string): string {
     return `${this.prefix}:{g:${giftId}}:settled`;
   }
-  /** Set of every published gift id (the reconciler walks their open orders). */
+  /**
+   * Hash of a split gift's stock transfers under way, in the gift's slot (transfer id ->
+   * `out|<bucketId>|<units>` from the gift's pool to a bucket, `in|<bucketId>|<units>` back), and in
+   * a bucket's slot the transfers it has applied (transfer id -> units): see the delivery app's
+   * BucketRebalancer.
+   */
+  giftTransfers(giftId: string): string {
+    return `${this.prefix}:{g:${giftId}}:transfers`;
+  }
+  /** Set of the gifts split over buckets (the rebalancer walks them). */
+  splitGifts(): string {
+    return `${this.prefix}:split-gifts`;
+  }
+  /** Set of every published gift id and bucket id (the reconciler walks their open orders). */
   gifts(): string {
     return `${this.prefix}:gifts`;
   }

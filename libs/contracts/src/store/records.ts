@@ -1,4 +1,5 @@
 import type { ActivityConfig } from '../activities/activity-config.js';
+import { giftBuckets } from './gift-buckets.js';
 import type { AdminOrderView, DeliveryMode, GiftView, OrderHistoryEntry, OrderStatus, OrderView } from '../messages/views.js';
 
 /**
@@ -20,6 +21,8 @@ export interface GiftRecord {
   orderNumbers: boolean;
   startsAtMs: number;
   endsAtMs: number;
+  /** Buckets the gift is split over (1: not split); see `giftBuckets`. */
+  buckets: number;
 }
 
 export function parseGiftRecord(hash: Record<string, string>): GiftRecord | undefined {
@@ -37,6 +40,7 @@ export function parseGiftRecord(hash: Record<string, string>): GiftRecord | unde
     orderNumbers: hash.orderNumbers === '1',
     startsAtMs: Number(hash.startsAtMs ?? 0),
     endsAtMs: Number(hash.endsAtMs ?? 0),
+    buckets: Number(hash.buckets ?? 1),
   };
 }
 
@@ -63,7 +67,8 @@ export function toOrderView(hash: Record<string, string>): OrderView | undefined
   if (!hash.orderId || !hash.status || hash.refusal || hash.status === 'refused') return undefined;
   return {
     orderId: hash.orderId,
-    giftId: hash.giftId,
+    // A split gift's orders are stored in its buckets: the view names the gift.
+    giftId: giftBuckets.giftOf(hash.giftId),
     activityId: hash.activityId,
     userId: hash.userId,
     status: hash.status as OrderStatus,
@@ -124,6 +129,7 @@ export function toStoredActivityConfig(activity: Record<string, string>, gifts: 
       perUserLimit: g.perUserLimit,
       delivery: g.delivery,
       provider: { url: g.providerUrl, orderNumbers: g.orderNumbers },
+      ...(g.buckets > 1 ? { buckets: g.buckets } : {}),
     })),
   };
 }

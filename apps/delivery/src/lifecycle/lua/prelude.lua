@@ -36,7 +36,10 @@ local LATCH_BUILD_LEASE_MS = 10000
 -- Marks the gift sold out. Returns the sequence number the caller must build the latch for, or 0
 -- when nothing is to be built (already latched, or another builder holds the lease). A gift marked
 -- sold out whose latch is missing after the lease (its builder died) is handed to the next caller.
+-- A bucket of a split gift (`bucketOf` set) is never latched: its gift is sold out only when every
+-- bucket is empty and nothing is left to move, which the rebalancer decides (`giftSoldOut`).
 local function mark_sold_out(gift, latch)
+  if redis.call('HEXISTS', gift, 'bucketOf') == 1 then return 0 end
   local g = redis.call('HMGET', gift, 'soldOut', 'latchBuildUntil')
   local now = server_ms()
   if g[1] == '1' and (redis.call('EXISTS', latch) == 1 or tonumber(g[2] or '0') > now) then return 0 end

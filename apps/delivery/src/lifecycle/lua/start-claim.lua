@@ -14,20 +14,21 @@
 
   Returns {kind, status, epoch, refusal, providerUrl, orderNumbers '1'|'0', latchSeq} where kind is
     'existing' (the order had a state; status as stored), 'refused' (refused now; status 'refused',
-    refusal the code, or 'NOT_FOUND' for an unknown gift, which is not stored), or 'started'
+    refusal the code, or 'NOT_FOUND' for an unknown gift or 'REBALANCING' for an empty bucket of a
+    split gift whose other buckets may still hold stock, neither of which is stored), or 'started'
     (reserved now: 'delivering' at epoch 1 for a sync claim, 'queued' at epoch 0 for an async one),
     and latchSeq is '0', or the sequence number of a sold-out latch the caller must build (this
     claim took the last unit, or was refused SOLD_OUT while no latch exists: see mark_sold_out).
 ]]
 local state, history, open = KEYS[5], KEYS[6], KEYS[7]
 local g = redis.call('HMGET', KEYS[1], 'activityId', 'inventory', 'reserved', 'dailyLimit', 'perUserLimit',
-  'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers', 'retiredAtMs')
+  'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers', 'retiredAtMs', 'bucketOf', 'giftSoldOut')
 local prior = redis.call('HMGET', state, 'status', 'epoch', 'refusal')
 if prior[1] then
   return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0', '0'}
 end
 local function refuse(code)
-  if code ~= 'NOT_FOUND' then
+  if code ~= 'NOT_FOUND' and code ~= 'REBALANCING' then
     redis.call('HSET', state, 'orderId', ARGV[1], 'userId', ARGV[2], 'giftId', ARGV[3], 'status', 'refused',
       'refusal', code, 'epoch', 0, 'version', 1, 'createdAtMs', ARGV[9], 'updatedAtMs', ARGV[4])
     redis.call('EXPIRE', state, tonumber(ARGV[13]))
@@ -45,7 +46,11 @@ if ARGV[7] == '1' or now < tonumber(g[6]) or now >= tonumber(g[7]) then return r
 local user = redis.call('HMGET', KEYS[3], 'claimed', 'uncertain')
 if tonumber(user[1] or '0') >= tonumber(g[5]) then return refuse('USER_LIMIT_REACHED') end
 if tonumber(user[2] or '0') >= tonumber(ARGV[6]) then return refuse('TOO_MANY_UNCERTAIN') end
-if tonumber(g[3] or '0') >= tonumber(g[2]) then return refuse('SOLD_OUT') end
+if tonumber(g[3] or '0') >= tonumber(g[2]) then
+  -- An empty bucket: SOLD_OUT only once the rebalancer found the whole gift empty.
+  if g[12] and g[13] ~= '1' then return refuse('REBALANCING') end
+  return refuse('SOLD_OUT')
+end
 local daily = tonumber(g[4] or '0')
 if daily > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= daily then return refuse('DAILY_LIMIT_REACHED') end
 
