@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { giftBuckets, RedisKeys } from '@app/contracts';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
-import { planBuckets } from './bucket-plan.js';
+import { type BucketPlan, planBuckets } from './bucket-plan.js';
 
 /** How long one pass may hold a gift's rebalancing lease (a pass that outlives it is fenced off). */
 const LEASE_MS = 5_000;
@@ -54,8 +54,9 @@ if ARGV[3] == 'in' then redis.call('HINCRBY', KEYS[1], 'allotted', -tonumber(ARG
 return 1`;
 
 /**
- * Applies transfer ARGV[2] to a bucket, once: ARGV[3] > 0 adds that many units to its inventory,
- * < 0 takes up to that many of its unreserved units. The applied change is recorded under the
+ * Applies transfer ARGV[2] to a bucket, once: ARGV[3] > 0 adds that many units to its inventory
+ * (and clears `wanted`, the mark of a claim that found it empty), < 0 takes up to that many of its
+ * unreserved units. The applied change is recorded under the
  * transfer id, and a repeat returns it without applying it again. Fenced: a pass whose epoch
  * (ARGV[1]) is older than the newest that touched the bucket gets the error FENCED (its lease ended
  * and a newer pass may have finished its transfers). KEYS[1] bucket hash  KEYS[2] bucket's transfers.
@@ -74,6 +75,7 @@ if change < 0 then
   change = -math.min(-change, spare)
 end
 if change ~= 0 then redis.call('HINCRBY', KEYS[1], 'inventory', change) end
+if change > 0 then redis.call('HSET', KEYS[1], 'wanted', '0') end
 redis.call('HSET', KEYS[2], ARGV[2], change)
 return change`;
 
@@ -93,8 +95,8 @@ export interface SplitGiftStock {
   inventory: number;
   /** Units handed to the buckets (their inventories add up to it when no transfer is under way). */
   allotted: number;
-  /** Per bucket: inventory, reserved, and whether it answers SOLD_OUT when empty. */
-  buckets: Array<{ inventory: number; reserved: number; soldOut: boolean }>;
+  /** Per bucket: inventory, reserved, whether it answers SOLD_OUT when empty, whether a claim found it empty since it was last refilled. */
+  buckets: Array<{ inventory: number; reserved: number; soldOut: boolean; wanted: boolean }>;
   transfersUnderWay: number;
   retired: boolean;
 }
@@ -189,7 +191,7 @@ export class BucketRebalancer {
     return this.running;
   }
 
-  /** One pass over one split gift. Returns the units moved (0 when nothing needed doing or another pass held the lease). */
+  /** One pass over one split gift. Returns the units handed to buckets (0 when nothing needed doing or another pass held the lease). */
   async rebalance(giftId: string): Promise<number> {
     const seen = await this.stock(giftId);
     if (!seen) return 0;
@@ -223,7 +225,7 @@ export class BucketRebalancer {
     const [gift, underWay, ...buckets] = await Promise.all([
       this.redis.hmget(k.gift(giftId), 'inventory', 'allotted', 'retiredAtMs'),
       this.redis.hlen(k.giftTransfers(giftId)),
-      ...bucketIds.map((id) => this.redis.hmget(k.gift(id), 'inventory', 'reserved', 'giftSoldOut')),
+      ...bucketIds.map((id) => this.redis.hmget(k.gift(id), 'inventory', 'reserved', 'giftSoldOut', 'wanted')),
     ]);
     const [inventory, allotted, retiredAtMs] = gift as Array<string | null>;
     return {
@@ -233,8 +235,8 @@ export class BucketRebalancer {
       allotted: Number(allotted ?? 0),
       retired: !!retiredAtMs,
       transfersUnderWay: underWay as number,
-      buckets: (buckets as Array<Array<string | null>>).map(([inv, reserved, soldOut]) => ({
-        inventory: Number(inv ?? 0), reserved: Number(reserved ?? 0), soldOut: soldOut === '1',
+      buckets: (buckets as Array<Array<string | null>>).map(([inv, reserved, soldOut, wanted]) => ({
+        inventory: Number(inv ?? 0), reserved: Number(reserved ?? 0), soldOut: soldOut === '1', wanted: wanted === '1',
       })),
     };
   }
@@ -250,15 +252,13 @@ export class BucketRebalancer {
   }
 
   private async level(stock: SplitGiftStock, epoch: number): Promise<number> {
-    const plan = planBuckets(stock.inventory - stock.allotted, stock.buckets.map((b) => b.inventory - b.reserved));
-    let moved = 0;
-    const reclaimed = await Promise.all(plan.reclaim.map(async ({ bucket, units }) => {
+    const plan = planOf(stock);
+    await Promise.all(plan.reclaim.map(async ({ bucket, units }) => {
       const id = this.transferId(epoch);
       const bucketId = stock.bucketIds[bucket];
       if ((await this.redis.rpBucketPlanReclaim(this.keys.gift(stock.giftId), this.keys.giftTransfers(stock.giftId), epoch, id, bucketId, units)) < 0) throw new LeaseLostError();
       return this.reclaim(stock.giftId, bucketId, epoch, id, units);
     }));
-    moved += reclaimed.reduce((sum, units) => sum + units, 0);
     const allotted = await Promise.all(plan.allot.map(async ({ bucket, units }) => {
       const id = this.transferId(epoch);
       const bucketId = stock.bucketIds[bucket];
@@ -267,7 +267,7 @@ export class BucketRebalancer {
       if (granted > 0) await this.credit(stock.giftId, bucketId, epoch, id, granted);
       return granted;
     }));
-    moved += allotted.reduce((sum, units) => sum + units, 0);
+    const moved = allotted.reduce((sum, units) => sum + units, 0);
     // Sold out: the pool and every bucket were empty when read (a release meanwhile clears it next pass).
     const soldOut = plan.empty && stock.transfersUnderWay === 0;
     const marks = stock.buckets.flatMap((b, i) => (b.soldOut !== soldOut ? [stock.bucketIds[i]] : []));
@@ -306,7 +306,11 @@ export class BucketRebalancer {
 /** Whether a pass must take the lease: a transfer is under way, stock should move, or the sold-out marks are wrong. */
 function needsPass(stock: SplitGiftStock): boolean {
   if (stock.transfersUnderWay > 0) return true;
-  const plan = planBuckets(stock.inventory - stock.allotted, stock.buckets.map((b) => b.inventory - b.reserved));
+  const plan = planOf(stock);
   if (plan.reclaim.length || plan.allot.length) return true;
   return stock.buckets.some((b) => b.soldOut !== plan.empty);
+}
+
+function planOf(stock: SplitGiftStock): BucketPlan {
+  return planBuckets(stock.inventory - stock.allotted, stock.buckets.map((b) => b.inventory - b.reserved), stock.buckets.map((b) => b.wanted));
 }

@@ -48,7 +48,11 @@ if tonumber(user[1] or '0') >= tonumber(g[5]) then return refuse('USER_LIMIT_REA
 if tonumber(user[2] or '0') >= tonumber(ARGV[6]) then return refuse('TOO_MANY_UNCERTAIN') end
 if tonumber(g[3] or '0') >= tonumber(g[2]) then
   -- An empty bucket: SOLD_OUT only once the rebalancer found the whole gift empty.
-  if g[12] and g[13] ~= '1' then return refuse('REBALANCING') end
+  -- The mark tells the rebalancer where the demand is (it clears it when it refills the bucket).
+  if g[12] and g[13] ~= '1' then
+    redis.call('HSET', KEYS[1], 'wanted', '1')
+    return refuse('REBALANCING')
+  end
   return refuse('SOLD_OUT')
 end
 local daily = tonumber(g[4] or '0')
