@@ -17,9 +17,14 @@ export interface TortureGift {
   weight: number;
   /** In the activity that ends during the schedule (its orders are archived and leave Redis). */
   short?: boolean;
+  /** Split over this many buckets (a hot gift; see the contracts' giftBuckets). */
+  buckets?: number;
 }
 
-/** Sync and async gifts on each provider, a scarce one that sells out, one with a small daily limit. */
+/**
+ * Sync and async gifts on each provider, a scarce one that sells out, one with a small daily limit,
+ * and a hot gift split over 3 buckets that sells out (its rebalancer moves the last units around).
+ */
 export const GIFTS: readonly TortureGift[] = [
   { giftId: 'sync-on', delivery: 'sync', orderNumbers: true, inventory: 5000, perUserLimit: 3, weight: 20 },
   { giftId: 'async-on', delivery: 'async', orderNumbers: true, inventory: 5000, perUserLimit: 3, weight: 20 },
@@ -27,6 +32,7 @@ export const GIFTS: readonly TortureGift[] = [
   { giftId: 'async-off', delivery: 'async', orderNumbers: false, inventory: 5000, perUserLimit: 2, weight: 15 },
   { giftId: 'scarce', delivery: 'sync', orderNumbers: true, inventory: 12, perUserLimit: 1, weight: 10 },
   { giftId: 'daily', delivery: 'async', orderNumbers: true, inventory: 5000, dailyLimit: 20, perUserLimit: 2, weight: 15 },
+  { giftId: 'split', delivery: 'sync', orderNumbers: true, inventory: 30, perUserLimit: 2, weight: 10, buckets: 3 },
   { giftId: 'short-sync', delivery: 'sync', orderNumbers: true, inventory: 5000, perUserLimit: 3, weight: 10, short: true },
   { giftId: 'short-off', delivery: 'async', orderNumbers: false, inventory: 5000, perUserLimit: 2, weight: 8, short: true },
 ];
@@ -56,6 +62,7 @@ async function publishActivity(d: Deployment, activityId: string, name: string, 
       perUserLimit: g.perUserLimit,
       delivery: g.delivery,
       provider: { url: g.orderNumbers ? d.providerOn : d.providerOff, orderNumbers: g.orderNumbers },
+      ...(g.buckets ? { buckets: g.buckets } : {}),
     })),
   };
   const res = await http('PUT', `${d.gatewayUrls[0]}/admin/activities/${activityId}`, { token: d.adminToken, body });

@@ -1,3 +1,4 @@
+import { GIFTS } from './gifts.js';
 import { INVARIANTS, type FinalData, type Violation } from './invariants.js';
 import type { RunState } from './run-state.js';
 import { describeSchedule, type Schedule } from './schedule.js';
@@ -22,6 +23,11 @@ export function formatReport(
   lines.push(`claims: ${keys.length} keys (${keys.filter((k) => /^\d+$/.test(k.key)).length} numeric, ${keys.filter((k) => k.key.length === 128).length} of 128 chars), ${claims.length} sends, ${keys.reduce((n, k) => n + k.reuses.length, 0)} key reuses`);
   lines.push(`claim answers: ${count(claims, (e) => (e.status ? `${e.status}${e.code ? ` ${e.code}` : ''}` : `no answer (${e.error?.includes('timeout') ? 'timeout' : 'network'})`))}`);
   lines.push(`other requests: ${count(state.exchanges.filter((e) => !claims.includes(e)), (e) => `${e.method} ${e.path.split('/').slice(0, 3).join('/')} ${e.status || 'no answer'}`)}`);
+  for (const gift of GIFTS.filter((g) => g.buckets)) {
+    const mine = claims.filter((e) => e.path === `/api/gifts/${gift.giftId}/claims`);
+    const remaining = (data.gifts.get(gift.giftId) as { remaining?: number } | undefined)?.remaining;
+    lines.push(`split gift ${gift.giftId} (${gift.buckets} buckets, inventory ${gift.inventory}): remaining ${remaining ?? 'unreadable'} at the end; answers ${count(mine, (e) => `${e.status}${e.code ? ` ${e.code}` : ''}`)}`);
+  }
   lines.push(`faults injected: ${count(state.faults, (f) => f.kind)}`);
   lines.push(`archive: ${data.archive.held.size} orders of the short activity in PostgreSQL, ${data.archive.retired.length} of them removed from Redis by retention; ${state.revisits} claims came back to its keys after it ended`);
   lines.push(`flag flips: ${state.flagFlips}; operator actions: ${count(state.operatorGroups, (g) => `${g.action}${g.statuses.length > 1 ? '×2' : ''} [${g.statuses.join(',')}]`)}`);

@@ -15,6 +15,8 @@ export interface Exchange {
   orderId?: string;
   /** A 503 of a gateway's admission gate: the request was shed at the door, never handled. */
   shed?: boolean;
+  /** A 503 of a split gift's claim whose bucket was empty while stock was being moved to it. */
+  rebalancing?: boolean;
 }
 
 /** One answer to a claim (or its repeat) for one key. */
@@ -123,7 +125,8 @@ export class RunState {
       const retryAfter = res.headers.get('retry-after') ?? undefined;
       const code = body?.error?.code;
       const shed = res.status === 503 && /shed at the door/.test(String(body?.error?.message ?? ''));
-      this.exchanges.push({ t, method, path, status: res.status, code, retryAfter, ms: Date.now() - started, orderId: opts.orderId, ...(shed ? { shed } : {}) });
+      const rebalancing = res.status === 503 && /being moved to your share/.test(String(body?.error?.message ?? ''));
+      this.exchanges.push({ t, method, path, status: res.status, code, retryAfter, ms: Date.now() - started, orderId: opts.orderId, ...(shed ? { shed } : {}), ...(rebalancing ? { rebalancing } : {}) });
       const quietSame = opts.quiet && this.lastQuiet.get(opts.orderId ?? '') === `${res.status} ${code}`;
       if (opts.quiet && opts.orderId) this.lastQuiet.set(opts.orderId, `${res.status} ${code}`);
       if (opts.orderId && (!opts.quiet || (res.status !== 200 && res.status !== 404 && !quietSame))) {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RedisKeys } from '@app/contracts';
+import { giftBuckets, RedisKeys } from '@app/contracts';
 import { Database, OrderArchive } from '@app/platform';
 import { testDatabaseUrl } from '../support/database.js';
 import { runClientLoop, runRevisits, type KeyMix } from './clients.js';
@@ -198,7 +198,9 @@ async function finalData(state: RunState, d: Deployment): Promise<FinalData> {
     const pairs = new Set([...keys.map((k) => `${k.giftId}|${k.userId}`)]);
     for (const pair of pairs) {
       const [giftId, userId] = pair.split('|');
-      uncertainCounts.set(pair, Number((await redis.hget(`${d.prefix}:{g:${giftId}}:user:${userId}`, 'uncertain')) ?? 0));
+      // A split gift keeps a user's counts in the bucket their id hashes to.
+      const stored = giftBuckets.forUser(giftId, giftById(giftId).buckets ?? 1, userId);
+      uncertainCounts.set(pair, Number((await redis.hget(`${d.prefix}:{g:${stored}}:user:${userId}`, 'uncertain')) ?? 0));
     }
     archive = await archiveData(d, redis, [...orders].flatMap(([key, o]) => (o.kind === 'order' && giftById(o.view.giftId).short ? [key] : [])));
   } finally {
