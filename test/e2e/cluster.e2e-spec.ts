@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { giftBuckets } from '@app/contracts';
 import { expectError, http, type JsonResponse } from '../support/http.js';
 import { claimUntilAnswered, providerStats, readUntilServed, waitForOrderStatus } from '../support/orders.js';
 import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster.js';
@@ -101,6 +102,45 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     expect(soldOut).toHaveLength(200);
     for (const r of soldOut) expectError(r, 409, 'SOLD_OUT');
     expect((await http('GET', `${gw}/api/gifts/crush-g1`, { token: tokens[0] })).body).toMatchObject({ remaining: 0, dailyRemaining: 0 });
+  });
+
+  // A hot gift split over 3 buckets (issue 18): each bucket's slot on its own master, claims of 300
+  // users spread over them, the rebalancer moving the last units to where the demand is. Empty
+  // buckets answer 503 REBALANCING (repeated with the key, as the contract tells clients).
+  it('sells a gift split over 3 buckets (one per master) exactly out: 300 users against inventory 100', async () => {
+    await publish('c-hot', [{ giftId: 'chot-g1', inventory: 100, perUserLimit: 1, buckets: 3 }]);
+    const bucketMasters = new Set<number>();
+    for (const id of giftBuckets.ids('chot-g1', 3)) bucketMasters.add((await cluster.masterOf(`${suite.prefix}:{g:${id}}:gift`)).port);
+    expect(bucketMasters.size).toBe(3);
+    const tokens = await Promise.all(Array.from({ length: 300 }, (_, i) => suite.token(`chot-user-${i}`)));
+    const results: JsonResponse[] = [];
+    for (let batch = 0; batch < 300; batch += 60) {
+      results.push(...(await Promise.all(tokens.slice(batch, batch + 60).map(async (t, i) => (await claimUntilAnswered(`${i % 2 ? gw : gw2}/api/gifts/chot-g1/claims`, t, `chot-${batch + i}`, Date.now() + 30_000))!))));
+    }
+    expect(results.filter((r) => r.status === 200)).toHaveLength(100);
+    for (const r of results.filter((r) => r.status !== 200)) expectError(r, 409, 'SOLD_OUT');
+    const reader = tokens[0];
+    expect((await readUntilServed(`${gw}/api/gifts/chot-g1`, reader)).body).toMatchObject({ giftId: 'chot-g1', remaining: 0 });
+    // Orders name the gift, not the bucket they are stored in; the operators' listing by gift finds them all.
+    const won = results.flatMap((r, i) => (r.status === 200 ? [i] : []));
+    const order = await http('GET', `${gw2}/api/orders/chot-${won[0]}`, { token: tokens[won[0]] });
+    expect(order.body).toMatchObject({ orderId: `chot-${won[0]}`, giftId: 'chot-g1', status: 'delivered' });
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await http('GET', `${gw}/admin/orders?giftId=chot-g1&limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token: suite.adminToken });
+      expect(`${page.status} ${page.text}`).toMatch(/^200 /);
+      listed.push(...page.body.orders.map((o: { orderId: string; giftId: string }) => `${o.giftId}/${o.orderId}`));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(listed.sort()).toEqual(won.map((i) => `chot-g1/chot-${i}`).sort());
+    // Each bucket's users were served by their bucket: every master holds some of the gift's orders.
+    const perBucket = await Promise.all(giftBuckets.ids('chot-g1', 3).map(async (id) => {
+      const key = `${suite.prefix}:{g:${id}}:gift`;
+      return cluster.cli((await cluster.masterOf(key)).port, 'HGET', key, 'reserved');
+    }));
+    expect(perBucket.map(Number).reduce((a, b) => a + b, 0)).toBe(100);
+    expect(perBucket.every((n) => Number(n) > 0)).toBe(true);
   });
 
   it('enforces the per-user limit and refuses a reused idempotency key', async () => {

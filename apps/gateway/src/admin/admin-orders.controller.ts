@@ -6,6 +6,7 @@ import {
   type AdminOrderList,
   type AdminOrderView,
   decodeOrderCursor,
+  giftBuckets,
   ID_PATTERN,
   OrderStatuses,
   Patterns,
@@ -49,7 +50,8 @@ export const adminOrdersQuery = z
     // A cursor continues the listing it came from: same kind of walk (by user or by gift).
     if (!q.cursor) return;
     const ofUser = q.cursor.m === 'u';
-    if (ofUser !== (q.userId !== undefined) || (q.giftId !== undefined && !ofUser && q.cursor.g !== q.giftId)) {
+    // A split gift's listing walks its buckets: its cursor names the bucket it stopped in.
+    if (ofUser !== (q.userId !== undefined) || (q.giftId !== undefined && !ofUser && giftBuckets.giftOf(q.cursor.g ?? '') !== q.giftId)) {
       ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'the cursor belongs to a listing with other filters' });
     }
   });

@@ -10,6 +10,7 @@ import {
   ErrorCode,
   fail,
   ID_PATTERN,
+  STORED_GIFT_ID_PATTERN,
   ok,
   OrderStatuses,
   Patterns,
@@ -32,7 +33,7 @@ export class AdminHandlers {
   async listOrders(@Payload() req: AdminListOrdersRequest): Promise<Reply<AdminOrderList>> {
     const limitOk = Number.isInteger(req?.limit) && req.limit >= 1 && req.limit <= 100;
     const statusOk = req?.status === undefined || (OrderStatuses as readonly string[]).includes(req.status);
-    const cursorOk = req?.cursor === undefined || (typeof req.cursor === 'object' && Number.isFinite(req.cursor.s) && isId(req.cursor.o) && isOptionalId(req.cursor.g));
+    const cursorOk = req?.cursor === undefined || (typeof req.cursor === 'object' && Number.isFinite(req.cursor.s) && isId(req.cursor.o) && (req.cursor.g === undefined || STORED_GIFT_ID_PATTERN.test(req.cursor.g)));
     if (!req || !limitOk || !statusOk || !cursorOk || !isOptionalId(req.giftId) || !isOptionalId(req.userId)) {
       return fail(ErrorCode.BadRequest, 'order listing needs limit 1-100 and valid filters');
     }

@@ -78,7 +78,11 @@ export class AdminRepository {
     const want = filter.limit - orders.length;
     const rows = await this.archive.list({ status: filter.status, giftId: filter.giftId, userId: filter.userId, after, limit: want });
     // An order archived but not yet retired was listed from Redis already.
-    const inRedis = await Promise.all(rows.map(async (r) => (await this.redis.exists(this.keys.orderState(r.giftId, r.orderId))) === 1));
+    const counts = new Map(await Promise.all([...new Set(rows.map((r) => r.giftId))].map(async (g) => [g, await this.bucketCount(g)] as const)));
+    const inRedis = await Promise.all(rows.map(async (r) => {
+      const stored = giftBuckets.forUser(r.giftId, counts.get(r.giftId) ?? 1, r.userId);
+      return (await this.redis.exists(this.keys.orderState(stored, r.orderId))) === 1;
+    }));
     const page = [...orders, ...rows.filter((_, i) => !inRedis[i]).map(({ createdAtMs: _createdAtMs, ...view }) => view)];
     if (rows.length < want) return { orders: page };
     const last = rows[rows.length - 1];
@@ -106,8 +110,12 @@ export class AdminRepository {
   }
 
   private async storedIdsOf(giftId: string): Promise<string[]> {
-    const count = Number((await this.redis.hget(this.keys.gift(giftId), 'buckets')) ?? 1);
-    return [...giftBuckets.ids(giftId, count)].sort();
+    return [...giftBuckets.ids(giftId, await this.bucketCount(giftId))].sort();
+  }
+
+  /** Buckets a gift is split over (1: not split, or unknown). */
+  private async bucketCount(giftId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.gift(giftId), 'buckets')) ?? 1);
   }
 
   /** Walks the indexes in turn, keeping the orders that match, until the page is full or the budget spent. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ID_PATTERN } from '../activities/activity-config.js';
+import { STORED_GIFT_ID_PATTERN } from '../store/gift-buckets.js';
 
 /**
  * Where the operators' order listing (`GET /admin/orders`) stopped: the last order it looked at,
@@ -26,9 +27,11 @@ export interface OrderCursor {
 }
 
 const id = z.string().regex(ID_PATTERN);
+/** A gift, or a bucket of a split gift (see `giftBuckets`): where a gift walk stopped. */
+const storedGiftId = z.string().regex(STORED_GIFT_ID_PATTERN);
 const cursorSchema = z.strictObject({
   m: z.enum(['g', 'u']),
-  g: id.optional(),
+  g: storedGiftId.optional(),
   s: z.number().int().min(0).max(8.64e15),
   o: id,
   a: z.literal(true).optional(),

@@ -6,6 +6,8 @@ const CLUSTER_SLOTS = 16_384;
 /** Separates a gift id from its bucket's number: never part of an id (see ID_PATTERN). */
 const BUCKET_MARK = '~';
 const MEMO_LIMIT = 10_000;
+/** A stored gift id: a gift's id (see ID_PATTERN), or one of its buckets' (`<giftId>~<n>` or `<giftId>~<n>.<k>`). */
+export const STORED_GIFT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}(~\d{1,2}(\.\d{1,6})?)?$/;
 const memo = new Map<string, readonly string[]>();
 
 /**
