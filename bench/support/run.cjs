@@ -8,7 +8,7 @@
 // still run from dist/ (`npm run build`).
 'use strict';
 const Module = require('node:module');
-const { existsSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const swc = require('@swc/core');
 
@@ -30,6 +30,11 @@ const options = (filename) => ({
 
 Module._extensions['.ts'] = (module, filename) => {
   module._compile(swc.transformFileSync(filename, options(filename)).code, filename);
+};
+
+// A `.lua` script is its source text (default export), as the apps' bundler and the specs load it.
+Module._extensions['.lua'] = (module, filename) => {
+  module.exports = { __esModule: true, default: readFileSync(filename, 'utf8') };
 };
 
 // nodenext sources import `./x.js`; in the source tree that file is `./x.ts`.

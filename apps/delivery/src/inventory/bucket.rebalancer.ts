@@ -4,6 +4,8 @@ import { giftBuckets, RedisKeys } from '@app/contracts';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 import { type BucketPlan, planBuckets } from './bucket-plan.js';
 
+/** Claims that find their bucket empty within this long are answered by one pass. */
+const POKE_DELAY_MS = 5;
 /** How long one pass may hold a gift's rebalancing lease (a pass that outlives it is fenced off). */
 const LEASE_MS = 5_000;
 
@@ -135,6 +137,7 @@ export class BucketRebalancer {
   private readonly poked = new Set<string>();
   private pokeTimer?: NodeJS.Timeout;
   private transferSeq = 0;
+  private stopped = false;
 
   constructor(
     @Inject(DELIVERY_REDIS) redis: Redis,
@@ -152,26 +155,34 @@ export class BucketRebalancer {
   }
 
   start(intervalMs: number): void {
+    this.stopped = false;
     this.timer = setInterval(() => void this.sweep(), intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.pokeTimer);
     this.timer = this.pokeTimer = undefined;
     await this.running;
   }
 
-  /** Asks for a pass over this gift soon (coalesced; never waited for). */
+  /** Asks for a pass over this gift soon (coalesced; after the pass under way, if any; never waited for). */
   poke(giftId: string): void {
+    if (this.stopped) return;
     this.poked.add(giftId);
     this.pokeTimer ??= setTimeout(() => {
       this.pokeTimer = undefined;
+      if (this.stopped) return;
+      if (this.running) {
+        void this.running.then(() => this.poke(giftId));
+        return;
+      }
       const gifts = [...this.poked];
       this.poked.clear();
       void this.sweep(gifts);
-    }, 5);
+    }, POKE_DELAY_MS);
   }
 
   /** One pass over the given split gifts (default: every one); one at a time per instance. */
