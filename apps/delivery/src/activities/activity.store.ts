@@ -83,8 +83,10 @@ const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 
 export interface GiftOwnership {
   activityId?: string;
-  /** Units the inventory may not go below: reserved, or for a split gift handed to its buckets. */
+  /** Units reserved (a split gift's: in all its buckets): the inventory may not go below. */
   reserved: number;
+  /** A split gift's units handed to its buckets (reserved or on hand there); else `reserved`. */
+  handedOut: number;
   /** Buckets it was published with (1: not split). */
   buckets: number;
   /** Retention retired it: its per-user counts left Redis, so it can never be claimable again. */
@@ -131,10 +133,15 @@ export class ActivityStore {
     return Promise.all(
       giftIds.map(async (id) => {
         const [activityId, reserved, retiredAtMs, buckets, allotted] = await this.redis.hmget(this.keys.gift(id), 'activityId', 'reserved', 'retiredAtMs', 'buckets', 'allotted');
+        const count = Number(buckets ?? 1);
+        const reservedInBuckets = count > 1
+          ? (await Promise.all(giftBuckets.ids(id, count).map((b) => this.redis.hget(this.keys.gift(b), 'reserved')))).reduce((sum, v) => sum + Number(v ?? 0), 0)
+          : Number(reserved ?? 0);
         return {
           activityId: activityId ?? undefined,
-          reserved: Math.max(Number(reserved ?? 0), Number(allotted ?? 0)),
-          buckets: Number(buckets ?? 1),
+          reserved: reservedInBuckets,
+          handedOut: count > 1 ? Number(allotted ?? 0) : reservedInBuckets,
+          buckets: count,
           retired: !!retiredAtMs,
         };
       }),

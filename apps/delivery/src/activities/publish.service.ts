@@ -10,6 +10,7 @@ import {
   type PlanActivityRequest,
   type PublishActivityReply,
   type PublishActivityRequest,
+  type GiftConfig,
   type Reply,
 } from '@app/contracts';
 import { AuditLog } from '@app/platform';
@@ -66,10 +67,26 @@ export class PublishService {
         details.push({ path: `gifts[${i}].buckets`, message: bucketsMessage(owner.buckets) });
       }
       if (gift.inventory < owner.reserved) {
-        details.push({ path: `gifts[${i}].inventory`, message: belowMessage(owner.reserved, gift.buckets) });
+        details.push({ path: `gifts[${i}].inventory`, message: belowMessage(owner.reserved) });
       }
     });
     return details;
+  }
+
+  /**
+   * Stores a gift. A split gift's inventory lowered below what its buckets were handed is stored
+   * with every unreserved unit back in its pool (the inventory may then go down to what is reserved).
+   */
+  private async upsertGift(activityId: string, gift: GiftConfig, window: { startsAtMs: number; endsAtMs: number }): Promise<string[]> {
+    if ((gift.buckets ?? 1) > 1) {
+      const [owner] = await this.store.giftOwnership([gift.giftId]);
+      if (owner.handedOut > gift.inventory) {
+        const stored = await this.rebalancer.withStockInPool(gift.giftId, () => this.store.upsertGift(activityId, gift, window));
+        if (!stored) return ['busy', ''];
+        return stored.result;
+      }
+    }
+    return this.store.upsertGift(activityId, gift, window);
   }
 
   private async publishLocked(req: PublishActivityRequest): Promise<Reply<PublishActivityReply>> {
@@ -81,14 +98,15 @@ export class PublishService {
     const window = { startsAtMs: Date.parse(config.startsAt), endsAtMs: Date.parse(config.endsAt) };
     const previous = await this.store.activityGiftIds(activityId);
     for (const [i, gift] of config.gifts.entries()) {
-      const [verdict, value] = await this.store.upsertGift(activityId, gift, window);
+      const [verdict, value] = await this.upsertGift(activityId, gift, window);
       if (verdict !== 'ok') {
         // Lost a race with a claim or another writer between the check and the write.
         const message =
           verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}`
           : verdict === 'retired' ? `gift ${gift.giftId} was retired after its activity ended (its orders are archived); publish it under a new giftId`
           : verdict === 'buckets' ? bucketsMessage(Number(value))
-          : belowMessage(Number(value), gift.buckets);
+          : verdict === 'busy' ? `gift ${gift.giftId}'s stock is being moved between its buckets; try again`
+          : belowMessage(Number(value));
         const field = verdict === 'below' ? 'inventory' : verdict === 'buckets' ? 'buckets' : 'giftId';
         return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details: [{ path: `gifts[${i}].${field}`, message }] });
       }
@@ -108,8 +126,6 @@ function bucketsMessage(stored: number): string {
   return `cannot change once the gift is published (it has ${stored} bucket${stored === 1 ? '' : 's'})`;
 }
 
-function belowMessage(used: number, buckets: number | undefined): string {
-  return (buckets ?? 1) > 1
-    ? `must not be below the ${used} already handed to the gift's buckets (reserved or on hand there)`
-    : `must not be below the ${used} already reserved`;
+function belowMessage(used: number): string {
+  return `must not be below the ${used} already reserved`;
 }

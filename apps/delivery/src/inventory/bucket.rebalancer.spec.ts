@@ -120,6 +120,25 @@ describe('BucketRebalancer (split gifts)', () => {
     expect(await publish('plain', 5, 2)).toEqual(['buckets', '1']);
   });
 
+  it('lowers a split gift\'s inventory down to what is reserved: unreserved units go back to the pool first', async () => {
+    await publish('hot', 30, 3);
+    const rebalancer = new BucketRebalancer(redis, keys);
+    await rebalancer.rebalance('hot');
+    const store = new OrderStore(redis, keys, config);
+    for (let i = 0; i < 5; i++) expect((await claim(store, 'hot', 3, `u${i}`, `o${i}`)).kind).toBe('started');
+    expect(await publish('hot', 5, 3)).toEqual(['below', '30']);
+    const lowered = await rebalancer.withStockInPool('hot', () => publish('hot', 5, 3));
+    expect(lowered?.result[0]).toBe('ok');
+    await rebalancer.rebalance('hot');
+    const stock = (await rebalancer.stock('hot'))!;
+    expect({ inventory: stock.inventory, allotted: stock.allotted, held: stock.buckets.reduce((n, b) => n + b.inventory, 0), reserved: stock.buckets.reduce((n, b) => n + b.reserved, 0) })
+      .toEqual({ inventory: 5, allotted: 5, held: 5, reserved: 5 });
+    expect(await rebalancer.withStockInPool('hot', () => publish('hot', 4, 3))).toEqual({ result: ['below', '5'] });
+    // While a pass holds the lease, nothing is moved for the publish: it is told to try again.
+    await redis.hset(keys.gift('hot'), 'rebalanceUntil', Date.now() + 60_000);
+    expect(await rebalancer.withStockInPool('hot', () => publish('hot', 5, 3))).toBeUndefined();
+  });
+
   // Seeded schedules of claims, releases, clean passes, passes that crash before or after any step,
   // and passes that stall past their lease while another finishes their work; then a last clean
   // pass and claims until SOLD_OUT. Checks: no bucket reserves more than it holds, the gift never

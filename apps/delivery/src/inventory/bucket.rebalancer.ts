@@ -226,6 +226,33 @@ export class BucketRebalancer {
     }
   }
 
+  /**
+   * Runs `fn` with every unreserved unit of the gift's buckets back in its pool, holding the gift's
+   * lease so that no pass hands them out meanwhile (a publish lowering a split gift's inventory:
+   * only what is reserved is used then). The next pass shares the pool out again. Undefined when
+   * another pass holds the lease (the caller may retry).
+   */
+  async withStockInPool<T>(giftId: string, fn: () => Promise<T>): Promise<{ result: T } | undefined> {
+    const epoch = await this.redis.rpBucketLease(this.keys.gift(giftId), LEASE_MS);
+    if (!epoch) return undefined;
+    try {
+      await this.finishTransfers(giftId, epoch);
+      const stock = await this.stock(giftId);
+      if (stock) {
+        await Promise.all(stock.buckets.map(async (b, i) => {
+          const spare = b.inventory - b.reserved;
+          if (spare <= 0) return;
+          const id = this.transferId(epoch);
+          if ((await this.redis.rpBucketPlanReclaim(this.keys.gift(giftId), this.keys.giftTransfers(giftId), epoch, id, stock.bucketIds[i], spare)) < 0) throw new LeaseLostError();
+          await this.reclaim(giftId, stock.bucketIds[i], epoch, id, spare);
+        }));
+      }
+      return { result: await fn() };
+    } finally {
+      await this.redis.rpBucketRelease(this.keys.gift(giftId), epoch);
+    }
+  }
+
   /** The gift's pool, buckets and transfers under way in one round trip; undefined when it is not split. */
   async stock(giftId: string): Promise<SplitGiftStock | undefined> {
     const k = this.keys;
