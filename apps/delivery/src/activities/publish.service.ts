@@ -99,13 +99,15 @@ export class PublishService {
     const previous = await this.store.activityGiftIds(activityId);
     for (const [i, gift] of config.gifts.entries()) {
       const [verdict, value] = await this.upsertGift(activityId, gift, window);
+      if (verdict === 'busy') {
+        return fail(ErrorCode.ServiceUnavailable, `gift ${gift.giftId}'s stock is being moved between its buckets; try again`, { retryable: true });
+      }
       if (verdict !== 'ok') {
         // Lost a race with a claim or another writer between the check and the write.
         const message =
           verdict === 'owned' ? `gift ${gift.giftId} belongs to activity ${value}`
           : verdict === 'retired' ? `gift ${gift.giftId} was retired after its activity ended (its orders are archived); publish it under a new giftId`
           : verdict === 'buckets' ? bucketsMessage(Number(value))
-          : verdict === 'busy' ? `gift ${gift.giftId}'s stock is being moved between its buckets; try again`
           : belowMessage(Number(value));
         const field = verdict === 'below' ? 'inventory' : verdict === 'buckets' ? 'buckets' : 'giftId';
         return fail(ErrorCode.InvalidConfig, 'activity configuration is invalid', { details: [{ path: `gifts[${i}].${field}`, message }] });
