@@ -55,7 +55,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> =
     retry: 'no',
   },
   [ErrorCode.ServiceUnavailable]: {
-    meaning: 'The request could not be served now: no healthy service instance, load shed, a timeout, an open circuit, a full bulkhead or storage unavailable. A claim may have been applied: repeat it with the same Idempotency-Key.',
+    meaning: 'The request could not be served now: no healthy service instance, load shed, a timeout, an open circuit, a full bulkhead, storage unavailable, or (a claim of a gift split over buckets) stock being moved to the user\'s share. A claim may have been applied: repeat it with the same Idempotency-Key.',
     retry: 'yes',
   },
   [ErrorCode.Internal]: { meaning: 'An unexpected error (a bug); the message is generic and the details are in the gateway\'s log under the requestId.', retry: 'no' },
