@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type ActivityConfig, type GiftConfig, giftBuckets, parseGiftRecord, RedisKeys, toStoredActivityConfig } from '@app/contracts';
+import { readStoredGiftIds } from '@app/platform';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
 import prelude from '../lifecycle/lua/prelude.lua';
 import { SoldOutLatchWriter } from '../lifecycle/sold-out-latch.writer.js';
@@ -195,8 +196,7 @@ export class ActivityStore {
 
   /** Closes a gift dropped from its activity (and its buckets): it stays readable (orders refer to it) but cannot be claimed. */
   async closeGift(giftId: string): Promise<void> {
-    const count = Number((await this.redis.hget(this.keys.gift(giftId), 'buckets')) ?? 1);
-    const ids = count > 1 ? [giftId, ...giftBuckets.ids(giftId, count)] : [giftId];
+    const ids = await readStoredGiftIds(this.redis, this.keys, giftId);
     // closedAtMs: when it ended, for retention (endsAtMs 0 refuses claims at once).
     const closedAtMs = Date.now();
     await Promise.all(ids.map((id) => this.redis.rpCloseGift(this.keys.gift(id), this.keys.giftSoldOutLatch(id), this.keys.soldOutChannel(), id, closedAtMs)));

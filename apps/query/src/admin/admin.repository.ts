@@ -16,7 +16,7 @@ import {
   toStoredActivityConfig,
   utcDay,
 } from '@app/contracts';
-import { readGiftStock } from '@app/platform';
+import { readGiftStock, readStoredGiftIds } from '@app/platform';
 import { QueryArchive } from '../archive/query-archive.js';
 import { QUERY_REDIS } from '../query.repository.js';
 
@@ -109,8 +109,10 @@ export class AdminRepository {
     return this.walk(sources, filter);
   }
 
+  /** A split gift's orders are in its buckets (its own slot holds none). */
   private async storedIdsOf(giftId: string): Promise<string[]> {
-    return [...giftBuckets.ids(giftId, await this.bucketCount(giftId))].sort();
+    const ids = await readStoredGiftIds(this.redis, this.keys, giftId);
+    return (ids.length > 1 ? ids.slice(1) : [...ids]).sort();
   }
 
   /** Buckets a gift is split over (1: not split, or unknown). */

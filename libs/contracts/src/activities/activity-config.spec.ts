@@ -18,6 +18,13 @@ describe('checkActivityConfig', () => {
     if (result.kind === 'ok') expect(result.config.gifts[0].perUserLimit).toBe(1);
   });
 
+  it('accepts a gift split over buckets, and keeps the count', () => {
+    const body = valid();
+    (body.gifts[0] as Record<string, unknown>).buckets = 9;
+    const result = checkActivityConfig(body);
+    expect(result.kind === 'ok' && result.config.gifts[0].buckets).toBe(9);
+  });
+
   it('lists every violation at once', () => {
     const body = valid();
     body.endsAt = '2025-01-01T00:00:00Z';
@@ -36,6 +43,9 @@ describe('checkActivityConfig', () => {
     ['a bad giftId', (b: any) => (b.gifts[0].giftId = 'g 1'), 'gifts[0].giftId'],
     ['an unknown delivery mode', (b: any) => (b.gifts[0].delivery = 'later'), 'gifts[0].delivery'],
     ['a missing name', (b: any) => delete b.name, 'name'],
+    ['a gift split over 1 bucket too few', (b: any) => (b.gifts[0].buckets = 0), 'gifts[0].buckets'],
+    ['a gift split over more than 64 buckets', (b: any) => (b.gifts[0].buckets = 65), 'gifts[0].buckets'],
+    ['a daily limit smaller than the bucket count (each bucket holds a share)', (b: any) => ((b.gifts[0].buckets = 9), (b.gifts[0].dailyLimit = 8)), 'gifts[0].dailyLimit'],
   ])('rejects %s with its path', (_name, mutate, path) => {
     const body = valid();
     mutate(body);

@@ -28,3 +28,9 @@ export async function readGiftStock(redis: Redis, keys: RedisKeys, giftId: strin
     reservedToday: sum(days),
   };
 }
+
+/** The stored ids of a gift: itself, and its buckets' when it is split (see `giftBuckets`). */
+export async function readStoredGiftIds(redis: Redis, keys: RedisKeys, giftId: string): Promise<readonly string[]> {
+  const count = Number((await redis.hget(keys.gift(giftId), 'buckets')) ?? 1);
+  return count > 1 ? [giftId, ...giftBuckets.ids(giftId, count)] : [giftId];
+}
