@@ -121,6 +121,9 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     for (const r of results.filter((r) => r.status !== 200)) expectError(r, 409, 'SOLD_OUT');
     const reader = tokens[0];
     expect((await readUntilServed(`${gw}/api/gifts/chot-g1`, reader)).body).toMatchObject({ giftId: 'chot-g1', remaining: 0 });
+    // Sold out everywhere: the rebalancer latches the gift (from every bucket's ledger) for the gateways.
+    const latchKey = `${suite.prefix}:{g:chot-g1}:sold-out`;
+    await waitFor(async () => (await cluster.cli((await cluster.masterOf(latchKey)).port, 'EXISTS', latchKey)) === '1', { timeoutMs: 10_000, what: 'the split gift\'s sold-out latch' });
     // Orders name the gift, not the bucket they are stored in; the operators' listing by gift finds them all.
     const won = results.flatMap((r, i) => (r.status === 200 ? [i] : []));
     const order = await http('GET', `${gw2}/api/orders/chot-${won[0]}`, { token: tokens[won[0]] });

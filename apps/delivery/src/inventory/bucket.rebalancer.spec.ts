@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { giftBuckets, RedisKeys } from '@app/contracts';
+import { decodeSoldOutLatch, latchRefuses } from '@app/platform';
 import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
 import { ActivityStore } from '../activities/activity.store.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
@@ -72,6 +73,15 @@ describe('BucketRebalancer (split gifts)', () => {
       nowMs: now, day, createdAtMs: now, uncertainLimit: 2, paused: false, forceAsync: false,
     });
 
+  const waitForLatch = async (key: string) => {
+    for (let i = 0; i < 100; i++) {
+      const raw = await redis.get(key);
+      if (raw) return decodeSoldOutLatch(raw);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no latch at ${key}`);
+  };
+
   /** The lease of a pass that died ends (as LEASE_MS would make it). */
   const leaseEnds = (giftId: string) => redis.hset(keys.gift(giftId), 'rebalanceUntil', 0);
 
@@ -108,6 +118,33 @@ describe('BucketRebalancer (split gifts)', () => {
     expect(await claim(store, 'hot', 2, users[2], 'o3')).toEqual({ kind: 'refused', code: 'REBALANCING' });
     await rebalancer.rebalance('hot');
     expect(await claim(store, 'hot', 2, users[2], 'o4')).toEqual({ kind: 'refused', code: 'SOLD_OUT' });
+  });
+
+  it('latches a sold-out split gift from every bucket\'s ledger, and drops the latch when a unit comes back', async () => {
+    await publish('hot', 4, 2);
+    const rebalancer = new BucketRebalancer(redis, keys, new SoldOutLatchWriter(redis, keys));
+    await rebalancer.rebalance('hot');
+    const store = new OrderStore(redis, keys, config);
+    const winners: Array<{ orderId: string; userId: string }> = [];
+    for (let i = 0; winners.length < 4; i++) {
+      const result = await claim(store, 'hot', 2, `u${i}`, `o${i}`);
+      if (result.kind === 'started') winners.push({ orderId: `o${i}`, userId: `u${i}` });
+      else await rebalancer.rebalance('hot');
+    }
+    expect(new Set(winners.map((w) => giftBuckets.forUser('hot', 2, w.userId))).size).toBe(2);
+    await rebalancer.rebalance('hot');
+    const latch = await waitForLatch(keys.giftSoldOutLatch('hot'));
+    for (const w of winners) {
+      expect(latchRefuses(latch, { orderId: w.orderId, userId: 'someone-new', nowMs: now, isPaused: false })).toBe(false);
+      expect(latchRefuses(latch, { orderId: 'new-key', userId: w.userId, nowMs: now, isPaused: false })).toBe(false);
+    }
+    expect(latchRefuses(latch, { orderId: 'new-key', userId: 'someone-new', nowMs: now, isPaused: false })).toBe(true);
+    // A failed delivery gives its unit back: the next pass re-opens the gift (mark and latch gone).
+    const [first] = winners;
+    expect((await store.move({ ...first, giftId: giftBuckets.forUser('hot', 2, first.userId) }, 'delivering', 'failed', 'claim', { epoch: 1 })).moved).toBe(true);
+    await rebalancer.rebalance('hot');
+    expect(await redis.exists(keys.giftSoldOutLatch('hot'))).toBe(0);
+    expect(await redis.hget(keys.gift('hot'), 'soldOut')).toBe('0');
   });
 
   it('a change of the bucket count, or an inventory below what the buckets hold, is refused', async () => {

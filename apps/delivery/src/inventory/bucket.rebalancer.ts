@@ -1,7 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { giftBuckets, RedisKeys } from '@app/contracts';
 import { DELIVERY_REDIS } from '../lifecycle/delivery-redis.js';
+import prelude from '../lifecycle/lua/prelude.lua';
+import { SoldOutLatchWriter } from '../lifecycle/sold-out-latch.writer.js';
 import { type BucketPlan, planBuckets } from './bucket-plan.js';
 
 /** Claims that find their bucket empty within this long are answered by one pass. */
@@ -81,6 +83,17 @@ if change > 0 then redis.call('HSET', KEYS[1], 'wanted', '0') end
 redis.call('HSET', KEYS[2], ARGV[2], change)
 return change`;
 
+/**
+ * The gift's own sold-out mark and latch (see prelude.lua), kept by the rebalancer since no claim
+ * runs in the gift's slot: ARGV[1] '1' marks it sold out (returns the sequence number of a latch to
+ * build, 0 for none), '0' clears the mark and drops the latch (announced on ARGV[2] with ARGV[3];
+ * returns 1 when it was set).
+ * KEYS[1] gift hash  KEYS[2] the gift's latch.
+ */
+const SOLD_OUT_MARK = `${prelude}
+if ARGV[1] == '1' then return mark_sold_out(KEYS[1], KEYS[2]) end
+return clear_sold_out(KEYS[1], KEYS[2], ARGV[2], ARGV[3])`;
+
 interface RebalanceCommands {
   rpBucketLease(gift: string, leaseMs: number): Promise<number>;
   rpBucketRelease(gift: string, epoch: number): Promise<number>;
@@ -88,6 +101,7 @@ interface RebalanceCommands {
   rpBucketPlanReclaim(gift: string, transfers: string, epoch: number, id: string, bucket: string, units: number): Promise<number>;
   rpBucketFinish(gift: string, transfers: string, epoch: number, id: string, kind: 'in' | 'out', units: number): Promise<number>;
   rpBucketApply(bucket: string, transfers: string, epoch: number, id: string, change: number): Promise<number>;
+  rpSplitSoldOut(gift: string, latch: string, soldOut: '1' | '0', channel: string, giftId: string): Promise<number>;
 }
 
 /** A split gift's stock as one read saw it. */
@@ -101,6 +115,9 @@ export interface SplitGiftStock {
   buckets: Array<{ inventory: number; reserved: number; soldOut: boolean; wanted: boolean }>;
   transfersUnderWay: number;
   retired: boolean;
+  /** The gift's own sold-out mark, and whether its latch is stored. */
+  soldOut: boolean;
+  latched: boolean;
 }
 
 /** Lost the lease mid-pass: a newer pass owns the gift's transfers. */
@@ -124,8 +141,9 @@ class LeaseLostError extends Error {}
  * never exceed a bucket's inventory, so the gift never sells more than its inventory.
  *
  * When the pool and every bucket are empty, each bucket is marked `giftSoldOut` (its claims answer
- * SOLD_OUT instead of the retryable REBALANCING); a unit that comes back (a released order) clears
- * the marks on the next pass. Every delivery instance runs passes every `intervalMs`; `poke` asks
+ * SOLD_OUT instead of the retryable REBALANCING) and the gift itself is marked sold out, which has
+ * its latch built from every bucket's ledger (the gateways then refuse new users without Redis); a
+ * unit that comes back (a released order) clears the marks and the latch on the next pass. Every delivery instance runs passes every `intervalMs`; `poke` asks
  * for one at once (a claim found its bucket empty).
  */
 @Injectable()
@@ -142,11 +160,14 @@ export class BucketRebalancer {
   constructor(
     @Inject(DELIVERY_REDIS) redis: Redis,
     private readonly keys: RedisKeys,
+    /** Builds the gift's sold-out latch once every bucket is empty (absent: none built). */
+    @Optional() private readonly latches?: SoldOutLatchWriter,
   ) {
     const defined = redis as Redis & RebalanceCommands;
     const scripts: Array<[keyof RebalanceCommands, number, string]> = [
       ['rpBucketLease', 1, LEASE], ['rpBucketRelease', 1, RELEASE], ['rpBucketAllot', 2, ALLOT],
       ['rpBucketPlanReclaim', 2, PLAN_RECLAIM], ['rpBucketFinish', 2, FINISH], ['rpBucketApply', 2, APPLY],
+      ['rpSplitSoldOut', 2, SOLD_OUT_MARK],
     ];
     for (const [name, numberOfKeys, lua] of scripts) {
       if (typeof (defined as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
@@ -260,18 +281,21 @@ export class BucketRebalancer {
     if (!(count > 1)) return undefined;
     const bucketIds = giftBuckets.ids(giftId, count);
     // One command per slot, sent together (auto-pipelined per node; a cluster pipeline must stay in one slot).
-    const [gift, underWay, ...buckets] = await Promise.all([
-      this.redis.hmget(k.gift(giftId), 'inventory', 'allotted', 'retiredAtMs'),
+    const [gift, underWay, latched, ...buckets] = await Promise.all([
+      this.redis.hmget(k.gift(giftId), 'inventory', 'allotted', 'retiredAtMs', 'soldOut'),
       this.redis.hlen(k.giftTransfers(giftId)),
+      this.redis.exists(k.giftSoldOutLatch(giftId)),
       ...bucketIds.map((id) => this.redis.hmget(k.gift(id), 'inventory', 'reserved', 'giftSoldOut', 'wanted')),
     ]);
-    const [inventory, allotted, retiredAtMs] = gift as Array<string | null>;
+    const [inventory, allotted, retiredAtMs, soldOut] = gift as Array<string | null>;
     return {
       giftId,
       bucketIds,
       inventory: Number(inventory ?? 0),
       allotted: Number(allotted ?? 0),
       retired: !!retiredAtMs,
+      soldOut: soldOut === '1',
+      latched: latched === 1,
       transfersUnderWay: underWay as number,
       buckets: (buckets as Array<Array<string | null>>).map(([inv, reserved, soldOut, wanted]) => ({
         inventory: Number(inv ?? 0), reserved: Number(reserved ?? 0), soldOut: soldOut === '1', wanted: wanted === '1',
@@ -313,6 +337,13 @@ export class BucketRebalancer {
       await Promise.all(marks.map((id) => this.redis.hset(this.keys.gift(id), 'giftSoldOut', soldOut ? '1' : '0')));
       this.logger.log({ event: soldOut ? 'buckets.sold-out' : 'buckets.restocked', giftId: stock.giftId, buckets: marks.length });
     }
+    // The gift's latch: every gateway answers SOLD_OUT to new users without a Redis round trip.
+    if (soldOut && (!stock.soldOut || !stock.latched)) {
+      const seq = await this.redis.rpSplitSoldOut(this.keys.gift(stock.giftId), this.keys.giftSoldOutLatch(stock.giftId), '1', this.keys.soldOutChannel(), stock.giftId);
+      this.latches?.arm(stock.giftId, seq);
+    } else if (!soldOut && stock.soldOut) {
+      await this.redis.rpSplitSoldOut(this.keys.gift(stock.giftId), this.keys.giftSoldOutLatch(stock.giftId), '0', this.keys.soldOutChannel(), stock.giftId);
+    }
     return moved;
   }
 
@@ -346,7 +377,8 @@ function needsPass(stock: SplitGiftStock): boolean {
   if (stock.transfersUnderWay > 0) return true;
   const plan = planOf(stock);
   if (plan.reclaim.length || plan.allot.length) return true;
-  return stock.buckets.some((b) => b.soldOut !== plan.empty);
+  const soldOut = plan.empty && stock.transfersUnderWay === 0;
+  return stock.buckets.some((b) => b.soldOut !== plan.empty) || stock.soldOut !== soldOut || (soldOut && !stock.latched);
 }
 
 function planOf(stock: SplitGiftStock): BucketPlan {

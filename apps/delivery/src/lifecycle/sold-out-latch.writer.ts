@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
-import { BloomFilter, encodeSoldOutLatch, latchMember } from '@app/platform';
+import { BloomFilter, encodeSoldOutLatch, latchMember, readStoredGiftIds } from '@app/platform';
 import { DELIVERY_REDIS } from './delivery-redis.js';
 import { type LifecycleCommands, withLifecycleCommands } from './lifecycle.scripts.js';
 
@@ -17,7 +17,8 @@ const LEDGER_SCAN_COUNT = 1_000;
 
 /**
  * Builds a sold-out gift's latch (see the platform's `SoldOutLatchRecord`) when a lifecycle script
- * reports that the gift just sold out: reads the gift's ledger (every order that ever reserved a
+ * (for a gift split over buckets: the rebalancer) reports that the gift just sold out: reads the
+ * gift's ledger (a split gift's: every bucket's; every order that ever reserved a
  * unit, reserved or released: final, since no order can be created while sold out), puts its
  * order keys and users into a Bloom filter, and stores it with store-latch.lua, which drops it if
  * inventory came back meanwhile (sequence number) and announces it to the gateways.
@@ -25,7 +26,7 @@ const LEDGER_SCAN_COUNT = 1_000;
  * Input: giftId and the sequence number the script handed out. Output: the stored latch, or
  * nothing. Idempotent: the same sequence number stores the same latch. A builder that dies leaves
  * the gift marked sold out without a latch; the next SOLD_OUT refusal after the build lease hands
- * the build to another claim (mark_sold_out in prelude.lua).
+ * the build to another claim (mark_sold_out in prelude.lua), or for a split gift the next pass.
  */
 @Injectable()
 export class SoldOutLatchWriter {
@@ -51,16 +52,20 @@ export class SoldOutLatchWriter {
   async build(giftId: string, seq: number): Promise<boolean> {
     const k = this.keys;
     const members: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(k.giftLedger(giftId), cursor, 'COUNT', LEDGER_SCAN_COUNT);
-      for (let i = 0; i < flat.length; i += 2) {
-        members.push(latchMember.order(flat[i]));
-        // The entry is '<r|x>|<YYYY-MM-DD>|<userId>'.
-        members.push(latchMember.user(flat[i + 1].split('|').slice(2).join('|')));
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    // A split gift's orders are in its buckets' ledgers (its own holds none).
+    const storedIds = await readStoredGiftIds(this.redis, k, giftId);
+    for (const ledgerOf of storedIds.length > 1 ? storedIds.slice(1) : storedIds) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.redis.hscan(k.giftLedger(ledgerOf), cursor, 'COUNT', LEDGER_SCAN_COUNT);
+        for (let i = 0; i < flat.length; i += 2) {
+          members.push(latchMember.order(flat[i]));
+          // The entry is '<r|x>|<YYYY-MM-DD>|<userId>'.
+          members.push(latchMember.user(flat[i + 1].split('|').slice(2).join('|')));
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
     const [startsAtMs, endsAtMs] = await this.redis.hmget(k.gift(giftId), 'startsAtMs', 'endsAtMs');
     const latch = encodeSoldOutLatch({
       giftId, seq, startsAtMs: Number(startsAtMs ?? 0), endsAtMs: Number(endsAtMs ?? 0),
