@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppError, ErrorCode, giftPausedFlag, type RedisKeys } from '@app/contracts';
+import { AppError, ErrorCode, giftBuckets, giftPausedFlag, type RedisKeys } from '@app/contracts';
 import { decodeSoldOutLatch, latchRefuses, type SoldOutLatchRecord } from '@app/platform';
 
 /** What the latch reads the gift's pause flag from (the gateway's FlagCache). */
@@ -103,7 +103,8 @@ export class SoldOutLatch {
   /** Re-reads the latch of every published gift (and drops latches of gifts no longer listed). */
   async resync(): Promise<void> {
     try {
-      const giftIds = await this.redis.smembers(this.keys.gifts());
+      // A split gift's buckets are listed too; only the gift itself has a latch.
+      const giftIds = (await this.redis.smembers(this.keys.gifts())).filter((id) => !giftBuckets.isBucket(id));
       const listed = new Set(giftIds);
       for (const giftId of this.latches.keys()) if (!listed.has(giftId)) this.drop(giftId);
       await Promise.all(giftIds.map((giftId) => this.load(giftId)));
