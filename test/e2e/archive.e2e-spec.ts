@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RedisKeys } from '@app/contracts';
+import { giftBuckets, RedisKeys } from '@app/contracts';
 import { ActivityVersions, AuditArchive, Database, OrderArchive } from '@app/platform';
 import { testDatabaseUrl } from '../support/database.js';
 import { PgProxy } from '../support/pg-proxy.js';
@@ -136,6 +136,56 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     // The retired gift cannot come back (its per-user counts are gone): re-publishing it is refused.
     const republish = await http('PUT', `${suite.gatewayUrls[0]}/admin/activities/a-short`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'short-g1', inventory: 10 }]) });
     expect(expectError(republish, 422, 'INVALID_CONFIG').details).toEqual([{ path: 'gifts[0].giftId', message: expect.stringContaining('was retired') }]);
+  });
+});
+
+describe('retention of a gift split over buckets', () => {
+  let suite: Suite;
+  let redis: Redis;
+  afterAll(async () => {
+    redis?.disconnect();
+    await suite?.stop();
+  });
+
+  it('every bucket\'s orders leave Redis once archived; reads, the listing and a repeated claim answer from the archive under the gift\'s id', async () => {
+    suite = await startSuite({ deliveryEnv: { RETENTION_SECONDS: '1', RETENTION_INTERVAL_MS: '300', ARCHIVE_INTERVAL_MS: '100' } });
+    redis = new Redis(suite.redisUrl);
+    const keys = new RedisKeys(suite.prefix);
+    await publish(suite, 'a-split', [{ giftId: 'split-g1', inventory: 6, buckets: 3 }], { endsAt: new Date(Date.now() + 4_000).toISOString() });
+    const ids = ['split-1', 'split-2', 'split-3', 'split-4'];
+    const tokens = new Map<string, string>();
+    for (const id of ids) tokens.set(id, await suite.token(`user-${id}`));
+    for (const id of ids) {
+      // An empty bucket answers 503 with Retry-After while stock moves to it: repeated with the key.
+      let res = await claim(suite, 'split-g1', tokens.get(id)!, id);
+      for (let again = 0; res.status === 503 && again < 50; again++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await claim(suite, 'split-g1', tokens.get(id)!, id);
+      }
+      expect(res.body).toEqual({ orderId: id, status: 'delivered' });
+    }
+    const used = new Set(ids.map((id) => giftBuckets.forUser('split-g1', 3, `user-${id}`)));
+    const before = await Promise.all(ids.map((id) => http('GET', `${suite.gatewayUrls[0]}/api/orders/${id}`, { token: tokens.get(id)! })));
+    for (const [i, res] of before.entries()) expect(res.body).toMatchObject({ orderId: ids[i], giftId: 'split-g1', status: 'delivered' });
+    const callsBefore = (await http('GET', `${suite.providerUrl}/_stats`)).body.calls;
+
+    await waitFor(async () => (await scanKeys(redis, `${suite.prefix}:{o:split-*`)).length === 0, { timeoutMs: 30_000, what: 'the split gift\'s bindings to leave Redis' });
+    for (const bucket of used) expect(await scanKeys(redis, `${suite.prefix}:{g:${bucket}}:order:*`)).toEqual([]);
+    const { archive, close } = archiveOf(suite);
+    try {
+      expect(await archive.archiveCounts(ids)).toEqual(exactlyOnce(ids));
+    } finally {
+      await close();
+    }
+    for (const [i, id] of ids.entries()) expect((await http('GET', `${suite.gatewayUrls[0]}/api/orders/${id}`, { token: tokens.get(id)! })).body).toEqual(before[i].body);
+    const listed = await http('GET', `${suite.gatewayUrls[0]}/admin/orders?giftId=split-g1&limit=10`, { token: suite.adminToken });
+    expect(listed.body.orders.map((o: { giftId: string; orderId: string }) => `${o.giftId}/${o.orderId}`).sort()).toEqual(ids.map((id) => `split-g1/${id}`).sort());
+    // A repeat answers the archived order (no provider call); a new claim finds the gift over.
+    expect(await claim(suite, 'split-g1', tokens.get('split-1')!, 'split-1')).toMatchObject({ status: 200, body: { orderId: 'split-1', status: 'delivered' } });
+    expectError(await claim(suite, 'split-g1', await suite.token('late-user'), 'split-late'), 409, 'NOT_ACTIVE');
+    expect((await http('GET', `${suite.providerUrl}/_stats`)).body.calls).toBe(callsBefore);
+    // Retired: the rebalancer no longer looks at it.
+    await waitFor(async () => (await redis.sismember(keys.splitGifts(), 'split-g1')) === 0, { timeoutMs: 10_000, what: 'the retired split gift to leave the rebalancer\'s set' });
   });
 });
 
