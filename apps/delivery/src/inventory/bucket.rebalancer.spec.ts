@@ -120,6 +120,24 @@ describe('BucketRebalancer (split gifts)', () => {
     expect(await claim(store, 'hot', 2, users[2], 'o4')).toEqual({ kind: 'refused', code: 'SOLD_OUT' });
   });
 
+  it('an operator\'s re-queue into an empty bucket is REBALANCING (bucket marked wanted) until a pass moves stock there', async () => {
+    await publish('hot', 4, 2);
+    const rebalancer = new BucketRebalancer(redis, keys);
+    await rebalancer.rebalance('hot');
+    const store = new OrderStore(redis, keys, config);
+    const [bucketA] = giftBuckets.ids('hot', 2);
+    const [u1, u2, u3] = Array.from({ length: 60 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === bucketA);
+    expect((await claim(store, 'hot', 2, u1, 'o1')).kind).toBe('started');
+    const o1 = { orderId: 'o1', userId: u1, giftId: bucketA };
+    expect((await store.move(o1, 'delivering', 'failed', 'claim', { epoch: 1 })).moved).toBe(true);
+    expect((await claim(store, 'hot', 2, u2, 'o2')).kind).toBe('started');
+    expect((await claim(store, 'hot', 2, u3, 'o3')).kind).toBe('started');
+    expect(await store.move(o1, 'failed', 'queued', 'operator')).toEqual({ moved: false, refused: 'REBALANCING' });
+    expect(await redis.hget(keys.gift(bucketA), 'wanted')).toBe('1');
+    expect(await rebalancer.rebalance('hot')).toBeGreaterThan(0);
+    expect((await store.move(o1, 'failed', 'queued', 'operator')).moved).toBe(true);
+  });
+
   it('latches a sold-out split gift from every bucket\'s ledger, and drops the latch when a unit comes back', async () => {
     await publish('hot', 4, 2);
     const rebalancer = new BucketRebalancer(redis, keys, new SoldOutLatchWriter(redis, keys));

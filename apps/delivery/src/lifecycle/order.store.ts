@@ -51,8 +51,8 @@ export type TakeResult = { taken: true; epoch: number } | { taken: false; status
 export type MoveResult =
   | { moved: true; version: number }
   | { moved: false; status: LifecycleStatus | ''; epoch: number }
-  /** A re-reservation the claim rules refuse. */
-  | { moved: false; refused: 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };
+  /** A re-reservation the claim rules refuse (REBALANCING: the order's bucket of a split gift is empty, others may not be). */
+  | { moved: false; refused: 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' | 'REBALANCING' };
 
 export interface HistoryEntry {
   status: LifecycleStatus;
@@ -169,7 +169,7 @@ export class OrderStore {
       if (outcome) this.outcomes!.outcome({ orderId, giftId: giftBuckets.giftOf(giftId), status: outcome, at: Date.now() }, actor);
       return { moved: true, version: Number(a) };
     }
-    if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' };
+    if (code === -1) return { moved: false, refused: a as 'USER_LIMIT_REACHED' | 'SOLD_OUT' | 'DAILY_LIMIT_REACHED' | 'REBALANCING' };
     return { moved: false, status: a as LifecycleStatus | '', epoch: Number(b ?? 0) };
   }
 

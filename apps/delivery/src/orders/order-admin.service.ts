@@ -5,6 +5,7 @@ import {
   type DiscardFailedRequest,
   ErrorCode,
   fail,
+  giftBuckets,
   ok,
   type OrderStatusReply,
   type Reply,
@@ -12,6 +13,7 @@ import {
   type RetryFailedRequest,
 } from '@app/contracts';
 import { AuditLog } from '@app/platform';
+import { BucketRebalancer } from '../inventory/bucket.rebalancer.js';
 import { OrderBindingStore } from '../lifecycle/order-binding.store.js';
 import { OrderStore, type OrderState } from '../lifecycle/order.store.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
@@ -31,6 +33,7 @@ export class OrderAdminService {
     private readonly orders: OrderStore,
     private readonly queue: DeliveryQueue,
     private readonly audit: AuditLog,
+    private readonly rebalancer: BucketRebalancer,
   ) {}
 
   /**
@@ -52,7 +55,8 @@ export class OrderAdminService {
 
   /**
    * Re-queues a failed (dead-lettered) order: its reservation is taken back in the same step, under
-   * the claim rules (409 USER_LIMIT_REACHED, SOLD_OUT or DAILY_LIMIT_REACHED), then its job runs again.
+   * the claim rules (409 USER_LIMIT_REACHED, SOLD_OUT or DAILY_LIMIT_REACHED; a retryable 503 while a
+   * split gift's stock is moved to the order's empty bucket), then its job runs again.
    */
   async retryFailed(req: RetryFailedRequest): Promise<Reply<OrderStatusReply>> {
     const state = await this.find(req.orderId);
@@ -60,7 +64,12 @@ export class OrderAdminService {
     if (state.status !== 'failed') return fail(ErrorCode.Conflict, `order ${req.orderId} is ${state.status}, not failed`);
     const moved = await this.orders.move(state, 'failed', 'queued', 'operator', { reason: `re-queued by ${req.actor}`, fields: { error: '', failure: '' } });
     if (!moved.moved && 'refused' in moved) {
-      return fail(moved.refused as ErrorCode, `order ${req.orderId} cannot take its unit back: ${moved.refused} for gift ${state.giftId}`);
+      const giftId = giftBuckets.giftOf(state.giftId);
+      if (moved.refused === 'REBALANCING') {
+        this.rebalancer.poke(giftId);
+        return fail(ErrorCode.ServiceUnavailable, `order ${req.orderId} cannot take its unit back yet: stock of gift ${giftId} is being moved to its share; retry shortly`, { retryable: true });
+      }
+      return fail(moved.refused as ErrorCode, `order ${req.orderId} cannot take its unit back: ${moved.refused} for gift ${giftId}`);
     }
     if (!moved.moved) return fail(ErrorCode.Conflict, `order ${req.orderId} is ${moved.status}, not failed`);
     // The order is queued and watched: if the job cannot be re-run now, the reconciler does it.

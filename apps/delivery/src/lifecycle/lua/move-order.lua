@@ -36,7 +36,14 @@ if effects.rereserve and entry and string.sub(entry, 1, 1) == 'x' then
   -- The unit is taken back under the claim rules (in the contract's order), not around them.
   local g = redis.call('HMGET', KEYS[4], 'inventory', 'reserved', 'perUserLimit', 'dailyLimit')
   if tonumber(redis.call('HGET', KEYS[5], 'claimed') or '0') >= tonumber(g[3] or '1') then return {-1, 'USER_LIMIT_REACHED'} end
-  if tonumber(g[2] or '0') >= tonumber(g[1] or '0') then return {-1, 'SOLD_OUT'} end
+  if tonumber(g[2] or '0') >= tonumber(g[1] or '0') then
+    -- An empty bucket of a split gift whose other buckets may hold stock: marked for the rebalancer.
+    if redis.call('HEXISTS', KEYS[4], 'bucketOf') == 1 and redis.call('HGET', KEYS[4], 'giftSoldOut') ~= '1' then
+      redis.call('HSET', KEYS[4], 'wanted', '1')
+      return {-1, 'REBALANCING'}
+    end
+    return {-1, 'SOLD_OUT'}
+  end
   local daily = tonumber(g[4] or '0')
   if daily > 0 and tonumber(redis.call('GET', day_key()) or '0') >= daily then return {-1, 'DAILY_LIMIT_REACHED'} end
   if redis.call('HINCRBY', KEYS[4], 'reserved', 1) >= tonumber(g[1] or '0') then latchSeq = mark_sold_out(KEYS[4], KEYS[8]) end
