@@ -200,7 +200,7 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
     path: '/admin/queues/failed/{orderId}/retry',
     tag: 'Operator',
     summary: 'Re-queue a dead-lettered order (audited)',
-    description: 'The body and its `reason` are optional (recorded in the audit log). 404 when the order does not exist; 409 CONFLICT when it is not `failed` (e.g. a concurrent retry won); 409 USER_LIMIT_REACHED / SOLD_OUT / DAILY_LIMIT_REACHED when its unit cannot be taken back under the claim rules.',
+    description: 'The body and its `reason` are optional (recorded in the audit log). 404 when the order does not exist; 409 CONFLICT when it is not `failed` (e.g. a concurrent retry won); 409 USER_LIMIT_REACHED / SOLD_OUT / DAILY_LIMIT_REACHED when its unit cannot be taken back under the claim rules; 503 (retry shortly) while a split gift\'s stock is being moved to the order\'s empty bucket.',
     auth: 'admin',
     pathParams: { orderId },
     headers: [actorHeader],
