@@ -23,7 +23,8 @@ import { fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
  * Per configuration: RESERVE scripts/s (claims answered ÷ time to sell-out), Redis commands per claim
  * and the hottest master's share of them (INFO commandstats on every master: commands inside scripts
  * count), the masters' and this driver's CPU, stranded stock at sell-out (inventory − reserved when
- * every bucket answers SOLD_OUT), REBALANCING answers (a claim that found its bucket empty), oversell
+ * every bucket answers SOLD_OUT), REBALANCING answers (a claim that found its bucket empty even after waiting up to 50 ms for the pass it
+ * asked for, as the claim service does), oversell
  * (reserved > inventory, or started ≠ reserved) and per-user limit breaches.
  * Env: HOT_GIFT_UNITS (default 1,000,000), HOT_GIFT_RUNS (3), HOT_GIFT_CONCURRENCY (512).
  */
@@ -129,10 +130,16 @@ async function measure(cluster: LocalRedisCluster, masters: number[], buckets: n
         const repeat = n % 20 === 19 && winners.length > 0;
         const userId = repeat ? winners[n % winners.length] : `u${n}`;
         const bucket = giftBuckets.forUser(GIFT, buckets, userId);
-        const result = await store.start(
+        const start = () => store.start(
           { orderId: `o${n}`, userId, giftId: bucket },
           { nowMs: Date.now(), day, createdAtMs: Date.now(), uncertainLimit: 2, paused: false, forceAsync: false },
         );
+        let result = await start();
+        if (result.kind === 'refused' && result.code === 'REBALANCING') {
+          // As the claim service does: wait (at most 50 ms) for the pass it asks for, try once more.
+          await rebalancer.refill(GIFT, 50);
+          result = await start();
+        }
         answered++;
         if (result.kind !== 'refused') {
           if (result.kind === 'existing') throw new Error(`order o${n} already existed`);
@@ -148,8 +155,6 @@ async function measure(cluster: LocalRedisCluster, masters: number[], buckets: n
         } else if (result.code === 'SOLD_OUT') {
           if (soldOutStreak++ === 0) soldOutAtMs = performance.now();
         } else if (result.code === 'REBALANCING') {
-          // As the claim service does: ask for a pass now.
-          rebalancer.poke(GIFT);
           soldOutStreak = 0;
           rebalancing++;
           if (remainingAtFirstEmpty < 0) remainingAtFirstEmpty = UNITS - started;

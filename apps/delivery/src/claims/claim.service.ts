@@ -27,6 +27,8 @@ import { DeliveryQueue } from '../queue/delivery.queue.js';
 import { ClaimReporter } from './claim.reporter.js';
 
 const SETTLE_POLL_MS = 20;
+/** Longest a claim that found its bucket empty waits for the rebalancer's pass before it answers 503. */
+const REFILL_WAIT_MS = 50;
 
 /**
  * The claim: bind the order number, start the order in its gift's slot (rules, reservation and
@@ -94,7 +96,7 @@ export class ClaimService {
       return fail(ErrorCode.ServiceUnavailable, 'the order archive cannot be reached; retry shortly', { retryable: true });
     }
     steps?.mark('archive');
-    const started = await this.orders.start(order, {
+    const start = () => this.orders.start(order, {
       nowMs,
       day: utcDay(nowMs),
       createdAtMs: bound.createdAtMs,
@@ -104,6 +106,13 @@ export class ClaimService {
       // the order is queued and answered 202 at once (the worker delivers it).
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
     });
+    let started = await start();
+    if (started.kind === 'refused' && started.code === 'REBALANCING') {
+      // The user's bucket of a split gift is empty: a pass is asked for now and usually refills it
+      // within milliseconds, so the claim waits for it (bounded) and tries once more before a 503.
+      await this.rebalancer.refill(req.giftId, REFILL_WAIT_MS);
+      started = await start();
+    }
     steps?.mark('reserve');
     if (started.kind === 'refused') {
       if (started.code === 'REBALANCING') return this.bucketEmpty(order, req.giftId, bound.kind);
@@ -172,11 +181,10 @@ export class ClaimService {
   }
 
   /**
-   * The user's bucket of a split gift is empty while others may hold stock: a retryable 503 (the
-   * rebalancer, asked now, refills it within a pass), never a SOLD_OUT the gift may not be.
+   * The user's bucket of a split gift is still empty after a pass while others may hold stock: a
+   * retryable 503 (the rebalancer was asked and refills it), never a SOLD_OUT the gift may not be.
    */
   private async bucketEmpty(order: OrderRef, giftId: string, bound: 'new' | 'existing'): Promise<Reply<ClaimGiftReply>> {
-    this.rebalancer.poke(giftId);
     if (bound === 'new') await this.bindings.expire(order.orderId, this.config.refusalRetentionS);
     return fail(ErrorCode.ServiceUnavailable, `stock of gift ${giftId} is being moved to your share of it; retry shortly`, { retryable: true });
   }

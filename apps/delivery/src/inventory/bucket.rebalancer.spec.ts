@@ -165,6 +165,25 @@ describe('BucketRebalancer (split gifts)', () => {
     expect(await redis.hget(keys.gift('hot'), 'soldOut')).toBe('0');
   });
 
+  it('refill() waits for the pass it asks for (what a claim that found its bucket empty does before a 503)', async () => {
+    await publish('hot', 2, 2);
+    const rebalancer = new BucketRebalancer(redis, keys);
+    await rebalancer.rebalance('hot');
+    const store = new OrderStore(redis, keys, config);
+    const [bucketA] = giftBuckets.ids('hot', 2);
+    const [u1, u2] = Array.from({ length: 50 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === bucketA);
+    expect((await claim(store, 'hot', 2, u1, 'o1')).kind).toBe('started');
+    expect(await claim(store, 'hot', 2, u2, 'o2')).toEqual({ kind: 'refused', code: 'REBALANCING' });
+    await rebalancer.refill('hot', 5_000);
+    expect((await claim(store, 'hot', 2, u2, 'o2')).kind).toBe('started');
+    // A pass that cannot run (another holds the lease) is waited for no longer than asked.
+    await redis.hset(keys.gift('hot'), 'rebalanceUntil', Date.now() + 60_000);
+    const t0 = Date.now();
+    await rebalancer.refill('hot', 100);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    await rebalancer.stop();
+  });
+
   it('a change of the bucket count, or an inventory below what the buckets hold, is refused', async () => {
     await publish('hot', 10, 3);
     await new BucketRebalancer(redis, keys).rebalance('hot');

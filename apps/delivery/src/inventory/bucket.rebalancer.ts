@@ -152,7 +152,8 @@ export class BucketRebalancer {
   private readonly redis: Redis & RebalanceCommands;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private readonly poked = new Set<string>();
+  /** The pass requests wait for (poke, refill), until it starts. */
+  private requested?: { gifts: Set<string>; ran: Promise<void>; done: () => void };
   private pokeTimer?: NodeJS.Timeout;
   private transferSeq = 0;
   private stopped = false;
@@ -186,24 +187,46 @@ export class BucketRebalancer {
     clearInterval(this.timer);
     clearTimeout(this.pokeTimer);
     this.timer = this.pokeTimer = undefined;
+    this.requested?.done(); // nobody waits for a pass that will not run
+    this.requested = undefined;
     await this.running;
   }
 
-  /** Asks for a pass over this gift soon (coalesced; after the pass under way, if any; never waited for). */
+  /** Asks for a pass over this gift soon (coalesced with other requests; after the pass under way, if any). */
   poke(giftId: string): void {
-    if (this.stopped) return;
-    this.poked.add(giftId);
-    this.pokeTimer ??= setTimeout(() => {
-      this.pokeTimer = undefined;
-      if (this.stopped) return;
-      if (this.running) {
-        void this.running.then(() => this.poke(giftId));
-        return;
-      }
-      const gifts = [...this.poked];
-      this.poked.clear();
-      void this.sweep(gifts);
-    }, POKE_DELAY_MS);
+    void this.nextPass(giftId);
+  }
+
+  /**
+   * Asks for a pass over this gift and waits until it has run, or `timeoutMs` (whichever comes
+   * first): a claim that found its bucket empty waits for the refill before it answers 503.
+   */
+  async refill(giftId: string, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.nextPass(giftId), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The next requested pass (started POKE_DELAY_MS after its first request, once no pass is under way), with this gift in it. */
+  private nextPass(giftId: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.requested) {
+      const gifts = new Set<string>();
+      let done!: () => void;
+      const ran = new Promise<void>((resolve) => (done = resolve));
+      this.requested = { gifts, ran, done };
+      this.pokeTimer = setTimeout(() => {
+        this.pokeTimer = undefined;
+        void (async () => {
+          await this.running;
+          // Requests from now on wait for the next pass: this one's gifts are fixed.
+          this.requested = undefined;
+          if (!this.stopped) await this.sweep([...gifts]);
+        })().finally(done);
+      }, POKE_DELAY_MS);
+    }
+    this.requested.gifts.add(giftId);
+    return this.requested.ran;
   }
 
   /** One pass over the given split gifts (default: every one); one at a time per instance. */
