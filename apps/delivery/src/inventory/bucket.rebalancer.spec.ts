@@ -82,6 +82,16 @@ describe('BucketRebalancer (split gifts)', () => {
     throw new Error(`no latch at ${key}`);
   };
 
+  /** A gift split over 2 buckets and stocked, with users of its first bucket (`a`). */
+  const splitInTwo = async (inventory: number) => {
+    await publish('hot', inventory, 2);
+    const rebalancer = new BucketRebalancer(redis, keys);
+    await rebalancer.rebalance('hot');
+    const [a] = giftBuckets.ids('hot', 2);
+    const usersOfA = Array.from({ length: 60 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === a);
+    return { rebalancer, store: new OrderStore(redis, keys, config), a, usersOfA };
+  };
+
   /** The lease of a pass that died ends (as LEASE_MS would make it). */
   const leaseEnds = (giftId: string) => redis.hset(keys.gift(giftId), 'rebalanceUntil', 0);
 
@@ -103,13 +113,8 @@ describe('BucketRebalancer (split gifts)', () => {
   });
 
   it('an empty bucket answers REBALANCING (nothing stored) until a pass refills it; SOLD_OUT once everything is gone', async () => {
-    await publish('hot', 2, 2);
-    const rebalancer = new BucketRebalancer(redis, keys);
-    await rebalancer.rebalance('hot');
-    const store = new OrderStore(redis, keys, config);
-    // Two users of the same bucket: the second finds it empty while the other bucket holds the last unit.
-    const [bucketA] = giftBuckets.ids('hot', 2);
-    const users = Array.from({ length: 50 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === bucketA);
+    // Users of the same bucket: the second finds it empty while the other bucket holds the last unit.
+    const { rebalancer, store, a: bucketA, usersOfA: users } = await splitInTwo(2);
     expect((await claim(store, 'hot', 2, users[0], 'o1')).kind).toBe('started');
     expect(await claim(store, 'hot', 2, users[1], 'o2')).toEqual({ kind: 'refused', code: 'REBALANCING' });
     expect(await redis.exists(keys.orderState(bucketA, 'o2'))).toBe(0);
@@ -121,12 +126,7 @@ describe('BucketRebalancer (split gifts)', () => {
   });
 
   it('an operator\'s re-queue into an empty bucket is REBALANCING (bucket marked wanted) until a pass moves stock there', async () => {
-    await publish('hot', 4, 2);
-    const rebalancer = new BucketRebalancer(redis, keys);
-    await rebalancer.rebalance('hot');
-    const store = new OrderStore(redis, keys, config);
-    const [bucketA] = giftBuckets.ids('hot', 2);
-    const [u1, u2, u3] = Array.from({ length: 60 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === bucketA);
+    const { rebalancer, store, a: bucketA, usersOfA: [u1, u2, u3] } = await splitInTwo(4);
     expect((await claim(store, 'hot', 2, u1, 'o1')).kind).toBe('started');
     const o1 = { orderId: 'o1', userId: u1, giftId: bucketA };
     expect((await store.move(o1, 'delivering', 'failed', 'claim', { epoch: 1 })).moved).toBe(true);
@@ -166,12 +166,7 @@ describe('BucketRebalancer (split gifts)', () => {
   });
 
   it('refill() waits for the pass it asks for (what a claim that found its bucket empty does before a 503)', async () => {
-    await publish('hot', 2, 2);
-    const rebalancer = new BucketRebalancer(redis, keys);
-    await rebalancer.rebalance('hot');
-    const store = new OrderStore(redis, keys, config);
-    const [bucketA] = giftBuckets.ids('hot', 2);
-    const [u1, u2] = Array.from({ length: 50 }, (_, i) => `u${i}`).filter((u) => giftBuckets.forUser('hot', 2, u) === bucketA);
+    const { rebalancer, store, usersOfA: [u1, u2] } = await splitInTwo(2);
     expect((await claim(store, 'hot', 2, u1, 'o1')).kind).toBe('started');
     expect(await claim(store, 'hot', 2, u2, 'o2')).toEqual({ kind: 'refused', code: 'REBALANCING' });
     await rebalancer.refill('hot', 5_000);
