@@ -47,14 +47,16 @@ const exactlyOnce = (ids: string[]) => new Map(ids.map((id) => [id, 1]));
 describe('retention: an ended activity leaves Redis once archived, and the API answers from the archive', () => {
   let suite: Suite;
   let redis: Redis;
+  beforeAll(async () => {
+    suite = await startSuite({ deliveryEnv: { RETENTION_SECONDS: '1', RETENTION_INTERVAL_MS: '300', ARCHIVE_INTERVAL_MS: '100' } });
+    redis = new Redis(suite.redisUrl);
+  });
   afterAll(async () => {
     redis?.disconnect();
     await suite?.stop();
   });
 
   it('keys gone (SCAN), same order body, admin history, a repeated claim answers the same order without a provider call', async () => {
-    suite = await startSuite({ deliveryEnv: { RETENTION_SECONDS: '1', RETENTION_INTERVAL_MS: '300', ARCHIVE_INTERVAL_MS: '100' } });
-    redis = new Redis(suite.redisUrl);
     const keys = new RedisKeys(suite.prefix);
     const endsAtMs = Date.now() + 4_000;
     await publish(suite, 'a-short', [{ giftId: 'short-g1', inventory: 10 }], { endsAt: new Date(endsAtMs).toISOString() });
@@ -137,19 +139,9 @@ describe('retention: an ended activity leaves Redis once archived, and the API a
     const republish = await http('PUT', `${suite.gatewayUrls[0]}/admin/activities/a-short`, { token: suite.adminToken, body: demoActivity(suite.providerUrl, [{ giftId: 'short-g1', inventory: 10 }]) });
     expect(expectError(republish, 422, 'INVALID_CONFIG').details).toEqual([{ path: 'gifts[0].giftId', message: expect.stringContaining('was retired') }]);
   });
-});
 
-describe('retention of a gift split over buckets', () => {
-  let suite: Suite;
-  let redis: Redis;
-  afterAll(async () => {
-    redis?.disconnect();
-    await suite?.stop();
-  });
-
-  it('every bucket\'s orders leave Redis once archived; reads, the listing and a repeated claim answer from the archive under the gift\'s id', async () => {
-    suite = await startSuite({ deliveryEnv: { RETENTION_SECONDS: '1', RETENTION_INTERVAL_MS: '300', ARCHIVE_INTERVAL_MS: '100' } });
-    redis = new Redis(suite.redisUrl);
+  // The same for a gift split over buckets (each bucket's orders live in a slot of their own).
+  it('a split gift: every bucket\'s orders leave Redis once archived; reads, the listing and a repeated claim answer from the archive under the gift\'s id', async () => {
     const keys = new RedisKeys(suite.prefix);
     await publish(suite, 'a-split', [{ giftId: 'split-g1', inventory: 6, buckets: 3 }], { endsAt: new Date(Date.now() + 4_000).toISOString() });
     const ids = ['split-1', 'split-2', 'split-3', 'split-4'];
