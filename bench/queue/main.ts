@@ -30,6 +30,11 @@ import { spawnScript, type BenchProcess } from '../support/spawn-script.js';
  * options) IN_FLIGHT at a time, timed from the first add until N jobs finished. Two processors: a
  * no-op, and one `POST /deliveries` to the same provider stub (checked exactly once like Rampart's).
  *
+ * Pre-filled phases (stub 0 ms, both sides): the queue is paused (`Queue.pause`) while every order is
+ * claimed or added, then resumed, and timed from there until every job finished: the workers' path
+ * alone (for Rampart: the job's order and gift reads, the lifecycle moves, the provider call), without
+ * the intake that bounds the end-to-end phases.
+ *
  * Sizing: each phase first runs a warm-up batch and a calibration batch (not reported), then
  * N = the calibration rate x TARGET_S (env BENCH_TARGET_S, default 16), so each measured phase takes
  * about that long whatever the machine does at the moment.
@@ -70,6 +75,8 @@ interface Driver {
   usesStub: boolean;
   /** Order statuses in Redis, counted (Rampart only). */
   statuses?(orderIds: string[]): Promise<Record<string, number>>;
+  /** The queue, paused (BullMQ `Queue.pause`: workers take no job) and resumed by the pre-filled phases. */
+  queue: Queue;
 }
 
 interface PhaseResult {
@@ -99,21 +106,30 @@ async function pool(count: number, inFlight: number, fn: (i: number) => Promise<
   );
 }
 
-/** Enqueues `orderIds` and waits until the queue finished as many jobs as were accepted. */
-async function runPhase(phase: string, driver: Driver, orderIds: string[], providerUrl: string): Promise<PhaseResult> {
+/**
+ * Enqueues `orderIds` and waits until the queue finished as many jobs as were accepted. `prefilled`:
+ * the queue is paused while every order is enqueued and timed only from its resumption, so the phase
+ * measures the workers alone (the delivery path behind the queue), not the intake in front of it.
+ */
+async function runPhase(phase: string, driver: Driver, orderIds: string[], providerUrl: string, prefilled = false): Promise<PhaseResult> {
   if (driver.usesStub) await http('DELETE', `${providerUrl}/_stats`);
   const base = await driver.finished();
   const enqueueFailures: Record<string, number> = {};
   let accepted = 0;
   let enqueueS = NaN;
   let enqueued = false;
-  const startedMs = performance.now();
+  if (prefilled) await driver.queue.pause();
+  let startedMs = performance.now();
   const enqueueing = pool(orderIds.length, IN_FLIGHT, async (i) => {
     const outcome = await driver.enqueue(orderIds[i], i).catch(outcomeOf);
     if (outcome === true) accepted++;
     else enqueueFailures[outcome] = (enqueueFailures[outcome] ?? 0) + 1;
-  }).then(() => {
+  }).then(async () => {
     enqueueS = (performance.now() - startedMs) / 1000;
+    if (prefilled) {
+      await driver.queue.resume();
+      startedMs = performance.now();
+    }
     enqueued = true;
   });
   let done = 0;
@@ -153,14 +169,15 @@ async function calibratedPhase(
   driver: Driver,
   providerUrl: string,
   sizes: { warmUp: number; calibrate: number; max: number },
+  prefilled = false,
 ): Promise<PhaseResult> {
   const ids = (kind: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${tag}-${kind}${i}`);
   // A fresh worker process (or a cold app) is several times slower on its first jobs: warm up first.
-  await runPhase(phase, driver, ids('w', sizes.warmUp), providerUrl);
-  const calibration = await runPhase(phase, driver, ids('c', sizes.calibrate), providerUrl);
+  await runPhase(phase, driver, ids('w', sizes.warmUp), providerUrl, prefilled);
+  const calibration = await runPhase(phase, driver, ids('c', sizes.calibrate), providerUrl, prefilled);
   const n = Math.max(MIN_N, Math.min(sizes.max, Math.round(calibration.perS * TARGET_S)));
   ctx.step(`${phase}: calibration ${fmtRate(calibration.perS)}/s${calibration.stuck ? ` (${calibration.stuck})` : ''}; measuring ${n.toLocaleString('en-US')} orders`);
-  const result = await runPhase(phase, driver, ids('m', n), providerUrl);
+  const result = await runPhase(phase, driver, ids('m', n), providerUrl, prefilled);
   ctx.step(`${phase}: ${fmtRate(result.perS)} deliveries/s (${result.seconds.toFixed(1)} s)${result.stuck ? `; STUCK: ${result.stuck}` : ''}`);
   return result;
 }
@@ -169,6 +186,7 @@ function rampartDriver(suite: Suite, redis: Redis, queue: Queue, caller: HttpCal
   const keys = new RedisKeys(suite.prefix);
   const path = `/api/gifts/${GIFT_ID}/claims`;
   return {
+    queue,
     usesStub: true,
     // A 5xx or a lost answer is retried with the same key (idempotent), as a client would.
     enqueue: async (orderId, i) => {
@@ -210,6 +228,7 @@ function rampartDriver(suite: Suite, redis: Redis, queue: Queue, caller: HttpCal
 
 function bareDriver(queue: Queue, usesStub: boolean): Driver {
   return {
+    queue,
     usesStub,
     enqueue: async (orderId) => {
       await queue.add('deliver', { orderId, requestId: orderId }, { jobId: orderId });
@@ -222,7 +241,7 @@ function bareDriver(queue: Queue, usesStub: boolean): Driver {
   };
 }
 
-runBench('queue', { deadlineS: 180 }, async (ctx) => {
+runBench('queue', { deadlineS: 300 }, async (ctx) => {
   ctx.step(`starting provider stub, query, ${DELIVERIES} delivery instance(s), gateway`);
   const suite = await ctx.startSuite({
     deliveries: DELIVERIES,
@@ -242,7 +261,7 @@ runBench('queue', { deadlineS: 180 }, async (ctx) => {
   const rampart = rampartDriver(suite, redis, rampartQueue, caller, authorizations);
 
   const barePrefix = `${suite.prefix}:{bare}`; // deleted with the bench prefix
-  const barePhase = async (phase: string, tag: string, stubUrl: string): Promise<PhaseResult> => {
+  const barePhase = async (phase: string, tag: string, stubUrl: string, prefilled = false): Promise<PhaseResult> => {
     const queueName = `bare-${tag}`;
     const queue = new Queue(queueName, { connection: redis, prefix: barePrefix, defaultJobOptions: BARE_JOB_OPTIONS });
     const workers: BenchProcess[] = [];
@@ -256,14 +275,14 @@ runBench('queue', { deadlineS: 180 }, async (ctx) => {
           ),
         );
       }
-      return await calibratedPhase(ctx, phase, `${run}-${tag}`, bareDriver(queue, Boolean(stubUrl)), suite.providerUrl, { warmUp: WARM_UP.bare, calibrate: CALIBRATE.bare, max: MAX_N.bare });
+      return await calibratedPhase(ctx, phase, `${run}-${tag}`, bareDriver(queue, Boolean(stubUrl)), suite.providerUrl, { warmUp: WARM_UP.bare, calibrate: CALIBRATE.bare, max: MAX_N.bare }, prefilled);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
       await queue.close();
     }
   };
-  const rampartPhase = (phase: string, tag: string): Promise<PhaseResult> =>
-    calibratedPhase(ctx, phase, `${run}-${tag}`, rampart, suite.providerUrl, { warmUp: WARM_UP.rampart, calibrate: CALIBRATE.rampart, max: MAX_N.rampart });
+  const rampartPhase = (phase: string, tag: string, prefilled = false): Promise<PhaseResult> =>
+    calibratedPhase(ctx, phase, `${run}-${tag}`, rampart, suite.providerUrl, { warmUp: WARM_UP.rampart, calibrate: CALIBRATE.rampart, max: MAX_N.rampart }, prefilled);
 
   const results: Record<string, PhaseResult> = {};
   await setFaults(suite.providerUrl, { latencyMs: 0 });
@@ -271,6 +290,8 @@ runBench('queue', { deadlineS: 180 }, async (ctx) => {
   results.r0 = await rampartPhase('Rampart (gateway claim -> queue -> stub), stub 0 ms', 'r0');
   results.b0 = await barePhase('bare BullMQ, POST to stub, stub 0 ms', 'b0', suite.providerUrl);
   results.noop = await barePhase('bare BullMQ, no-op processor', 'noop', '');
+  results.r0p = await rampartPhase('Rampart, queue pre-filled (workers alone), stub 0 ms', 'r0p', true);
+  results.b0p = await barePhase('bare BullMQ, POST to stub, queue pre-filled, stub 0 ms', 'b0p', suite.providerUrl, true);
   await setFaults(suite.providerUrl, { latencyMs: 20 });
   ctx.step('stub at 20 ms');
   results.r20 = await rampartPhase('Rampart (gateway claim -> queue -> stub), stub 20 ms', 'r20');
@@ -300,6 +321,7 @@ runBench('queue', { deadlineS: 180 }, async (ctx) => {
   const ratio = (a: PhaseResult, b: PhaseResult): string => `${fmtRatio(a.perS / b.perS)}  (${fmtRate(a.perS)} / ${fmtRate(b.perS)})`;
   printTable('Ratios (Rampart / bare)', ['stub latency', 'Rampart / bare with stub POST', 'Rampart / bare no-op'], [
     ['0 ms', ratio(results.r0, results.b0), ratio(results.r0, results.noop)],
+    ['0 ms, queue pre-filled (workers alone)', ratio(results.r0p, results.b0p), 'n/a'],
     ['20 ms', ratio(results.r20, results.b20), ratio(results.r20, results.noop)],
   ]);
   console.log('');
@@ -309,10 +331,11 @@ runBench('queue', { deadlineS: 180 }, async (ctx) => {
     if (r.exactlyOnce?.truncated) console.log(`note: ${r.phase}: the stub's byOrder was truncated; missing counts are not reliable`);
   }
   const exact = Object.values(results).every((r) => !r.stuck && (!r.exactlyOnce || (r.exactlyOnce.duplicated === 0 && r.exactlyOnce.missing === 0)));
-  const allDelivered = [results.r0, results.r20].every((r) => (r.statuses?.delivered ?? 0) === r.orders);
+  const allDelivered = [results.r0, results.r0p, results.r20].every((r) => (r.statuses?.delivered ?? 0) === r.orders);
   console.log(`every order delivered exactly once at the stub: ${exact ? 'yes' : 'NO'}; every Rampart order 'delivered' in Redis: ${allDelivered ? 'yes' : 'NO'}`);
   const queues = await http('GET', `${suite.gatewayUrls[0]}/admin/queues`, { token: suite.adminToken }).catch(() => undefined);
   if (queues) console.log(`GET /admin/queues at the end: ${queues.status} ${queues.text}`);
   console.log('"seconds" runs from the first claim/add until the queue finished every accepted job; "enqueued s" is when the last claim/add was answered.');
+  console.log('"queue pre-filled": the queue is paused while every claim/add is made, and "seconds" runs from its resumption: the workers alone.');
   console.log('Load generator, apps, bare workers, provider stub and Redis share the same cores; compare figures of one run only.');
 });
