@@ -152,6 +152,30 @@ describe('order lifecycle scripts', () => {
       expect(results.filter((r) => !r.taken).every((r) => !r.taken && r.why === 'moved')).toBe(true);
     });
 
+    it("a job's one-step take: only an unsent queued order of a gift with a provider, once, with what the job needs", async () => {
+      await start('o1');
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.takeUnsent(ref('o1'), 'worker')));
+      expect(results.filter(Boolean)).toEqual([{ epoch: 1, createdAtMs: now, target: { providerUrl: 'http://127.0.0.1:7001', orderNumbers: true } }]);
+      expect(await redis.hget(keys.orderState('g1', 'o1'), 'status')).toBe('delivering');
+      // Delivering, and later queued again after a send: the job must read the order and decide.
+      expect(await store.takeUnsent(ref('o1'), 'worker')).toBeUndefined();
+      expect(await store.hold(ref('o1'), 1, { markSent: true })).toBe(true);
+      expect(await store.move(ref('o1'), 'delivering', 'queued', 'worker', { epoch: 1, fields: { maybeDelivered: '1' } })).toMatchObject({ moved: true });
+      expect(await store.takeUnsent(ref('o1'), 'worker')).toBeUndefined();
+      expect(await store.take(ref('o1'), 'queued', 1, 'worker', { sentTakeover: true })).toEqual({ taken: true, epoch: 2 });
+      // Queued again without a send (the call never went out): the one-step take applies.
+      await start('o2');
+      await store.take(ref('o2'), 'queued', 0, 'worker', { sentTakeover: false });
+      expect(await store.move(ref('o2'), 'delivering', 'queued', 'worker', { epoch: 1 })).toMatchObject({ moved: true });
+      expect(await store.takeUnsent(ref('o2'), 'worker')).toMatchObject({ epoch: 2 });
+      // A gift no longer naming a provider, and an order that does not exist.
+      await start('o3');
+      await redis.hdel(keys.gift('g1'), 'providerUrl');
+      expect(await store.takeUnsent(ref('o3'), 'worker')).toBeUndefined();
+      expect(await redis.hget(keys.orderState('g1', 'o3'), 'status')).toBe('queued');
+      expect(await store.takeUnsent(ref('nope'), 'worker')).toBeUndefined();
+    });
+
     it('a running attempt keeps its order: no takeover while the lease runs', async () => {
       await start('o1');
       await store.take(ref('o1'), 'queued', 0, 'worker', { sentTakeover: true });

@@ -111,13 +111,30 @@ export class OrderStore {
   /** queued | delivering -> delivering with a new epoch, leased to the caller. See take-attempt.lua. */
   async take(order: OrderRef, from: 'queued' | 'delivering', epoch: number, actor: Actor, opts: { sentTakeover: boolean }): Promise<TakeResult> {
     transitionFor(from, 'delivering', actor);
-    const k = this.keys;
-    const [taken, a, b, why] = await this.redis.rpTakeAttempt(
-      k.orderState(order.giftId, order.orderId), k.orderHistory(order.giftId, order.orderId), k.giftOpenOrders(order.giftId),
-      order.orderId, from, epoch, actor, this.config.attemptLeaseMs, k.orderEvents(order.orderId), opts.sentTakeover ? '1' : '0',
-    );
+    const [taken, a, b, why] = await this.takeAttempt(order, from, epoch, actor, opts.sentTakeover);
     if (taken === 1) return { taken: true, epoch: Number(a) };
     return { taken: false, status: a as LifecycleStatus, epoch: Number(b), why: why as 'moved' | 'leased' | 'sent' };
+  }
+
+  /**
+   * A queue job's first step, one script instead of reading the order and then taking it: takes
+   * the attempt if the order is `queued`, none of its attempts was ever sent and its gift names a
+   * provider (a job's usual case), and answers what the job needs of order and gift. Undefined
+   * otherwise: the caller reads the order ({@link stateWithTarget}) and decides.
+   */
+  async takeUnsent(order: OrderRef, actor: Actor): Promise<{ epoch: number; createdAtMs: number; target: ProviderTarget } | undefined> {
+    transitionFor('queued', 'delivering', actor);
+    const [taken, epoch, createdAtMs, providerUrl, orderNumbers] = await this.takeAttempt(order, 'queued', '', actor, false);
+    if (taken !== 1 || !providerUrl) return undefined;
+    return { epoch: Number(epoch), createdAtMs: Number(createdAtMs ?? 0), target: { providerUrl, orderNumbers: orderNumbers === '1' } };
+  }
+
+  private takeAttempt(order: OrderRef, from: 'queued' | 'delivering', epoch: number | '', actor: Actor, sentTakeover: boolean) {
+    const k = this.keys;
+    return this.redis.rpTakeAttempt(
+      k.orderState(order.giftId, order.orderId), k.orderHistory(order.giftId, order.orderId), k.giftOpenOrders(order.giftId), k.gift(order.giftId),
+      order.orderId, from, epoch, actor, this.config.attemptLeaseMs, k.orderEvents(order.orderId), sentTakeover ? '1' : '0',
+    );
   }
 
   /**

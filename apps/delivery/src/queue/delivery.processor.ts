@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
-import { OrderStore } from '../lifecycle/order.store.js';
+import { OrderStore, type ProviderTarget } from '../lifecycle/order.store.js';
 import { SETTLED_STATUSES } from '../lifecycle/order-transitions.js';
 import { ProviderClient } from '../provider/provider.client.js';
 import { DeadLetterError } from './dead-letter.error.js';
@@ -37,8 +37,11 @@ export class DeliveryProcessor {
   ) {}
 
   async process(job: Job<DeliveryJobData>): Promise<string> {
-    const { orderId, requestId } = job.data;
+    const { orderId } = job.data;
     const ref: OrderRef | undefined = job.data.giftId && job.data.userId ? { orderId, giftId: job.data.giftId, userId: job.data.userId } : await this.bindings.binding(orderId);
+    // The usual job (an order never sent) is taken in one step; every other case reads the order first.
+    const unsent = ref && (await this.orders.takeUnsent(ref, 'worker'));
+    if (unsent) return this.deliver(job, ref, unsent.epoch, unsent.target, { createdAtMs: unsent.createdAtMs, mayHaveDelivered: false });
     const { state, target } = ref ? await this.orders.stateWithTarget(ref.giftId, orderId) : {};
     if (!ref || !state) return 'missing';
     if (SETTLED_STATUSES.has(state.status) || (state.status !== 'queued' && state.status !== 'delivering')) return state.status;
@@ -65,10 +68,16 @@ export class DeliveryProcessor {
       });
       return moved.moved ? 'uncertain' : taken.status;
     }
-    const ageMs = Date.now() - state.createdAtMs;
+    return this.deliver(job, ref, taken.epoch, target, { createdAtMs: state.createdAtMs, mayHaveDelivered });
+  }
+
+  /** The attempt the job took (order `delivering` at `epoch`): calls the provider and ends the job by what the attempt left. */
+  private async deliver(job: Job<DeliveryJobData>, ref: OrderRef, epoch: number, target: ProviderTarget, order: { createdAtMs: number; mayHaveDelivered: boolean }): Promise<string> {
+    const { orderId, requestId } = job.data;
+    const ageMs = Date.now() - order.createdAtMs;
     const isLastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs;
-    const finalAttempt = !mayHaveDelivered && isLastTry;
-    const result = await this.deliverer.attempt({ ...ref, requestId }, taken.epoch, target, { actor: 'worker', finalAttempt });
+    const finalAttempt = !order.mayHaveDelivered && isLastTry;
+    const result = await this.deliverer.attempt({ ...ref, requestId }, epoch, target, { actor: 'worker', finalAttempt });
     if (!result.lost && result.status === 'queued') {
       // Out of this job's tries, yet the order may not fail (it may have been delivered): the job
       // ends without a dead letter (the dead-letter set holds failed orders only), the order stays
