@@ -30,7 +30,7 @@ import { spawnScript, type BenchProcess } from '../support/spawn-script.js';
  * options) IN_FLIGHT at a time, timed from the first add until N jobs finished. Two processors: a
  * no-op, and one `POST /deliveries` to the same provider stub (checked exactly once like Rampart's).
  *
- * Pre-filled phases (stub 0 ms, both sides): the queue is paused (`Queue.pause`) while every order is
+ * Pre-filled phases (stub 0 and 20 ms, both sides): the queue is paused (`Queue.pause`) while every order is
  * claimed or added, then resumed, and timed from there until every job finished: the workers' path
  * alone (for Rampart: the job's order and gift reads, the lifecycle moves, the provider call), without
  * the intake that bounds the end-to-end phases.
@@ -296,6 +296,8 @@ runBench('queue', { deadlineS: 300 }, async (ctx) => {
   ctx.step('stub at 20 ms');
   results.r20 = await rampartPhase('Rampart (gateway claim -> queue -> stub), stub 20 ms', 'r20');
   results.b20 = await barePhase('bare BullMQ, POST to stub, stub 20 ms', 'b20', suite.providerUrl);
+  results.r20p = await rampartPhase('Rampart, queue pre-filled (workers alone), stub 20 ms', 'r20p', true);
+  results.b20p = await barePhase('bare BullMQ, POST to stub, queue pre-filled, stub 20 ms', 'b20p', suite.providerUrl, true);
   await setFaults(suite.providerUrl, {});
 
   const rows = Object.values(results).map((r) => {
@@ -323,6 +325,7 @@ runBench('queue', { deadlineS: 300 }, async (ctx) => {
     ['0 ms', ratio(results.r0, results.b0), ratio(results.r0, results.noop)],
     ['0 ms, queue pre-filled (workers alone)', ratio(results.r0p, results.b0p), 'n/a'],
     ['20 ms', ratio(results.r20, results.b20), ratio(results.r20, results.noop)],
+    ['20 ms, queue pre-filled (workers alone)', ratio(results.r20p, results.b20p), 'n/a'],
   ]);
   console.log('');
   for (const r of Object.values(results)) {
@@ -331,7 +334,7 @@ runBench('queue', { deadlineS: 300 }, async (ctx) => {
     if (r.exactlyOnce?.truncated) console.log(`note: ${r.phase}: the stub's byOrder was truncated; missing counts are not reliable`);
   }
   const exact = Object.values(results).every((r) => !r.stuck && (!r.exactlyOnce || (r.exactlyOnce.duplicated === 0 && r.exactlyOnce.missing === 0)));
-  const allDelivered = [results.r0, results.r0p, results.r20].every((r) => (r.statuses?.delivered ?? 0) === r.orders);
+  const allDelivered = [results.r0, results.r0p, results.r20, results.r20p].every((r) => (r.statuses?.delivered ?? 0) === r.orders);
   console.log(`every order delivered exactly once at the stub: ${exact ? 'yes' : 'NO'}; every Rampart order 'delivered' in Redis: ${allDelivered ? 'yes' : 'NO'}`);
   const queues = await http('GET', `${suite.gatewayUrls[0]}/admin/queues`, { token: suite.adminToken }).catch(() => undefined);
   if (queues) console.log(`GET /admin/queues at the end: ${queues.status} ${queues.text}`);
