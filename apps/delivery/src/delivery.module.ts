@@ -61,7 +61,9 @@ export class DeliveryModule implements OnApplicationShutdown {
         { provide: DELIVERY_CONFIG, useValue: config },
         { provide: Metrics, useValue: new Metrics('delivery') },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisPrefix) },
-        { provide: DELIVERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery') },
+        // No auto-pipelining: a claim or a job makes several dependent calls, each of which would also
+        // wait for the batch in flight (see CreateRedisOptions.autoPipelining).
+        { provide: DELIVERY_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery', { autoPipelining: false }) },
         { provide: FLAGS_SUBSCRIBER, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-flags') },
         { provide: QUEUE_REDIS, useFactory: () => createRedis(config.redisUrl, 'rampart-delivery-queue', { isBlocking: true }) },
         {

@@ -10,6 +10,16 @@ export interface CreateRedisOptions {
    * Default false: commands fail fast while Redis is down, so a request never waits unbounded.
    */
   isBlocking?: boolean;
+  /**
+   * ioredis auto-pipelining (a single server or Sentinel; never on a cluster): commands issued
+   * while a batch is in flight wait and go out together in one write. Default on, except on
+   * blocking connections. ioredis keeps one batch in flight per connection, so every command also
+   * waits for the batch before it: that pays where many short requests share a busy process (the
+   * gateway's rate-limit and existence checks: 2,967-2,983 claims/s through the gateway with it,
+   * 2,878 without) and costs where each request makes several dependent calls (the delivery app
+   * without it: direct claims 4,534 -> 5,400/s, queue deliveries 4,901 -> 5,793/s; `bench/README.md`).
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -83,9 +93,8 @@ function connect(endpoint: RedisEndpoint, name: string, opts: CreateRedisOptions
         enableOfflineQueue: true,
         retryStrategy: RETRY,
         lazyConnect: false,
-        // Commands issued in the same tick by concurrent requests go out in one write (fewer syscalls).
         // Not on blocking connections: a command queued behind BZPOPMIN would wait for it.
-        enableAutoPipelining: !opts.isBlocking,
+        enableAutoPipelining: opts.autoPipelining ?? !opts.isBlocking,
       });
     case 'sentinel':
       return new Redis({
@@ -102,7 +111,7 @@ function connect(endpoint: RedisEndpoint, name: string, opts: CreateRedisOptions
         retryStrategy: RETRY,
         // After a failover the old master turns replica; READONLY errors make the client find the new one.
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
-        enableAutoPipelining: !opts.isBlocking,
+        enableAutoPipelining: opts.autoPipelining ?? !opts.isBlocking,
       });
     case 'cluster':
       return new Cluster(endpoint.nodes, clusterOptions(endpoint, name, opts)) as unknown as Redis;
