@@ -217,8 +217,11 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     ]);
     const from = (await cluster.masterOf(`${suite.prefix}:{g:reshard-sync}:gift`)).port;
     const to = (await cluster.masters()).find((p) => p !== from)!;
-    // 8 clients, each rotating over 25 users of its own (the per-user rate limit stays on).
-    const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => suite.token(`reshard-user-${i}`)));
+    // 8 clients, each rotating over USERS_PER_CLIENT users of its own. The per-user rate limit
+    // (5 claims/s) stays on; with 25 users a client answered quickly (async claims) reached it and got
+    // 429s, so each has enough users that it refuses nobody however fast the machine is.
+    const USERS_PER_CLIENT = 250;
+    const tokens = await Promise.all(Array.from({ length: 8 * USERS_PER_CLIENT }, (_, i) => suite.token(`reshard-user-${i}`)));
     const answers: Record<string, number> = {};
     const accepted: Record<string, number> = { 'reshard-sync': 0, 'reshard-async': 0 };
     // Orders still to be delivered when answered: the async gift's, and a sync claim whose repeat found it delivering.
@@ -231,7 +234,7 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
       for (let n = 0; moving; n++) {
         const key = randomUUID();
         sent++;
-        let res = await claim(i % 4 < 2 ? gw : gw2, giftId, tokens[i + 8 * (n % 25)], key);
+        let res = await claim(i % 4 < 2 ? gw : gw2, giftId, tokens[i + 8 * (n % USERS_PER_CLIENT)], key);
         // A 503 with Retry-After is repeated with its key, as the contract tells clients: shed at the
         // gateway's door because this machine is busy (never handled), or the resharding's own (a
         // multi-key script meets TRYAGAIN while its slot's keys are split between two masters, longer
@@ -240,7 +243,7 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
         for (let again = 0; res.status === 503 && res.headers.get('retry-after') && again < 50; again++) {
           if (!isShedAtTheDoor(res)) transient++;
           await new Promise((r) => setTimeout(r, 100));
-          res = await claim(i % 4 < 2 ? gw : gw2, giftId, tokens[i + 8 * (n % 25)], key);
+          res = await claim(i % 4 < 2 ? gw : gw2, giftId, tokens[i + 8 * (n % USERS_PER_CLIENT)], key);
         }
         const answer = `${giftId}: ${res.status} ${res.body?.status ?? res.body?.error?.code}`;
         answers[answer] = (answers[answer] ?? 0) + 1;
