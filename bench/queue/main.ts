@@ -118,6 +118,7 @@ async function runPhase(phase: string, driver: Driver, orderIds: string[], provi
   let accepted = 0;
   let enqueueS = NaN;
   let enqueued = false;
+  let enqueuedAtMs = NaN;
   if (prefilled) await driver.queue.pause();
   let startedMs = performance.now();
   const enqueueing = pool(orderIds.length, IN_FLIGHT, async (i) => {
@@ -130,6 +131,7 @@ async function runPhase(phase: string, driver: Driver, orderIds: string[], provi
       await driver.queue.resume();
       startedMs = performance.now();
     }
+    enqueuedAtMs = performance.now();
     enqueued = true;
   });
   let done = 0;
@@ -138,7 +140,7 @@ async function runPhase(phase: string, driver: Driver, orderIds: string[], provi
     await sleep(50);
     done = (await driver.finished()) - base;
     if (enqueued && done >= accepted) break;
-    if (enqueued && performance.now() - startedMs - enqueueS * 1000 > SETTLE_TIMEOUT_MS) {
+    if (enqueued && performance.now() - enqueuedAtMs > SETTLE_TIMEOUT_MS) {
       stuck = `${accepted - done} of ${accepted} jobs unfinished ${SETTLE_TIMEOUT_MS / 1000} s after the last enqueue`;
       break;
     }
