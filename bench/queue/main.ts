@@ -30,10 +30,10 @@ import { spawnScript, type BenchProcess } from '../support/spawn-script.js';
  * options) IN_FLIGHT at a time, timed from the first add until N jobs finished. Two processors: a
  * no-op, and one `POST /deliveries` to the same provider stub (checked exactly once like Rampart's).
  *
- * Pre-filled phases (stub 0 and 20 ms, both sides): the queue is paused (`Queue.pause`) while every order is
- * claimed or added, then resumed, and timed from there until every job finished: the workers' path
- * alone (for Rampart: the job's order and gift reads, the lifecycle moves, the provider call), without
- * the intake that bounds the end-to-end phases.
+ * Pre-filled phases (stub 0 and 20 ms, both sides): the queue is paused (`Queue.pause`) while every
+ * order is claimed or added, then resumed, and timed from there until every job finished: the
+ * workers' path alone (for Rampart: the job's take, hold and settle scripts and the provider call),
+ * without the intake that bounds the end-to-end phases.
  *
  * Sizing: each phase first runs a warm-up batch and a calibration batch (not reported), then
  * N = the calibration rate x TARGET_S (env BENCH_TARGET_S, default 16), so each measured phase takes
