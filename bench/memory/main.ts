@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { http } from '../../test/support/http.js';
 import { startRedisServer } from '../../test/support/redis.js';
 import { demoActivity, startSuite, type Suite } from '../../test/support/suite.js';
-import { runBench, type BenchContext } from '../support/bench-run.js';
+import { profiling, runBench, type BenchContext } from '../support/bench-run.js';
 import { userAuthHeaders } from '../support/fixtures.js';
 import { HttpCaller } from '../support/http-caller.js';
 import { formatFailures, type LoadResult } from '../support/load-result.js';
@@ -263,10 +263,12 @@ async function startDeployment(ctx: BenchContext, appEnv: Record<string, string>
     })());
   ctx.defer(stop);
   // DATABASE_URL "" is "not set" to the apps' env readers, and wins over a suite's default database.
+  // Not ctx.startSuite: this suite has a redis-server of its own and stops with it.
   suite = await startSuite({
     redisUrl: redis.url,
     prefix: `bench-memory-${randomUUID().slice(0, 8)}`,
     env: appEnv,
+    ...profiling({ env: appEnv }),
     providerEnv: { FAULT_LATENCY_MS: '0' },
     // No per-user rate limiter: its short-lived window keys are not what a claim leaves behind.
     gatewayEnv: { CLAIM_RATE_LIMIT_PER_S: '0' },

@@ -160,7 +160,9 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   ctx.step(`${mode}: mixed storm (claims 0.5x + reads, order lists, overviews: ${MIXED_MULTIPLE}x in all)`);
   const mixedRequest = mixedStorm(claim, authorizations);
   const beforeMixed = await refusalCounts(suite.gatewayUrls);
+  const mixedTracer = process.env.STORM_TRACE ? traceAdmission(suite) : undefined;
   const mixedRun = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => MIXED_MULTIPLE * offeredUnit, durationMs: MIXED_S * 1000, next: mixedRequest, connections: CONNECTIONS });
+  if (mixedTracer) clearInterval(mixedTracer);
   const mixed: ModeResult['mixed'] = {};
   for (const s of mixedRun.samples) {
     const row = (mixed[s.cls] ??= { sent: 0, ok: 0, refused: 0, unanswered: 0, latencies: [] });
@@ -171,11 +173,12 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     else if (s.status === 0) row.unanswered++;
   }
   const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls));
+  if (process.env.STORM_TRACE) console.error(`mixed storm, claims refused per second: ${perSecond(mixedRun.samples.filter((s) => s.cls === 'claim' && isRefused(s)), MIXED_S).join(' ')}`);
   await suite.stop();
   return { mode, capacityPerS, unloadedP99, levels, settleMs, settleGoodputMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs };
 }
 
-/** STORM_TRACE=1: prints the first gateway's admission gauges every 500 ms (for tuning). */
+/** STORM_TRACE=1: prints the first gateway's admission gauges every 500 ms (for tuning), and the mixed storm's refused claims per second. */
 function traceAdmission(suite: Suite): NodeJS.Timeout {
   const wanted = /^(rampart_admission_limit|rampart_admission_inflight|rampart_admission_priority_level|rampart_event_loop_delay_seconds|rampart_admission_cohorts\{upstream="delivery",class="claim"|rampart_client_throttled_total\{service="delivery")/;
   return setInterval(() => {
@@ -220,6 +223,13 @@ function mixedStorm(claim: () => StormRequest, authorizations: string[]): () => 
     if (k < 40) return { cls: 'order list', method: 'GET', path: '/api/me/orders', headers: { authorization } };
     return { cls: 'overview', method: 'GET', path: '/api/me/overview', headers: { authorization } };
   };
+}
+
+/** How many of `samples` were due in each second of a run of `seconds` s. */
+function perSecond(samples: StormSample[], seconds: number): number[] {
+  const counts = new Array<number>(seconds).fill(0);
+  for (const s of samples) counts[Math.min(seconds - 1, Math.floor(s.dueMs / 1000))]! += 1;
+  return counts;
 }
 
 const isAdmitted = (s: StormSample): boolean => s.status === 200 || s.status === 202;

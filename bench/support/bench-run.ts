@@ -68,7 +68,7 @@ export function runBench(name: string, opts: { deadlineS: number }, body: (ctx: 
  * BENCH_PROFILE_DIR=<dir>: every app of the bench's suites runs with the profiling preload
  * (cpu-profile.cjs) and writes `<dir>/<app>-<pid>.cpuprofile` when it stops.
  */
-function profiling(opts: SuiteOptions): Pick<SuiteOptions, 'env'> {
+export function profiling(opts: SuiteOptions): Pick<SuiteOptions, 'env'> {
   const dir = process.env.BENCH_PROFILE_DIR;
   if (!dir) return {};
   return { env: { ...opts.env, NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.cjs')}`, CPU_PROFILE_DIR: dir } };
