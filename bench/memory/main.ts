@@ -135,6 +135,18 @@ interface Throughput {
   offPerS: number;
   /** CPU time per delivered claim (µs) of each kind of process, over the rounds of each side (the round and its archive catching up). */
   cpuPerClaimUs: { on: Record<string, number>; off: Record<string, number> };
+  /** Redis's time per delivered claim by command (µs; a script's inner commands count under their own name too). */
+  redisUsPerClaim: { on: Map<string, number>; off: Map<string, number> };
+}
+
+/** Redis's time so far per command (`INFO commandstats`, usec), by command name. */
+async function commandTimes(redis: Redis): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):.*\busec=(\d+)/.exec(line);
+    if (match) times.set(match[1]!, Number(match[2]));
+  }
+  return times;
 }
 
 /** CPU time (ms, user + system) of a process from /proc (0 when it is gone). */
@@ -190,6 +202,8 @@ async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string
   // processes, and this process (the load generator).
   const cpu = { on: {} as Record<string, number>, off: {} as Record<string, number> };
   const delivered = { on: 0, off: 0 };
+  // Redis's own time per command (INFO commandstats), summed over each side's rounds.
+  const redisUs = { on: new Map<string, number>(), off: new Map<string, number>() };
   const sample = (d: Deployment) => {
     const kinds: Array<[string, number[]]> = [
       ['gateway', d.suite.gateways.map((a) => a.pid)], ['query', d.suite.queries.map((a) => a.pid)], ['delivery', d.suite.deliveries.map((a) => a.pid)],
@@ -205,11 +219,13 @@ async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string
       ctx.step(`claims/s, archive on vs off: round ${rounds.length + 1} of ${THROUGHPUT_ROUNDS * 4} (${d === on ? 'on' : 'off'})`);
       const side = d === on ? 'on' : 'off';
       const before = sample(d);
+      const commandsBefore = await commandTimes(d.admin);
       const result = await runClosedLoop({ concurrency: THROUGHPUT_CONCURRENCY, durationS: THROUGHPUT_S, call: d.claim('throughput-ok') });
       rounds.push({ archive: d === on, perS: result.okPerS, p99Ms: result.p99Ms, failures: result.failures });
       if (d === on) await caughtUp();
       const after = sample(d);
       for (const kind of Object.keys(after)) cpu[side][kind] = (cpu[side][kind] ?? 0) + after[kind] - before[kind];
+      for (const [command, usec] of await commandTimes(d.admin)) redisUs[side].set(command, (redisUs[side].get(command) ?? 0) + usec - (commandsBefore.get(command) ?? 0));
       delivered[side] += result.ok;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -228,7 +244,8 @@ async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string
     const sum = (archive: boolean) => block.filter((r) => r.archive === archive).reduce((total, r) => total + r.perS, 0);
     return sum(true) / Math.max(1e-9, sum(false));
   });
-  return { rounds, onPerS: mean(true), offPerS: mean(false), blockRatios, cpuPerClaimUs: { on: perClaim('on'), off: perClaim('off') } };
+  const redisPerClaim = (side: 'on' | 'off') => new Map([...redisUs[side]].map(([command, usec]) => [command, usec / Math.max(1, delivered[side])]));
+  return { rounds, onPerS: mean(true), offPerS: mean(false), blockRatios, cpuPerClaimUs: { on: perClaim('on'), off: perClaim('off') }, redisUsPerClaim: { on: redisPerClaim('on'), off: redisPerClaim('off') } };
 }
 
 /** One deployment of a run: its own redis-server, 1 gateway, 1 query, 1 delivery, the stub provider at 0 ms. */
@@ -596,6 +613,15 @@ function report(results: RunResult[], throughput: Throughput | undefined, notes:
       `CPU per delivered claim, on / off (µs; each side's rounds with the archive catching up after them): ` +
         kinds.map((k) => `${k} ${us(throughput.cpuPerClaimUs.on[k])} / ${us(throughput.cpuPerClaimUs.off[k])}`).join(', ') +
         `; all ${us(sum(throughput.cpuPerClaimUs.on))} / ${us(sum(throughput.cpuPerClaimUs.off))}`,
+    );
+    const { on: redisOn, off: redisOff } = throughput.redisUsPerClaim;
+    const commands = [...new Set([...redisOn.keys(), ...redisOff.keys()])]
+      .map((command) => ({ command, on: redisOn.get(command) ?? 0, off: redisOff.get(command) ?? 0 }))
+      .filter((c) => c.on >= 0.5 || c.off >= 0.5)
+      .sort((a, b) => b.on - b.off - (a.on - a.off));
+    console.log(
+      `Redis's time per delivered claim by command, on / off (µs, INFO commandstats; a script's inner commands also count under their own names), largest difference first: ` +
+        commands.map((c) => `${c.command} ${c.on.toFixed(1)} / ${c.off.toFixed(1)}`).join(', '),
     );
   } else {
     console.log('NOT MEASURED: claims/s archive on vs off.');
