@@ -1,4 +1,5 @@
 import { useTestApp } from '../testing/test-app.js';
+import { cpuShare } from './admission.gate.js';
 import { ADMITTED_ROUTES, admittedRoute } from './request-classes.js';
 import { unverifiedSubject } from './unverified-subject.js';
 
@@ -25,6 +26,22 @@ describe('admission at the gateway', () => {
     }
     expect(Object.keys(ADMITTED_ROUTES).every((r) => r.includes(' /api/'))).toBe(true);
     expect(admittedRoute('GET', undefined)).toBeUndefined();
+  });
+});
+
+describe('cpuShare (how much of a sample the gateway ran on a core)', () => {
+  it('is the loop utilisation while the process got the CPU for it', () => {
+    expect(cpuShare(0.95, 9.8, 10)).toBe(0.95);
+    expect(cpuShare(0.3, 3, 10)).toBe(0.3);
+  });
+
+  it('is the CPU share when the loop ran callbacks without a core (starved on shared cores)', () => {
+    expect(cpuShare(1, 4, 10)).toBeCloseTo(0.4);
+  });
+
+  it('never counts the CPU of other threads (a crypto job in the pool) as the loop being busy, nor an empty sample', () => {
+    expect(cpuShare(0.5, 14, 10)).toBe(0.5);
+    expect(cpuShare(0.7, 0, 0)).toBe(0.7);
   });
 });
 

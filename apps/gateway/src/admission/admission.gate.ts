@@ -130,13 +130,18 @@ export class AdmissionGate {
   private startLagSampling(): void {
     let expected = performance.now() + LAG_SAMPLE_MS;
     let lastUtilization = performance.eventLoopUtilization();
+    let lastCpu = process.cpuUsage();
+    let lastMs = performance.now();
     let samples = 0;
     let last = this.classTotals();
     this.lagTimer = setInterval(() => {
       const now = performance.now();
       const utilization = performance.eventLoopUtilization(lastUtilization);
       lastUtilization = performance.eventLoopUtilization();
-      this.priority.recordLoad(now - expected, utilization.utilization);
+      const cpu = process.cpuUsage(lastCpu);
+      lastCpu = process.cpuUsage();
+      this.priority.recordLoad(now - expected, utilization.utilization, cpuShare(utilization.utilization, (cpu.user + cpu.system) / 1000, now - lastMs));
+      lastMs = now;
       expected = now + LAG_SAMPLE_MS;
       if (++samples % PRESSURE_EVERY_SAMPLES) return;
       const totals = this.classTotals();
@@ -188,6 +193,17 @@ export class AdmissionGate {
   private limits(): Record<string, number> {
     return { priorityLevel: this.priority.snapshot().level, queryLimit: this.controllers.query.limiter.limit, deliveryLimit: this.controllers.delivery.limiter.limit };
   }
+}
+
+/**
+ * The share of a sample's time the process ran on a core: its CPU time over the wall time, but no
+ * more than the event loop's utilisation (the CPU of other threads, a crypto job in the pool, is not
+ * the loop at work). The loop counts as busy while it runs a callback even when the machine's
+ * scheduler has it waiting for a core; its CPU time does not grow then (see PriorityLevel.recordLoad).
+ */
+export function cpuShare(loopUtilization: number, cpuMs: number, wallMs: number): number {
+  if (!(wallMs > 0)) return loopUtilization;
+  return Math.min(loopUtilization, cpuMs / wallMs);
 }
 
 /**

@@ -4,10 +4,10 @@ import { REQUEST_CLASSES, type RequestClass } from './request-class.js';
 import { COHORTS } from './user-cohorts.js';
 
 /** One 100 ms window: `perClass` requests of every class spread over all cohorts, and a queueing delay. */
-function window(level: PriorityLevel, clock: ManualClock, delayMs: number, classes: readonly RequestClass[] = REQUEST_CLASSES, perClass = 256, utilization = 1) {
+function window(level: PriorityLevel, clock: ManualClock, delayMs: number, classes: readonly RequestClass[] = REQUEST_CLASSES, perClass = 256, utilization = 1, cpuShare = utilization) {
   const admitted: Record<string, number> = {};
   const admittedCohorts: Record<string, Set<number>> = {};
-  level.recordLoad(delayMs, utilization);
+  level.recordLoad(delayMs, utilization, cpuShare);
   for (const cls of classes) {
     admitted[cls] = 0;
     admittedCohorts[cls] = new Set();
@@ -111,6 +111,26 @@ describe('PriorityLevel', () => {
       windows++;
     }
     expect(windows).toBeLessThan(200);
+  });
+
+  it('busy but starved of CPU (shared cores): sheds every class below claims, never claims; with the CPU, claims too', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    window(level, clock, 2);
+    let last: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) last = window(level, clock, 100, REQUEST_CLASSES, 256, 1, 0.4).admitted;
+    expect(last.claim).toBe(256);
+    expect(last.status! + last.read! + last.overview! + last.report!).toBe(0);
+    // The same overload with the CPU to show for it: the claims' cohorts go too.
+    for (let i = 0; i < 5; i++) last = window(level, clock, 100, REQUEST_CLASSES, 256, 1, 1).admitted;
+    expect(last.claim).toBeLessThan(256);
+    // Starved again: no further cut into claims (nor a jump back up while still overloaded).
+    const cutLevel = level.snapshot().level;
+    window(level, clock, 100, REQUEST_CLASSES, 256, 1, 0.4);
+    expect(level.snapshot().level).toBe(cutLevel);
+    // A claim storm alone on a starved process: no claim is shed by the level.
+    const claimsOnly = new PriorityLevel({ clock });
+    for (let i = 0; i < 20; i++) expect(window(claimsOnly, clock, 200, ['claim'], 256, 1, 0.3).admitted.claim).toBe(256);
   });
 
   it('sheds at most a quarter a window, and never the last cohort of claims', () => {

@@ -60,7 +60,10 @@ export interface PriorityLevelSnapshot {
  * moves down to where the window's admitted requests shrink by `1 − threshold/delay` (at least 5%, at
  * most a quarter, so it cannot overshoot far); if the delay is under half the threshold, up to where
  * they grow by `growth`; otherwise it holds. Lower classes go first, and within
- * a class the same cohorts of users. Refusal is a comparison: O(1), before any work.
+ * a class the same cohorts of users. A process whose loop is busy but whose CPU share is not (starved
+ * by other processes on shared cores) sheds the lower classes as usual, never the most important
+ * one (claims): their own service's limit still refuses them when it is overloaded, and refusing them
+ * here would not give the process a core. Refusal is a comparison: O(1), before any work.
  */
 export class PriorityLevel {
   private readonly clock: Clock;
@@ -74,6 +77,7 @@ export class PriorityLevel {
   /** The window's delay samples (their median is the window's delay: one GC pause is not an overload). */
   private delays: number[] = [];
   private utilizationSum = 0;
+  private cpuShareSum = 0;
   /** The most important class refused downstream in this window (its rank), if any. */
   private pressureRank: number | undefined;
   private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, overloaded: false };
@@ -96,13 +100,17 @@ export class PriorityLevel {
   }
 
   /**
-   * Records one measurement: the queueing delay (e.g. an event-loop lag sample, ms) and the busy share
-   * of the time since the last one (event-loop utilisation, 0-1).
+   * Records one measurement: the queueing delay (e.g. an event-loop lag sample, ms), the busy share
+   * of the time since the last one (event-loop utilisation, 0-1), and the CPU time the process got
+   * over that time (0-1; default the utilisation). A loop that runs callbacks while the machine's
+   * scheduler keeps it off a core is busy by the first and starved by the second: such windows shed
+   * the classes below the most important one as any overload, never that class (see the class doc).
    */
-  recordLoad(delayMs: number, utilization: number): void {
+  recordLoad(delayMs: number, utilization: number, cpuShare = utilization): void {
     this.roll();
     this.delays.push(Math.max(0, delayMs));
     this.utilizationSum += Math.min(1, Math.max(0, utilization));
+    this.cpuShareSum += Math.min(1, Math.max(0, cpuShare));
   }
 
   /**
@@ -142,7 +150,10 @@ export class PriorityLevel {
     for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
     if (overloaded) {
       const cut = Math.min(MAX_CUT, Math.max(0.05, 1 - this.thresholdMs / delay));
-      this.level = Math.max(1, this.keyAt(admitted * (1 - cut)));
+      const next = Math.max(1, this.keyAt(admitted * (1 - cut)));
+      // Starved (its CPU share below the busy mark): refusing claims would not bring the delay down.
+      const starved = this.delays.length > 0 && this.cpuShareSum / this.delays.length < this.minUtilization;
+      this.level = starved ? Math.max(next, Math.min(this.level, COHORTS)) : next;
     } else if (pressed) {
       this.level = Math.max(floor, Math.min(this.level, this.keyAt(admitted * (1 - PRESSURE_CUT))));
     } else if (!busy || (this.pressureRank === undefined && delay < this.thresholdMs / 2)) {
@@ -152,6 +163,7 @@ export class PriorityLevel {
     this.histogram.fill(0);
     this.delays = [];
     this.utilizationSum = 0;
+    this.cpuShareSum = 0;
     this.pressureRank = undefined;
     this.windowStart = now;
   }
