@@ -101,7 +101,8 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     const soldOut = results.filter((r) => r.status === 409);
     expect(soldOut).toHaveLength(200);
     for (const r of soldOut) expectError(r, 409, 'SOLD_OUT');
-    expect((await http('GET', `${gw}/api/gifts/crush-g1`, { token: tokens[0] })).body).toMatchObject({ remaining: 0, dailyRemaining: 0 });
+    // Right after the rush a busy gateway may still shed reads at its door (503 with Retry-After).
+    expect((await readUntilServed(`${gw}/api/gifts/crush-g1`, tokens[0]!)).body).toMatchObject({ remaining: 0, dailyRemaining: 0 });
   });
 
   // A hot gift split over 3 buckets (issue 18): each bucket's slot on its own master, claims of 300
