@@ -30,7 +30,7 @@ export interface AdmissionServiceView {
 export interface AdmissionView {
   mode: 'adaptive' | 'static';
   /** Adaptive mode only: the priority level (of 640) and the gateway's own queueing delay. */
-  priority?: { level: number; delayMs: number; utilization: number; overloaded: boolean; refused: number };
+  priority?: { level: number; delayMs: number; utilization: number; cpuShare: number; overloaded: boolean; starved: boolean; refused: number };
   services?: { query: AdmissionServiceView; delivery: AdmissionServiceView };
 }
 
@@ -68,7 +68,7 @@ export class AdminAdmissionController {
     const p = this.gate.prioritySnapshot();
     return {
       mode,
-      priority: { level: p.level, delayMs: Math.round(p.delayMs * 10) / 10, utilization: Math.round(p.utilization * 100) / 100, overloaded: p.overloaded, refused: this.gate.refusedByPriority },
+      priority: { level: p.level, delayMs: Math.round(p.delayMs * 10) / 10, utilization: Math.round(p.utilization * 100) / 100, cpuShare: Math.round(p.cpuShare * 100) / 100, overloaded: p.overloaded, starved: p.starved, refused: this.gate.refusedByPriority },
       services: { query: service('query'), delivery: service('delivery') },
     };
   }

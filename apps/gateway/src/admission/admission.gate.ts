@@ -136,11 +136,13 @@ export class AdmissionGate {
     let last = this.classTotals();
     this.lagTimer = setInterval(() => {
       const now = performance.now();
-      const utilization = performance.eventLoopUtilization(lastUtilization);
-      lastUtilization = performance.eventLoopUtilization();
-      const cpu = process.cpuUsage(lastCpu);
-      lastCpu = process.cpuUsage();
-      this.priority.recordLoad(now - expected, utilization.utilization, cpuShare(utilization.utilization, (cpu.user + cpu.system) / 1000, now - lastMs));
+      const loopNow = performance.eventLoopUtilization();
+      const { utilization } = performance.eventLoopUtilization(loopNow, lastUtilization);
+      lastUtilization = loopNow;
+      const cpuNow = process.cpuUsage();
+      const cpuMs = (cpuNow.user - lastCpu.user + cpuNow.system - lastCpu.system) / 1000;
+      lastCpu = cpuNow;
+      this.priority.recordLoad(now - expected, utilization, cpuShare(utilization, cpuMs, now - lastMs));
       lastMs = now;
       expected = now + LAG_SAMPLE_MS;
       if (++samples % PRESSURE_EVERY_SAMPLES) return;

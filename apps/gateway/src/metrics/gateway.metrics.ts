@@ -80,6 +80,9 @@ function registerAdmissionMetrics(metrics: Metrics, admission: AdmissionGate): v
   metrics.gauge('rampart_event_loop_delay_seconds', 'Mean event-loop lag of the last admission window (the gateway\'s own queueing delay)', [], () => [
     [{}, admission.prioritySnapshot().delayMs / 1000],
   ]);
+  metrics.gauge('rampart_admission_cpu_share', 'Share of the last admission window the gateway ran on a core (CPU time over wall time); under 0.8 while overloaded it is starved of CPU and sheds no claims by priority', [], () => [
+    [{}, admission.prioritySnapshot().cpuShare],
+  ]);
   metrics.counterFrom('rampart_admission_priority_refused_total', 'Requests refused by the priority level (the gateway itself overloaded)', [], () => [[{}, admission.refusedByPriority]]);
   metrics.gauge('rampart_admission_cohorts', 'User cohorts (of 128) a class admits now; fewer under sustained overload', ['upstream', 'class'], () =>
     rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].admittedCohorts])),

@@ -277,7 +277,15 @@ export const admissionSchema = describes<AdmissionView>()(
   z.object({
     mode: z.enum(['adaptive', 'static']),
     priority: z
-      .object({ level: z.number().int(), delayMs: z.number(), utilization: z.number(), overloaded: z.boolean(), refused: z.number().int() })
+      .object({
+        level: z.number().int(),
+        delayMs: z.number(),
+        utilization: z.number(),
+        cpuShare: z.number().meta({ description: 'Share of the last window the gateway ran on a core (CPU time over wall time).' }),
+        overloaded: z.boolean(),
+        starved: z.boolean().meta({ description: 'Overloaded while its CPU share was under 0.8 (the loop waited for a core): lower classes are shed, claims are not.' }),
+        refused: z.number().int(),
+      })
       .optional()
       .meta({ description: 'The priority level (of 640 keys: class rank × 128 + user cohort) and the gateway\'s own event-loop delay.' }),
     services: z.object({ query: admissionServiceSchema, delivery: admissionServiceSchema }).optional(),

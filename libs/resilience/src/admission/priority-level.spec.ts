@@ -121,9 +121,11 @@ describe('PriorityLevel', () => {
     for (let i = 0; i < 40; i++) last = window(level, clock, 100, REQUEST_CLASSES, 256, 1, 0.4).admitted;
     expect(last.claim).toBe(256);
     expect(last.status! + last.read! + last.overview! + last.report!).toBe(0);
+    expect(level.snapshot()).toMatchObject({ overloaded: true, starved: true, cpuShare: 0.4 });
     // The same overload with the CPU to show for it: the claims' cohorts go too.
     for (let i = 0; i < 5; i++) last = window(level, clock, 100, REQUEST_CLASSES, 256, 1, 1).admitted;
     expect(last.claim).toBeLessThan(256);
+    expect(level.snapshot()).toMatchObject({ overloaded: true, starved: false, cpuShare: 1 });
     // Starved again: no further cut into claims (nor a jump back up while still overloaded).
     const cutLevel = level.snapshot().level;
     window(level, clock, 100, REQUEST_CLASSES, 256, 1, 0.4);

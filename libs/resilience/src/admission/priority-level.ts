@@ -44,8 +44,12 @@ export interface PriorityLevelSnapshot {
   delayMs: number;
   /** Mean busy share (event-loop utilisation) of the last judged window. */
   utilization: number;
+  /** Mean share of the last judged window's time the process ran on a core (its CPU time over wall time). */
+  cpuShare: number;
   /** Whether the last judged window was overloaded. */
   overloaded: boolean;
+  /** Whether it was overloaded while starved of CPU (share under the busy mark): claims were not cut. */
+  starved: boolean;
 }
 
 /**
@@ -80,7 +84,7 @@ export class PriorityLevel {
   private cpuShareSum = 0;
   /** The most important class refused downstream in this window (its rank), if any. */
   private pressureRank: number | undefined;
-  private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, overloaded: false };
+  private last: PriorityLevelSnapshot = { level: KEYS, delayMs: 0, utilization: 0, cpuShare: 0, overloaded: false, starved: false };
 
   constructor(options: PriorityLevelOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -144,6 +148,9 @@ export class PriorityLevel {
     const utilization = this.delays.length ? this.utilizationSum / this.delays.length : 0;
     const busy = utilization >= this.minUtilization;
     const overloaded = delay > this.thresholdMs && busy;
+    const cpuShare = this.delays.length ? this.cpuShareSum / this.delays.length : 0;
+    // Starved: its CPU share below the busy mark (the loop waits for a core, not for its own work).
+    const starved = overloaded && cpuShare < this.minUtilization;
     const floor = this.pressureRank === undefined ? KEYS : (this.pressureRank + 1) * COHORTS;
     const pressed = busy && this.pressureRank !== undefined && this.level > floor;
     let admitted = 0;
@@ -151,15 +158,14 @@ export class PriorityLevel {
     if (overloaded) {
       const cut = Math.min(MAX_CUT, Math.max(0.05, 1 - this.thresholdMs / delay));
       const next = Math.max(1, this.keyAt(admitted * (1 - cut)));
-      // Starved (its CPU share below the busy mark): refusing claims would not bring the delay down.
-      const starved = this.delays.length > 0 && this.cpuShareSum / this.delays.length < this.minUtilization;
+      // Starved, refusing claims would not bring the delay down.
       this.level = starved ? Math.max(next, Math.min(this.level, COHORTS)) : next;
     } else if (pressed) {
       this.level = Math.max(floor, Math.min(this.level, this.keyAt(admitted * (1 - PRESSURE_CUT))));
     } else if (!busy || (this.pressureRank === undefined && delay < this.thresholdMs / 2)) {
       this.level = Math.max(this.level, this.keyAt(admitted * (1 + this.growth) + 1));
     }
-    this.last = { level: this.level, delayMs: delay, utilization, overloaded };
+    this.last = { level: this.level, delayMs: delay, utilization, cpuShare, overloaded, starved };
     this.histogram.fill(0);
     this.delays = [];
     this.utilizationSum = 0;
