@@ -11,6 +11,7 @@ import { HttpCaller } from '../support/http-caller.js';
 import { runHttpLoad } from '../support/http-load.js';
 import type { LoadResult } from '../support/load-result.js';
 import { runClosedLoop, runPacedLoop, type LoadCall } from '../support/loop-load.js';
+import { cpuByKind, pidsNamed } from '../support/process-cpu.js';
 import { fmtRate, fmtRatio, printTable, RESULT_HEADER, resultRow, verdict } from '../support/report.js';
 
 /**
@@ -74,8 +75,20 @@ runBench('claims', { deadlineS: 150 }, async (ctx) => {
   await viaGateway(WARMUP_S);
   await runClosedLoop({ concurrency: CONCURRENCY, durationS: WARMUP_S, call: direct });
   ctx.step(`max for ${MAX_S} s each, ${CONCURRENCY} in flight`);
-  const maxGateway = await viaGateway(MAX_S);
-  const maxDirect = await runClosedLoop({ concurrency: CONCURRENCY, durationS: MAX_S, call: direct });
+  // CPU of each kind of process over each max run (redis: every redis-server on the machine).
+  const cpuNow = () =>
+    cpuByKind([
+      ['gateway', suite.gateways.map((a) => a.pid)], ['delivery', suite.deliveries.map((a) => a.pid)], ['query', suite.queries.map((a) => a.pid)],
+      ['provider stub', [suite.provider.pid]], ['redis', pidsNamed('redis-server')],
+    ]);
+  const cpuPerClaim = async (run: () => Promise<LoadResult>): Promise<[LoadResult, Record<string, number>]> => {
+    const before = cpuNow();
+    const result = await run();
+    const after = cpuNow();
+    return [result, Object.fromEntries(Object.keys(after).map((kind) => [kind, ((after[kind]! - before[kind]!) * 1000) / Math.max(1, result.ok)]))];
+  };
+  const [maxGateway, gatewayCpu] = await cpuPerClaim(() => viaGateway(MAX_S));
+  const [maxDirect, directCpu] = await cpuPerClaim(() => runClosedLoop({ concurrency: CONCURRENCY, durationS: MAX_S, call: direct }));
   ctx.step(`${RATE} claims/s for ${RATE_S} s each`);
   const caller = new HttpCaller(suite.gatewayUrls[0], 64);
   ctx.defer(() => caller.close());
@@ -99,6 +112,17 @@ runBench('claims', { deadlineS: 150 }, async (ctx) => {
     resultRow('HTTP -> gateway -> TCP -> delivery', `${RATE}/s paced`, pacedGateway),
     resultRow('TCP -> delivery (ClientTCP)', `${RATE}/s paced`, pacedDirect),
   ]);
+  const kinds = Object.keys(gatewayCpu);
+  const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, us) => sum + us, 0);
+  const us = (n: number | undefined) => Math.round(n ?? 0).toLocaleString('en-US');
+  printTable(
+    'CPU per delivered claim over each max run (µs, /proc; redis: every redis-server on the machine)',
+    ['path', ...kinds, 'all'],
+    [
+      ['through the gateway', ...kinds.map((k) => us(gatewayCpu[k])), us(total(gatewayCpu))],
+      ['direct', ...kinds.map((k) => us(directCpu[k])), us(total(directCpu))],
+    ],
+  );
   console.log('');
   console.log(`claims/s through the gateway: ${fmtRate(maxGateway.okPerS)}  (goal >= 3,000: ${verdict(maxGateway.okPerS >= 3_000)})`);
   console.log(`gateway / direct claims/s: ${fmtRatio(maxGateway.okPerS / maxDirect.okPerS)}`);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { http } from '../../test/support/http.js';
@@ -10,6 +9,7 @@ import { userAuthHeaders } from '../support/fixtures.js';
 import { HttpCaller } from '../support/http-caller.js';
 import { formatFailures, type LoadResult } from '../support/load-result.js';
 import { runClosedLoop, runPacedLoop, type LoadCall } from '../support/loop-load.js';
+import { cpuByKind, pidsNamed } from '../support/process-cpu.js';
 import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
 import { histogramQuantile, total } from './prom-text.js';
 
@@ -149,28 +149,6 @@ async function commandTimes(redis: Redis): Promise<Map<string, number>> {
   return times;
 }
 
-/** CPU time (ms, user + system) of a process from /proc (0 when it is gone). */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-const CLOCK_TICKS = 100;
-
-/** Every PostgreSQL process on the machine (the bench's database is the only busy one). */
-function postgresPids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-    } catch {
-      return false;
-    }
-  });
-}
-
 /**
  * Claims/s with the archive on vs off, both deployments up at once (each with its own redis-server),
  * measured in alternating closed-loop rounds of 32 in flight (on, off, off, on, ...) so that a busy
@@ -205,14 +183,10 @@ async function compareThroughput(ctx: BenchContext, onEnv: Record<string, string
   // Redis's own time per command (INFO commandstats), summed over each side's rounds.
   const redisUs = { on: new Map<string, number>(), off: new Map<string, number>() };
   const sample = (d: Deployment) => {
-    const kinds: Array<[string, number[]]> = [
+    return cpuByKind([
       ['gateway', d.suite.gateways.map((a) => a.pid)], ['query', d.suite.queries.map((a) => a.pid)], ['delivery', d.suite.deliveries.map((a) => a.pid)],
-      ['provider stub', [d.suite.provider.pid]], ['redis', [d.redisPid]], ['postgres', postgresPids()],
-    ];
-    const times: Record<string, number> = Object.fromEntries(kinds.map(([kind, pids]) => [kind, pids.reduce((sum, pid) => sum + cpuMs(pid), 0)]));
-    const self = process.cpuUsage();
-    times['load generator'] = (self.user + self.system) / 1000;
-    return times;
+      ['provider stub', [d.suite.provider.pid]], ['redis', [d.redisPid]], ['postgres', pidsNamed('postgres')],
+    ]);
   };
   for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
     for (const d of i % 2 === 0 ? [on, off, off, on] : [off, on, on, off]) {

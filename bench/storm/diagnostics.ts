@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /** Counters of the gateways' admission decisions, summed over gateways (from their /metrics). */
 export type RefusalCounts = Record<string, number>;
 
@@ -32,16 +30,4 @@ export function formatDelta(before: RefusalCounts, after: RefusalCounts): string
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
   return parts.join(', ') || '-';
-}
-
-/** CPU seconds a process has used (user + system), from /proc (Linux); NaN elsewhere. */
-export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name, in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }

@@ -6,7 +6,8 @@ import { runBench, type BenchContext } from '../support/bench-run.js';
 import { publishActivity, userAuthHeaders } from '../support/fixtures.js';
 import { runClosedLoop } from '../support/loop-load.js';
 import { fmtMs, fmtRate, fmtRatio, printTable, verdict } from '../support/report.js';
-import { formatDelta, processCpuSeconds, refusalCounts } from './diagnostics.js';
+import { processCpuMs } from '../support/process-cpu.js';
+import { formatDelta, refusalCounts } from './diagnostics.js';
 import { quantile, runOpenLoop, type StormRequest, type StormSample } from '../../test/support/open-loop.js';
 
 /**
@@ -123,7 +124,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     ctx.step(`${mode}: ${multiple}x (${fmtRate(multiple * offeredUnit)} claims/s) for ${LEVEL_S} s`);
     const before = await refusalCounts(suite.gatewayUrls);
     const tracer = process.env.STORM_TRACE ? traceAdmission(suite) : undefined;
-    const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0);
+    const gatewayCpu = () => suite.gateways.reduce((sum, g) => sum + processCpuMs(g.pid) / 1000, 0);
     const [gatewayCpuBefore, generatorCpuBefore] = [gatewayCpu(), process.cpuUsage()];
     const { samples, sentLateMs, loopDelayP99Ms, maxClientQueued } = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => multiple * offeredUnit, durationMs: LEVEL_S * 1000, next: claim, connections: CONNECTIONS });
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
