@@ -10,6 +10,15 @@ const COUNTERS: Array<[label: string, match: (line: string) => boolean]> = [
   ['bulkhead', (l) => l.startsWith('rampart_bulkhead_rejected_total')],
 ];
 
+/** The claims' share of the same (the mixed storm: who refused the claims, beside the reads). */
+const CLAIM_PREFIX = 'claims by ';
+const isClaim = (line: string) => line.includes('class="claim"');
+COUNTERS.push(
+  ...COUNTERS.filter(([label]) => label === 'priority' || label === 'limit' || label === 'cohort').map(
+    ([label, match]): [string, (line: string) => boolean] => [`${CLAIM_PREFIX}${label}`, (l) => match(l) && isClaim(l)],
+  ),
+);
+
 /** Reads every gateway's /metrics and sums the refusal counters by kind. */
 export async function refusalCounts(gatewayUrls: string[]): Promise<RefusalCounts> {
   const counts: RefusalCounts = Object.fromEntries(COUNTERS.map(([label]) => [label, 0]));
@@ -23,9 +32,10 @@ export async function refusalCounts(gatewayUrls: string[]): Promise<RefusalCount
   return counts;
 }
 
-/** `after − before`, as `kind n` pairs of the non-zero kinds. */
-export function formatDelta(before: RefusalCounts, after: RefusalCounts): string {
+/** `after − before`, as `kind n` pairs of the non-zero kinds (with the claims' own counts only when `claimsApart`). */
+export function formatDelta(before: RefusalCounts, after: RefusalCounts, claimsApart = false): string {
   const parts = Object.keys(after)
+    .filter((k) => claimsApart || !k.startsWith(CLAIM_PREFIX))
     .map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)] as const)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);

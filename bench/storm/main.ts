@@ -173,7 +173,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
     else if (s.status === 503 || s.status === 429) row.refused++;
     else if (s.status === 0) row.unanswered++;
   }
-  const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls));
+  const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls), true);
   if (process.env.STORM_TRACE) console.error(`mixed storm, claims refused per second: ${perSecond(mixedRun.samples.filter((s) => s.cls === 'claim' && isRefused(s)), MIXED_S).join(' ')}`);
   await suite.stop();
   return { mode, capacityPerS, unloadedP99, levels, settleMs, settleGoodputMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs };

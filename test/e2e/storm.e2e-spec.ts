@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
+import type { AdmissionView } from '../../apps/gateway/src/admin/admin-admission.controller.js';
 import { http } from '../support/http.js';
 import { quantile, runOpenLoop, type StormRequest } from '../support/open-loop.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
@@ -36,6 +37,7 @@ describe('click storm (2 gateways, 3 query, 2 delivery, adaptive admission)', ()
 
   it('answers every request of a 4x storm, never with a 500, refuses with Retry-After, and serves claims again afterwards', async () => {
     const capacity = await closedLoop(suite, claim, 3_000);
+    const refusedBefore = await claimsRefusedByGateways(suite);
     const storm = await runOpenLoop({ origins: suite.gatewayUrls, rateAt: () => 4 * capacity, durationMs: 6_000, next: claim, giveUpMs: 10_000, inspectErrors: true });
     const by = (pred: (s: (typeof storm.samples)[number]) => boolean) => storm.samples.filter(pred);
     const delivered = by((s) => s.status === 200);
@@ -53,6 +55,10 @@ describe('click storm (2 gateways, 3 query, 2 delivery, adaptive admission)', ()
       expect(s.retryAfter).toMatch(/^\d+$/);
       expect(s.code).toBe(s.status === 503 ? 'SERVICE_UNAVAILABLE' : 'RATE_LIMITED');
     }
+    // The gateways' own account of their refusals (GET /admin/admission): the claims their doors
+    // refused (priority level, delivery limit, cohorts) are among the 503s the clients saw, never more.
+    const claimsRefusedAtDoors = (await claimsRefusedByGateways(suite)) - refusedBefore;
+    expect(claimsRefusedAtDoors).toBeLessThanOrEqual(by((s) => s.status === 503).length);
     // Capacity comes back: claims one after another all succeed once the storm is over.
     await new Promise((r) => setTimeout(r, 2_000));
     for (let i = 0; i < 20; i++) {
@@ -62,6 +68,24 @@ describe('click storm (2 gateways, 3 query, 2 delivery, adaptive admission)', ()
     }
   });
 });
+
+/**
+ * Claims the gateways' doors refused since they started (priority level, delivery limit, cohorts), as
+ * `GET /admin/admission` counts them; checks each view adds up (refused = the sum by class).
+ */
+async function claimsRefusedByGateways(suite: Suite): Promise<number> {
+  let refused = 0;
+  for (const url of suite.gatewayUrls) {
+    const view = (await http('GET', `${url}/admin/admission`, { token: suite.adminToken })).body as AdmissionView;
+    const priority = view.priority!;
+    expect(priority.refused).toBe(Object.values(priority.refusedByClass).reduce((a, b) => a + b, 0));
+    expect(priority.cpuShare).toBeGreaterThanOrEqual(0);
+    expect(priority.cpuShare).toBeLessThanOrEqual(1);
+    const claims = view.services!.delivery.classes.claim;
+    refused += priority.refusedByClass.claim + claims.refusedLimit + claims.refusedCohort;
+  }
+  return refused;
+}
 
 /** Claims per second answered 200 by 32 callers in a closed loop over both gateways. */
 async function closedLoop(suite: Suite, next: () => StormRequest, durationMs: number): Promise<number> {

@@ -30,7 +30,7 @@ export interface AdmissionServiceView {
 export interface AdmissionView {
   mode: 'adaptive' | 'static';
   /** Adaptive mode only: the priority level (of 640) and the gateway's own queueing delay. */
-  priority?: { level: number; delayMs: number; utilization: number; cpuShare: number; overloaded: boolean; starved: boolean; refused: number };
+  priority?: { level: number; delayMs: number; utilization: number; cpuShare: number; overloaded: boolean; starved: boolean; refused: number; refusedByClass: Record<RequestClass, number> };
   services?: { query: AdmissionServiceView; delivery: AdmissionServiceView };
 }
 
@@ -66,9 +66,10 @@ export class AdminAdmissionController {
       };
     };
     const p = this.gate.prioritySnapshot();
+    const refusedByClass = { ...this.gate.refusedByPriority };
     return {
       mode,
-      priority: { level: p.level, delayMs: Math.round(p.delayMs * 10) / 10, utilization: Math.round(p.utilization * 100) / 100, cpuShare: Math.round(p.cpuShare * 100) / 100, overloaded: p.overloaded, starved: p.starved, refused: this.gate.refusedByPriority },
+      priority: { level: p.level, delayMs: Math.round(p.delayMs * 10) / 10, utilization: Math.round(p.utilization * 100) / 100, cpuShare: Math.round(p.cpuShare * 100) / 100, overloaded: p.overloaded, starved: p.starved, refused: Object.values(refusedByClass).reduce((total, n) => total + n, 0), refusedByClass },
       services: { query: service('query'), delivery: service('delivery') },
     };
   }

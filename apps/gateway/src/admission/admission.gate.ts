@@ -58,8 +58,8 @@ export class AdmissionGate {
   readonly controllers: Record<PolicedService, AdmissionController>;
   readonly priority: PriorityLevel;
   private lagTimer: NodeJS.Timeout | undefined;
-  /** Requests refused by the priority level, since start. */
-  refusedByPriority = 0;
+  /** Requests refused by the priority level since start, by class. */
+  readonly refusedByPriority: Record<RequestClass, number> = Object.fromEntries(REQUEST_CLASSES.map((cls) => [cls, 0])) as Record<RequestClass, number>;
   private readonly cohorts: TokenCohorts;
   private refusedSinceSummary = 0;
   private lastSummaryMs = Date.now();
@@ -89,7 +89,7 @@ export class AdmissionGate {
       if (!route) return done(null, payload);
       const cohort = this.cohortOf(request);
       if (!this.priority.admits(route.cls, cohort)) {
-        this.refusedByPriority++;
+        this.refusedByPriority[route.cls]++;
         this.refuse(request, reply, COHORT_RETRY_AFTER_S);
         return;
       }

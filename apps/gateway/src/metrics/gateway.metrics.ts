@@ -83,7 +83,9 @@ function registerAdmissionMetrics(metrics: Metrics, admission: AdmissionGate): v
   metrics.gauge('rampart_admission_cpu_share', 'Share of the last admission window the gateway ran on a core (CPU time over wall time); under 0.8 while overloaded it is starved of CPU and sheds no claims by priority', [], () => [
     [{}, admission.prioritySnapshot().cpuShare],
   ]);
-  metrics.counterFrom('rampart_admission_priority_refused_total', 'Requests refused by the priority level (the gateway itself overloaded)', [], () => [[{}, admission.refusedByPriority]]);
+  metrics.counterFrom('rampart_admission_priority_refused_total', 'Requests refused by the priority level (the gateway itself overloaded), by class', ['class'], () =>
+    REQUEST_CLASSES.map((cls): [{ class: string }, number] => [{ class: cls }, admission.refusedByPriority[cls]]),
+  );
   metrics.gauge('rampart_admission_cohorts', 'User cohorts (of 128) a class admits now; fewer under sustained overload', ['upstream', 'class'], () =>
     rows().flatMap(([upstream, s]) => REQUEST_CLASSES.map((cls): [{ upstream: string; class: string }, number] => [{ upstream, class: cls }, s.classes[cls].admittedCohorts])),
   );

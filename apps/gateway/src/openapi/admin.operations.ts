@@ -341,7 +341,7 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
         schema: admissionSchema,
         example: {
           mode: 'adaptive',
-          priority: { level: 640, delayMs: 1.2, utilization: 0.35, cpuShare: 0.33, overloaded: false, starved: false, refused: 0 },
+          priority: { level: 640, delayMs: 1.2, utilization: 0.35, cpuShare: 0.33, overloaded: false, starved: false, refused: 0, refusedByClass: { claim: 0, status: 0, read: 0, overview: 0, report: 0 } },
           services: {
             query: { limit: 64, inflight: 3, baselineMs: 2.1, recentMs: 2.4, throttled: 0, classes: admissionClassesExample },
             delivery: { limit: 80, inflight: 12, baselineMs: 6.5, recentMs: 9.1, throttled: 0, classes: admissionClassesExample },

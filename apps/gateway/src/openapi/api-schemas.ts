@@ -284,7 +284,10 @@ export const admissionSchema = describes<AdmissionView>()(
         cpuShare: z.number().meta({ description: 'Share of the last window the gateway ran on a core (CPU time over wall time).' }),
         overloaded: z.boolean(),
         starved: z.boolean().meta({ description: 'Overloaded while its CPU share was under 0.8 (the loop waited for a core): lower classes are shed, claims are not.' }),
-        refused: z.number().int(),
+        refused: z.number().int().meta({ description: 'Requests refused by the priority level since start.' }),
+        refusedByClass: z
+          .object({ claim: z.number().int(), status: z.number().int(), read: z.number().int(), overview: z.number().int(), report: z.number().int() })
+          .meta({ description: 'The same, by request class.' }),
       })
       .optional()
       .meta({ description: 'The priority level (of 640 keys: class rank × 128 + user cohort) and the gateway\'s own event-loop delay.' }),
