@@ -123,7 +123,11 @@ export const DASHBOARD_JS = `'use strict';
       return;
     }
     const p = data.priority;
-    $('#admission-priority').textContent = 'priority level ' + p.level + ' of 640' + (p.level < 640 ? ' (shedding by priority)' : '') + ', event-loop delay ' + p.delayMs + ' ms, busy ' + Math.round(p.utilization * 100) + '%, on a core ' + Math.round(p.cpuShare * 100) + '%' + (p.starved ? ' (starved of CPU: claims not shed by priority)' : '') + ', refused by priority ' + p.refused + (p.refused ? ' (' + Object.entries(p.refusedByClass).filter(([, n]) => n > 0).map(([cls, n]) => cls + ' ' + n).join(', ') + ')' : '');
+    const starved = p.starved ? ' (starved of CPU: claims not shed by priority)' : '';
+    const byClass = Object.entries(p.refusedByClass).filter(([, n]) => n > 0).map(([cls, n]) => cls + ' ' + n).join(', ');
+    $('#admission-priority').textContent = 'priority level ' + p.level + ' of 640' + (p.level < 640 ? ' (shedding by priority)' : '') +
+      ', event-loop delay ' + p.delayMs + ' ms, busy ' + Math.round(p.utilization * 100) + '%, on a core ' + Math.round(p.cpuShare * 100) + '%' + starved +
+      ', refused by priority ' + p.refused + (byClass ? ' (' + byClass + ')' : '');
     const items = [];
     for (const service of ['delivery', 'query']) {
       const s = data.services[service];
