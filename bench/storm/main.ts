@@ -80,6 +80,9 @@ interface ModeResult {
   mixed: Record<string, { sent: number; ok: number; refused: number; unanswered: number; latencies: number[] }>;
   mixedRefusedBy: string;
   mixedGeneratorLateMs: number;
+  /** The generator's own event-loop p99 and the most requests waiting for one of its sockets, in the mixed storm. */
+  mixedGeneratorLoopP99Ms: number;
+  mixedGeneratorQueuedMax: number;
 }
 
 runBench('storm', { deadlineS: 600 }, async (ctx) => {
@@ -176,7 +179,7 @@ async function runMode(ctx: BenchContext, mode: Mode, reference: () => number): 
   const mixedRefusedBy = formatDelta(beforeMixed, await refusalCounts(suite.gatewayUrls), true);
   if (process.env.STORM_TRACE) console.error(`mixed storm, claims refused per second: ${perSecond(mixedRun.samples.filter((s) => s.cls === 'claim' && isRefused(s)), MIXED_S).join(' ')}`);
   await suite.stop();
-  return { mode, capacityPerS, unloadedP99, levels, settleMs, settleGoodputMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs };
+  return { mode, capacityPerS, unloadedP99, levels, settleMs, settleGoodputMs, mixed, mixedRefusedBy, mixedGeneratorLateMs: mixedRun.sentLateMs, mixedGeneratorLoopP99Ms: mixedRun.loopDelayP99Ms, mixedGeneratorQueuedMax: mixedRun.maxClientQueued };
 }
 
 /** STORM_TRACE=1: prints the first gateway's admission gauges every 500 ms (for tuning), and the mixed storm's refused claims per second. */
@@ -302,7 +305,9 @@ function report(results: ModeResult[], capacity: number): void {
       ]),
     ),
   );
-  for (const r of results) console.log(`  ${r.mode}: refused by ${r.mixedRefusedBy}; generator late up to ${fmtMs(r.mixedGeneratorLateMs)} ms`);
+  for (const r of results) console.log(
+      `  ${r.mode}: refused by ${r.mixedRefusedBy}; generator late up to ${fmtMs(r.mixedGeneratorLateMs)} ms, its loop p99 ${fmtMs(r.mixedGeneratorLoopP99Ms)} ms, up to ${r.mixedGeneratorQueuedMax} requests waiting for one of its sockets`,
+    );
   const adaptive = results.find((r) => r.mode === 'adaptive');
   const staticMode = results.find((r) => r.mode === 'static');
   if (!adaptive || !staticMode) return;
