@@ -46,6 +46,8 @@ export interface Suite {
   /** The metrics URL of each analyzer started, by number. */
   analyzerMetricsUrls: Map<number, string>;
   provider: RunningApp;
+  /** Stops delivery instance `i` (SIGTERM) and starts it again on its TCP port with its settings; it replaces it in `deliveries`. */
+  restartDelivery(i: number): Promise<RunningApp>;
   gatewayUrls: string[];
   providerUrl: string;
   queryTcpPorts: number[];
@@ -75,10 +77,13 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
     const provider = await start('provider-stub', { PORT: String(providerPort), ...opts.providerEnv });
     const queryTcpPorts: number[] = [];
     const deliveryTcpPorts: number[] = [];
+    const serviceEnvs = new Map<string, Record<string, string>>();
     const spawnService = async (name: 'query' | 'delivery', i: number, ports: number[], extra: Record<string, string> = {}) => {
       const tcp = await freePort();
-      ports.push(tcp);
-      return start(name, { ...common, TCP_PORT: String(tcp), HTTP_PORT: String(await freePort()), ...extra }, { label: `${name}-${i + 1}` });
+      ports[i] = tcp;
+      const env = { ...common, TCP_PORT: String(tcp), ...extra };
+      serviceEnvs.set(`${name}-${i + 1}`, env);
+      return start(name, { ...env, HTTP_PORT: String(await freePort()) }, { label: `${name}-${i + 1}` });
     };
     const queries = await Promise.all(Array.from({ length: opts.queries ?? 1 }, (_, i) => spawnService('query', i, queryTcpPorts)));
     // A small retired-number filter (16,384 shards of 16 bytes): suites share the test Redis.
@@ -113,6 +118,12 @@ export async function startSuite(opts: SuiteOptions = {}): Promise<Suite> {
     for (let n = 1; n <= (opts.analyzers ?? 0); n += 1) await startAnalyzer(n);
     const suite: Suite = {
       redisUrl, prefix, databaseSchema, adminToken, jwtSecret, gateways, queries, deliveries, analyzers, startAnalyzer, analyzerMetricsUrls, provider, gatewayUrls,
+      restartDelivery: async (i) => {
+        const label = `delivery-${i + 1}`;
+        await suite.deliveries[i]!.stop();
+        suite.deliveries[i] = await start('delivery', { ...serviceEnvs.get(label)!, HTTP_PORT: String(await freePort()) }, { label: `${label}-restarted` });
+        return suite.deliveries[i]!;
+      },
       providerUrl: `http://127.0.0.1:${providerPort}`, queryTcpPorts, deliveryTcpPorts,
       token: (userId, o = {}) =>
         new SignJWT({})

@@ -29,6 +29,8 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
   private archiver?: OrderArchiver;
   private retentionTimer?: NodeJS.Timeout;
   private filterTimer?: NodeJS.Timeout;
+  /** The running look for the retired-number filter, if any. */
+  private filterLook?: Promise<void>;
   private retentionPass?: Promise<unknown>;
   private stopped = false;
   private starting?: Promise<void>;
@@ -43,7 +45,7 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly retiredNumbers: RetiredNumbers,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.access.enabled) {
       this.logger.warn({ event: 'archive.off', reason: 'DATABASE_URL is not set: settled orders are not archived and retention deletes nothing' });
       return;
@@ -74,10 +76,45 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
       [{}, (await archiver.lagMs()) / 1000],
     ]);
     this.metrics.gauge('rampart_archive_ready', 'PostgreSQL reachable and migrated at start-up (1), or not yet (0)', [], () => [[{}, this.access.ready ? 1 : 0]]);
-    this.starting = this.migrateThenStart();
+    const lockMs = Math.max(this.config.archive.retentionIntervalMs, 10_000);
+    const filter = new RetiredNumbersBuilder(this.redis, this.keys, this.retiredNumbers, this.access.orders!, { lockMs, slotBytes: this.config.archive.retiredFilterSlotBytes });
+    this.metrics.gauge('rampart_retired_filter_ready', 'The retired-number filter is complete and its size known here (1), or not (0: claims ask PostgreSQL)', [], () => [[{}, this.retiredNumbers.size > 0 ? 1 : 0]]);
+    this.starting = this.migrateThenStart(filter, lockMs);
+    // The first look is awaited (at most a second), so a claim the instance serves finds the filter.
+    await Promise.race([this.lookForFilter(filter), new Promise((resolve) => setTimeout(resolve, FILTER_RETRY_MS).unref())]);
   }
 
-  private async migrateThenStart(): Promise<void> {
+  /**
+   * Uses the retired-number filter as soon as this instance can, tried every second until it has it:
+   * one found complete in Redis at once, whether PostgreSQL answers or not (an instance restarted
+   * while PostgreSQL is away would otherwise bind every new number as "unknown" and, PostgreSQL not
+   * answering either, let an archived order's key start a second order: torture seed 3647355196);
+   * once the archive is ready, one built here when missing (or by the instance that took the build's
+   * lock). Until then each of its claims on a new number asks PostgreSQL.
+   */
+  private lookForFilter(filter: RetiredNumbersBuilder): Promise<void> {
+    clearTimeout(this.filterTimer);
+    // One look at a time: a look asked for during another runs after it (the migrations just ended:
+    // now it may build).
+    const look: Promise<void> = (this.filterLook ?? Promise.resolve())
+      .then(() => {
+        if (this.stopped || this.retiredNumbers.size > 0) return true;
+        return this.access.ready ? filter.ensure() : filter.adoptBuilt();
+      })
+      .catch((err: unknown) => {
+        this.logger.warn({ event: 'retired-numbers.build-failed', error: (err as Error).message });
+        return false;
+      })
+      .then((ready) => {
+        if (this.filterLook !== look) return;
+        this.filterLook = undefined;
+        if (!ready && !this.stopped) (this.filterTimer = setTimeout(() => void this.lookForFilter(filter), FILTER_RETRY_MS)).unref();
+      });
+    this.filterLook = look;
+    return look;
+  }
+
+  private async migrateThenStart(filter: RetiredNumbersBuilder, lockMs: number): Promise<void> {
     const db = this.access.db!;
     const applied = await db.migrateUntilDone({
       stopped: () => this.stopped,
@@ -89,12 +126,10 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
     this.access.ready = true;
     this.logger.log({ event: 'archive.ready', database: redactDatabaseUrl(db.config.url), schema: db.schema, migrationsApplied: applied });
     this.archiver?.start();
-    const lockMs = Math.max(this.config.archive.retentionIntervalMs, 10_000);
+    void this.lookForFilter(filter); // built at once if missing, as PostgreSQL now answers
     const retention = new OrderRetention(this.redis, this.keys, this.access.orders!, this.bindings, { retentionS: this.config.archive.retentionS, lockMs });
-    const filter = new RetiredNumbersBuilder(this.redis, this.keys, this.retiredNumbers, this.access.orders!, { lockMs, slotBytes: this.config.archive.retiredFilterSlotBytes });
     const retired = this.metrics.counter('rampart_retention_orders_retired_total', 'Settled, archived orders removed from Redis by retention');
-    this.metrics.gauge('rampart_retired_filter_ready', 'The retired-number filter is complete and its size known here (1), or not (0: claims ask PostgreSQL)', [], () => [[{}, this.retiredNumbers.size > 0 ? 1 : 0]]);
-    // The filter before every retention pass (retention retires nothing until it is complete)...
+    // The filter before every retention pass (retention retires nothing until it is complete).
     const round = () => {
       this.retentionPass ??= filter
         .ensure()
@@ -105,20 +140,6 @@ export class ArchiveRuntime implements OnApplicationBootstrap, OnModuleDestroy, 
         .catch((err: unknown) => this.logger.warn({ event: 'retention.failed', error: (err as Error).message }))
         .finally(() => (this.retentionPass = undefined));
     };
-    // ...and at once, tried again every second until this instance has it (built here, or by the
-    // instance that took the build's lock): until then each of its claims asks PostgreSQL.
-    const adopt = () => {
-      void filter
-        .ensure()
-        .catch((err: unknown) => {
-          this.logger.warn({ event: 'retired-numbers.build-failed', error: (err as Error).message });
-          return false;
-        })
-        .then((ready) => {
-          if (!ready && !this.stopped) (this.filterTimer = setTimeout(adopt, FILTER_RETRY_MS)).unref();
-        });
-    };
-    adopt();
     this.retentionTimer = setInterval(round, this.config.archive.retentionIntervalMs);
     this.retentionTimer.unref();
   }

@@ -39,11 +39,7 @@ export class RetiredNumbersBuilder {
    * while another instance builds it.
    */
   async ensure(): Promise<boolean> {
-    const ready = Number(await this.redis.get(this.keys.retiredNumbersReady()));
-    if (ready > 0) {
-      this.adopt(ready);
-      return true;
-    }
+    if (await this.adoptBuilt()) return true;
     const lock = this.keys.retiredNumbersBuildLock();
     const token = `${process.pid}-${Math.random()}`;
     if ((await this.redis.set(lock, token, 'PX', this.opts.lockMs, 'NX')) !== 'OK') return false;
@@ -76,6 +72,17 @@ export class RetiredNumbersBuilder {
     } finally {
       if ((await this.redis.get(lock)) === token) await this.redis.del(lock);
     }
+  }
+
+  /**
+   * True when the filter is complete (its ready marker is in Redis) and this instance now uses its
+   * size; reads Redis only, so an instance started while PostgreSQL is away uses a filter that exists.
+   */
+  async adoptBuilt(): Promise<boolean> {
+    const ready = Number(await this.redis.get(this.keys.retiredNumbersReady()));
+    if (!(ready > 0)) return false;
+    this.adopt(ready);
+    return true;
   }
 
   private adopt(slotBytes: number): void {
