@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { createVerifier, TokenError } from 'fast-jwt';
 import { AppError, ErrorCode, ID_PATTERN } from '@app/contracts';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { bearerToken } from './bearer-token.js';
@@ -17,20 +17,22 @@ const VERIFIED_CACHE_SIZE = 10_000;
  * User routes: `Authorization: Bearer <JWT>`, HS256 with `JWT_SECRET`, `exp` honoured, `sub` an id.
  * Anything else is 401 UNAUTHORIZED; the reason is in the message, the token never is.
  *
- * The key is imported once, and a verified token is remembered (bounded, until its `exp`), so a
- * repeat costs a Map lookup instead of an HMAC through WebCrypto: verification was the gateway's
- * largest per-request cost (see bench/README.md).
+ * Verified with fast-jwt, synchronously on `node:crypto` (jose's HMAC goes through WebCrypto, a job on
+ * libuv's thread pool and a promise: about 3x the CPU, and the gateway's largest per-claim cost when
+ * users do not repeat; see bench/README.md). A verified token is remembered (bounded, until its `exp`),
+ * so a repeat costs a Map lookup.
  */
 @Injectable()
 export class UserAuthGuard implements CanActivate {
-  private readonly key: Promise<CryptoKey>;
+  private readonly verify: (token: string) => { sub?: unknown; exp?: unknown };
   private readonly verified = new Map<string, { sub: string; expMs: number }>();
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(config.jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    // `exp` is required (contract section 2): a token without one would be valid forever.
+    this.verify = createVerifier({ key: config.jwtSecret, algorithms: ['HS256'], requiredClaims: ['exp'] });
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<UserRequest>();
     const token = bearerToken(request);
     if (!token) throw unauthorized('missing bearer token');
@@ -41,15 +43,15 @@ export class UserAuthGuard implements CanActivate {
     }
     let payload: { sub?: unknown; exp?: unknown };
     try {
-      // `exp` is required (contract section 2): a token without one would be valid forever.
-      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
+      payload = this.verify(token);
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired');
-      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthorized('token has no exp');
+      if (err instanceof TokenError && err.code === TokenError.codes.expired) throw unauthorized('token expired');
+      if (err instanceof TokenError && err.code === TokenError.codes.missingRequiredClaim) throw unauthorized('token has no exp');
       throw unauthorized('invalid token');
     }
     const { sub, exp } = payload;
     if (typeof sub !== 'string' || !ID_PATTERN.test(sub)) throw unauthorized('token has no valid sub');
+    if (typeof exp !== 'number') throw unauthorized('token has no exp');
     this.remember(token, sub, (exp as number) * 1000);
     request.userId = sub;
     return true;
