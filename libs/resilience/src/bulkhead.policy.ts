@@ -57,6 +57,11 @@ export class BulkheadPolicy implements Policy {
     return this.inner.execute(({ signal: inner }) => fn({ signal: inner, attempt: 1 }), signal).then(undefined, this.mapRejection);
   }
 
+  /** Whether a call made now starts at once (a slot is free): it neither waits in the queue nor is refused. */
+  get hasFreeSlot(): boolean {
+    return this.inner.executionSlots > 0;
+  }
+
   private readonly mapRejection = (err: unknown): never => {
     if (!isBulkheadRejectedError(err)) throw err;
     this.rejected++;

@@ -19,6 +19,7 @@ import { type ArchiveAnswer, ArchivedOrderLookup } from '../archive/archived-ord
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { type AttemptOrder, OrderDeliverer } from '../deliveries/order-deliverer.js';
 import { BucketRebalancer } from '../inventory/bucket.rebalancer.js';
+import { DurabilityFence } from '../lifecycle/durability-fence.js';
 import { GiftBucketCounts } from '../inventory/gift-bucket-counts.js';
 import { type BindResult, OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
 import { OrderStore, type StartResult } from '../lifecycle/order.store.js';
@@ -54,6 +55,7 @@ export class ClaimService {
     private readonly archived: ArchivedOrderLookup,
     private readonly bucketCounts: GiftBucketCounts,
     private readonly rebalancer: BucketRebalancer,
+    private readonly fence: DurabilityFence,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
@@ -105,6 +107,8 @@ export class ClaimService {
       // A synchronous provider call that could not finish before the gateway gives up is not started:
       // the order is queued and answered 202 at once (the worker delivers it).
       forceAsync: this.flags.isEnabled(Flags.DeliveryForceAsync) || remainingMs(req.meta, Date.now()) < this.config.providerTotalDeadlineMs,
+      // A sync claim calls its provider right after: its start records the send (one round trip less).
+      sendRecord: this.fence.sendRecord(),
     });
     let started = await start();
     if (started.kind === 'refused' && started.code === 'REBALANCING') {
@@ -203,7 +207,7 @@ export class ClaimService {
       return this.settledReply(order, started.status);
     }
     if (started.status === 'queued') return this.handToQueue(order);
-    const result = await this.deliverer.attempt(order, started.epoch, started.target, { actor: 'claim', finalAttempt: false });
+    const result = await this.deliverer.attempt(order, started.epoch, started.target, { actor: 'claim', finalAttempt: false, sentMarked: started.sentMarked });
     if (result.lost) return this.settledReply(order, result.status);
     if (result.status === 'queued') return this.handToQueue(order);
     return ok({ orderId: order.orderId, status: result.status as OrderStatus });

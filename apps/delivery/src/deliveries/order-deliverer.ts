@@ -58,14 +58,35 @@ export class OrderDeliverer {
     );
   }
 
-  async attempt(order: AttemptOrder, epoch: number, target: ProviderTarget, opts: { actor: 'claim' | 'worker'; finalAttempt: boolean }): Promise<AttemptResult> {
+  /**
+   * `sentMarked`: the take already recorded this attempt's send (start-claim.lua, take-attempt.lua)
+   * and no earlier attempt of the order was sent. The call then goes out without a record of its own
+   * when it can go at once (a free slot in the provider's bulkhead; checked in the same turn as the
+   * call takes it); if it would wait for a slot, the take's record is cleared first and the call
+   * records its send just before it goes, as any other; a call that was not sent clears it as it
+   * requeues the order.
+   */
+  async attempt(
+    order: AttemptOrder,
+    epoch: number,
+    target: ProviderTarget,
+    opts: { actor: 'claim' | 'worker'; finalAttempt: boolean; sentMarked?: boolean },
+  ): Promise<AttemptResult> {
     const renewal = setInterval(() => {
       this.orders.hold(order, epoch, { markSent: false }).catch(() => undefined);
     }, Math.max(100, Math.floor(this.config.attemptLeaseMs / 3)));
     try {
       const { orderId, userId, giftId } = order;
-      const outcome = await this.provider.deliver(target.providerUrl, { orderId, userId, giftId, quantity: 1 }, () => this.recordSend(order, epoch, target));
-      const result = await this.commit(order, epoch, target, outcome, opts);
+      let sentByTake = opts.sentMarked === true;
+      if (sentByTake && !this.provider.sendsAtOnce(target.providerUrl)) {
+        sentByTake = false;
+        // Unreachable Redis: the record stays (the order then looks sent: safe), and the call's own
+        // record below fails too, so it is not sent.
+        await this.orders.hold(order, epoch, { markSent: false, unmarkSent: true }).catch(() => undefined);
+      }
+      const recordSend = sentByTake ? undefined : () => this.recordSend(order, epoch, target);
+      const outcome = await this.provider.deliver(target.providerUrl, { orderId, userId, giftId, quantity: 1 }, recordSend);
+      const result = await this.commit(order, epoch, target, outcome, { ...opts, sentByTake });
       this.outcomes.inc({ outcome: result.lost ? 'lost' : result.status });
       return result;
     } finally {
@@ -93,7 +114,7 @@ export class OrderDeliverer {
     epoch: number,
     target: ProviderTarget,
     outcome: ProviderOutcome,
-    opts: { actor: 'claim' | 'worker'; finalAttempt: boolean },
+    opts: { actor: 'claim' | 'worker'; finalAttempt: boolean; sentByTake: boolean },
   ): Promise<AttemptResult> {
     const { actor } = opts;
     switch (outcome.kind) {
@@ -129,6 +150,8 @@ export class OrderDeliverer {
         const reason = opts.finalAttempt ? `gave up: ${outcome.reason}` : outcome.reason;
         // A failed order records why (`failure`): the dead-letter listing tells refused from exhausted by it.
         const fields: Record<string, string> = opts.finalAttempt ? { error: reason, failure: 'exhausted' } : { error: reason };
+        // Not sent: the send record its take made goes (the order was never sent before it).
+        if (outcome.kind === 'not-sent' && opts.sentByTake) fields.sentEpoch = '0';
         return this.result(order, await this.orders.move(order, 'delivering', to, actor, { epoch, reason, fields }), to, outcome.reason, opts.finalAttempt ? 'exhausted' : undefined);
       }
     }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { SendRecord } from './order.store.js';
 
 /** How often `auto` re-reads the master's replica count, in ms. */
 const REFRESH_MS = 10_000;
@@ -25,6 +26,14 @@ export class DurabilityFence {
   /** Replicas to wait for now (0: no fence). */
   replicas(): number {
     return this.count;
+  }
+
+  /**
+   * Whether a take may record its attempt's send at once (see SendRecord): always without a fence;
+   * with one, only for providers with order numbers (the others' record must go out with the WAIT).
+   */
+  sendRecord(): SendRecord {
+    return this.count > 0 ? 'with-order-numbers' : 'always';
   }
 
   async start(): Promise<void> {

@@ -16,7 +16,7 @@ type Arg = string | number;
 export interface LifecycleCommands {
   rpBindOrder(binding: string, retiredShard: string, ...argv: Arg[]): Promise<string[]>;
   rpStartClaim(gift: string, day: string, user: string, ledger: string, state: string, history: string, open: string, orders: string, latch: string, ...argv: Arg[]): Promise<string[]>;
-  rpTakeAttempt(state: string, history: string, open: string, gift: string, ...argv: Arg[]): Promise<[number, string, string?, string?, string?]>;
+  rpTakeAttempt(state: string, history: string, open: string, gift: string, ...argv: Arg[]): Promise<[number, string, string?, string?, string?, string?]>;
   rpHoldAttempt(state: string, open: string, ...argv: Arg[]): Promise<number>;
   rpRetireOrder(state: string, history: string, ledger: string, orders: string, open: string, uncertain: string, ...argv: Arg[]): Promise<[number, string]>;
   rpMoveOrder(state: string, history: string, open: string, gift: string, user: string, ledger: string, uncertain: string, latch: string, settled: string, ...argv: Arg[]): Promise<[number, string, string?]>;

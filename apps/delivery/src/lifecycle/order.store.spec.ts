@@ -70,7 +70,7 @@ describe('order lifecycle scripts', () => {
     it('reserves and counts inventory, day and user; a repeat changes nothing and sees the state', async () => {
       await gift('g1', { perUserLimit: 5 });
       const first = await start('o1');
-      expect(first).toEqual({ kind: 'started', status: 'delivering', epoch: 1, target: { providerUrl: 'http://127.0.0.1:7001', orderNumbers: true } });
+      expect(first).toEqual({ kind: 'started', status: 'delivering', epoch: 1, target: { providerUrl: 'http://127.0.0.1:7001', orderNumbers: true }, sentMarked: false });
       expect(await start('o1')).toEqual({ ...first, kind: 'existing' });
       expect(await counts()).toEqual({ reserved: '1', today: '1', claimed: '1', uncertain: '0' });
       expect(await store.state('g1', 'o1')).toMatchObject({ status: 'delivering', epoch: 1, attempts: 1, version: 1, activityId: 'a1', reservedDay: day });
@@ -96,6 +96,22 @@ describe('order lifecycle scripts', () => {
       expect(await start('o1')).toEqual({ kind: 'refused', code });
       expect(await redis.hget(keys.gift('g1'), 'reserved')).toBe('0');
       expect(await redis.ttl(keys.orderState('g1', 'o1'))).toBeGreaterThan(86_000);
+    });
+
+    it("records a sync claim's send with its start when asked; never an async one's, a repeat's or, behind a fence, one without order numbers", async () => {
+      await gift('g1', { perUserLimit: 5 });
+      const opts = { nowMs: now, day, createdAtMs: now, uncertainLimit: 2, paused: false, forceAsync: false };
+      const sentEpoch = (orderId: string) => redis.hget(keys.orderState('g1', orderId), 'sentEpoch');
+      expect(await store.start(ref('o1'), { ...opts, sendRecord: 'always' })).toMatchObject({ kind: 'started', status: 'delivering', epoch: 1, sentMarked: true });
+      expect(await sentEpoch('o1')).toBe('1');
+      expect(await store.start(ref('o1'), { ...opts, sendRecord: 'always' })).toMatchObject({ kind: 'existing', sentMarked: false });
+      expect(await store.start(ref('o2'), { ...opts, forceAsync: true, sendRecord: 'always' })).toMatchObject({ kind: 'started', status: 'queued', sentMarked: false });
+      expect(await sentEpoch('o2')).toBe('0');
+      expect(await store.start(ref('o3'), { ...opts, sendRecord: 'with-order-numbers' })).toMatchObject({ status: 'delivering', sentMarked: true });
+      await redis.hset(keys.gift('g1'), 'orderNumbers', '0');
+      expect(await store.start(ref('o4'), { ...opts, sendRecord: 'with-order-numbers' })).toMatchObject({ status: 'delivering', sentMarked: false });
+      expect(await sentEpoch('o4')).toBe('0');
+      expect(await store.start(ref('o5'), opts)).toMatchObject({ status: 'delivering', sentMarked: false });
     });
 
     it('refuses an unknown gift without storing anything', async () => {
@@ -155,7 +171,7 @@ describe('order lifecycle scripts', () => {
     it("a job's one-step take: only an unsent queued order of a gift with a provider, once, with what the job needs", async () => {
       await start('o1');
       const results = await Promise.all(Array.from({ length: 10 }, () => store.takeUnsent(ref('o1'), 'worker')));
-      expect(results.filter(Boolean)).toEqual([{ epoch: 1, createdAtMs: now, target: { providerUrl: 'http://127.0.0.1:7001', orderNumbers: true } }]);
+      expect(results.filter(Boolean)).toEqual([{ epoch: 1, createdAtMs: now, target: { providerUrl: 'http://127.0.0.1:7001', orderNumbers: true }, sentMarked: false }]);
       expect(await redis.hget(keys.orderState('g1', 'o1'), 'status')).toBe('delivering');
       // Delivering, and later queued again after a send: the job must read the order and decide.
       expect(await store.takeUnsent(ref('o1'), 'worker')).toBeUndefined();
@@ -174,6 +190,29 @@ describe('order lifecycle scripts', () => {
       expect(await store.takeUnsent(ref('o3'), 'worker')).toBeUndefined();
       expect(await redis.hget(keys.orderState('g1', 'o3'), 'status')).toBe('queued');
       expect(await store.takeUnsent(ref('nope'), 'worker')).toBeUndefined();
+    });
+
+    it("a job's one-step take records the send when asked (sent at once), and the attempt can clear it again", async () => {
+      const sentEpoch = (orderId: string) => redis.hget(keys.orderState('g1', orderId), 'sentEpoch');
+      await start('o1');
+      expect(await store.takeUnsent(ref('o1'), 'worker', 'with-order-numbers')).toMatchObject({ epoch: 1, sentMarked: true });
+      expect(await sentEpoch('o1')).toBe('1');
+      // The call would have to wait for a slot: the attempt clears the take's record (and records its own just before the call).
+      expect(await store.hold(ref('o1'), 1, { markSent: false, unmarkSent: true })).toBe(true);
+      expect(await sentEpoch('o1')).toBe('0');
+      // Behind a durability fence a provider without order numbers is not recorded at the take: its record goes with the WAIT.
+      await redis.hset(keys.gift('g1'), 'orderNumbers', '0');
+      await start('o2');
+      expect(await store.takeUnsent(ref('o2'), 'worker', 'with-order-numbers')).toMatchObject({ epoch: 1, sentMarked: false });
+      expect(await sentEpoch('o2')).toBe('0');
+      // Without a fence it is; a call that was then not sent requeues the order unrecorded, and the next job's one-step take applies again.
+      await start('o3');
+      expect(await store.takeUnsent(ref('o3'), 'worker', 'always')).toMatchObject({ epoch: 1, sentMarked: true });
+      expect(await store.move(ref('o3'), 'delivering', 'queued', 'worker', { epoch: 1, fields: { sentEpoch: '0' } })).toMatchObject({ moved: true });
+      expect(await store.takeUnsent(ref('o3'), 'worker', 'never')).toMatchObject({ epoch: 2, sentMarked: false });
+      expect(await sentEpoch('o3')).toBe('0');
+      // An attempt that lost its order clears nothing.
+      expect(await store.hold(ref('o1'), 7, { markSent: false, unmarkSent: true })).toBe(false);
     });
 
     it('a running attempt keeps its order: no takeover while the lease runs', async () => {

@@ -38,8 +38,18 @@ export interface ProviderTarget {
   orderNumbers: boolean;
 }
 
+/**
+ * Whether a take records the attempt's send at once (see take-attempt.lua), for a caller that sends
+ * right after it: `always`, or `with-order-numbers` while the durability fence must WAIT for a replica
+ * before a provider without order numbers is called (that record goes out with the WAIT instead).
+ */
+export type SendRecord = 'always' | 'with-order-numbers' | 'never';
+
+const SEND_RECORD_ARG: Record<SendRecord, string> = { always: '1', 'with-order-numbers': 'n', never: '0' };
+
 export type StartResult =
-  | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget }
+  /** `sentMarked`: the take recorded the send (a sync claim, see SendRecord). */
+  | { kind: 'started' | 'existing'; status: LifecycleStatus; epoch: number; target: ProviderTarget; sentMarked: boolean }
   /**
    * RETIRED: the gift was retired by retention (a NOT_ACTIVE to the client; its orders are archived).
    * REBALANCING: the user's bucket of a split gift is empty, others may not be (nothing stored).
@@ -88,15 +98,16 @@ export class OrderStore {
    */
   async start(
     order: OrderRef,
-    opts: { nowMs: number; day: string; createdAtMs: number; uncertainLimit: number; paused: boolean; forceAsync: boolean },
+    opts: { nowMs: number; day: string; createdAtMs: number; uncertainLimit: number; paused: boolean; forceAsync: boolean; sendRecord?: SendRecord },
   ): Promise<StartResult> {
     const k = this.keys;
     const { orderId, userId, giftId } = order;
-    const [kind, status, epoch, refusal, providerUrl, orderNumbers, latchSeq] = await this.redis.rpStartClaim(
+    const [kind, status, epoch, refusal, providerUrl, orderNumbers, latchSeq, sentMarked] = await this.redis.rpStartClaim(
       k.gift(giftId), k.giftDay(giftId, opts.day), k.giftUser(giftId, userId), k.giftLedger(giftId),
       k.orderState(giftId, orderId), k.orderHistory(giftId, orderId), k.giftOpenOrders(giftId), k.giftOrders(giftId), k.giftSoldOutLatch(giftId),
       orderId, userId, giftId, opts.nowMs, opts.day, opts.uncertainLimit, opts.paused ? '1' : '0', opts.forceAsync ? '1' : '0',
       opts.createdAtMs, this.config.attemptLeaseMs, this.config.reconcileQueuedAfterMs, k.orderEvents(orderId), this.config.refusalRetentionS,
+      SEND_RECORD_ARG[opts.sendRecord ?? 'never'],
     );
     this.latches?.arm(giftId, Number(latchSeq));
     if (kind === 'refused' || status === 'refused') return { kind: 'refused', code: refusal as ClaimRefusal | 'NOT_FOUND' | 'RETIRED' | 'REBALANCING' };
@@ -105,6 +116,7 @@ export class OrderStore {
       status: status as LifecycleStatus,
       epoch: Number(epoch),
       target: { providerUrl, orderNumbers: orderNumbers === '1' },
+      sentMarked: sentMarked === '1',
     };
   }
 
@@ -122,28 +134,34 @@ export class OrderStore {
    * provider (a job's usual case), and answers what the job needs of order and gift. Undefined
    * otherwise: the caller reads the order ({@link stateWithTarget}) and decides.
    */
-  async takeUnsent(order: OrderRef, actor: Actor): Promise<{ epoch: number; createdAtMs: number; target: ProviderTarget } | undefined> {
+  async takeUnsent(
+    order: OrderRef,
+    actor: Actor,
+    sendRecord: SendRecord = 'never',
+  ): Promise<{ epoch: number; createdAtMs: number; target: ProviderTarget; sentMarked: boolean } | undefined> {
     transitionFor('queued', 'delivering', actor);
-    const [taken, epoch, createdAtMs, providerUrl, orderNumbers] = await this.takeAttempt(order, 'queued', '', actor, false);
+    const [taken, epoch, createdAtMs, providerUrl, orderNumbers, sentMarked] = await this.takeAttempt(order, 'queued', '', actor, false, sendRecord);
     if (taken !== 1 || !providerUrl) return undefined;
-    return { epoch: Number(epoch), createdAtMs: Number(createdAtMs ?? 0), target: { providerUrl, orderNumbers: orderNumbers === '1' } };
+    return { epoch: Number(epoch), createdAtMs: Number(createdAtMs ?? 0), target: { providerUrl, orderNumbers: orderNumbers === '1' }, sentMarked: sentMarked === '1' };
   }
 
-  private takeAttempt(order: OrderRef, from: 'queued' | 'delivering', epoch: number | '', actor: Actor, sentTakeover: boolean) {
+  private takeAttempt(order: OrderRef, from: 'queued' | 'delivering', epoch: number | '', actor: Actor, sentTakeover: boolean, sendRecord: SendRecord = 'never') {
     const k = this.keys;
     return this.redis.rpTakeAttempt(
       k.orderState(order.giftId, order.orderId), k.orderHistory(order.giftId, order.orderId), k.giftOpenOrders(order.giftId), k.gift(order.giftId),
-      order.orderId, from, epoch, actor, this.config.attemptLeaseMs, k.orderEvents(order.orderId), sentTakeover ? '1' : '0',
+      order.orderId, from, epoch, actor, this.config.attemptLeaseMs, k.orderEvents(order.orderId), sentTakeover ? '1' : '0', SEND_RECORD_ARG[sendRecord],
     );
   }
 
   /**
-   * Renews a running attempt's lease, and records its send when `markSent`; with `replicas` > 0 the
+   * Renews a running attempt's lease, and records its send when `markSent` (or clears the record its
+   * take made, when `unmarkSent`: the call could not go out at once); with `replicas` > 0 the
    * write must also reach that many replicas within `fenceTimeoutMs` (Redis WAIT) before the call
    * may go out. True while the attempt owns the order (and the fence held).
    */
-  async hold(order: OrderRef, epoch: number, opts: { markSent: boolean; replicas?: number; fenceTimeoutMs?: number }): Promise<boolean> {
-    const args = [this.keys.orderState(order.giftId, order.orderId), this.keys.giftOpenOrders(order.giftId), order.orderId, epoch, this.config.attemptLeaseMs, opts.markSent ? '1' : '0'] as const;
+  async hold(order: OrderRef, epoch: number, opts: { markSent: boolean; unmarkSent?: boolean; replicas?: number; fenceTimeoutMs?: number }): Promise<boolean> {
+    const send = opts.markSent ? '1' : opts.unmarkSent ? 'u' : '0';
+    const args = [this.keys.orderState(order.giftId, order.orderId), this.keys.giftOpenOrders(order.giftId), order.orderId, epoch, this.config.attemptLeaseMs, send] as const;
     if (!opts.replicas) return (await this.redis.rpHoldAttempt(...args)) === 1;
     // One pipeline: on a cluster it goes to the gift's master, whose replicas WAIT counts.
     const pipeline = this.redis.pipeline() as unknown as FencePipeline;

@@ -23,6 +23,11 @@ class ProviderFailure extends Error {
   }
 }
 
+interface ProviderGuards {
+  policy: Policy;
+  bulkhead: BulkheadPolicy;
+}
+
 const FAILURES = new Set<ProviderOutcome['kind']>(['not-sent', 'failed', 'unknown']);
 
 /**
@@ -35,7 +40,9 @@ const FAILURES = new Set<ProviderOutcome['kind']>(['not-sent', 'failed', 'unknow
 export class GuardedProvider {
   private readonly logger = new Logger(GuardedProvider.name);
   private readonly breakers: BreakerRegistry;
-  private readonly policies = new Map<string, Policy>();
+  /** The guards of each provider origin, and of each provider URL seen (its origin's, without parsing it again). */
+  private readonly byOrigin = new Map<string, ProviderGuards>();
+  private readonly byUrl = new Map<string, ProviderGuards>();
 
   constructor(
     private readonly client: ProviderClient,
@@ -66,6 +73,14 @@ export class GuardedProvider {
     }
   }
 
+  /**
+   * Whether a call to this provider made now goes out at once: its bulkhead has a free slot, so it
+   * does not wait for one (a call that finds the circuit open is refused at once, not sent).
+   */
+  sendsAtOnce(providerUrl: string): boolean {
+    return this.guardsOf(providerUrl).bulkhead.hasFreeSlot;
+  }
+
   /** Breakers of every provider called so far. */
   snapshot(): BreakerSnapshot[] {
     return this.breakers.snapshot();
@@ -76,16 +91,22 @@ export class GuardedProvider {
   }
 
   private policyFor(providerUrl: string): Policy {
+    return this.guardsOf(providerUrl).policy;
+  }
+
+  private guardsOf(providerUrl: string): ProviderGuards {
+    const known = this.byUrl.get(providerUrl);
+    if (known) return known;
     const origin = new URL(providerUrl).origin;
-    let policy = this.policies.get(origin);
-    if (!policy) {
+    let guards = this.byOrigin.get(origin);
+    if (!guards) {
       const name = `provider.${new URL(origin).host}`;
-      policy = compose(
-        new BulkheadPolicy({ name, maxConcurrent: this.options.maxConcurrent, maxQueued: this.options.maxQueued }),
-        this.breakers.for(name),
-      );
-      this.policies.set(origin, policy);
+      const bulkhead = new BulkheadPolicy({ name, maxConcurrent: this.options.maxConcurrent, maxQueued: this.options.maxQueued });
+      guards = { policy: compose(bulkhead, this.breakers.for(name)), bulkhead };
+      this.byOrigin.set(origin, guards);
     }
-    return policy;
+    // Gifts name a few provider URLs; bounded anyway (a flood of distinct URLs only costs parsing).
+    if (this.byUrl.size < 1_000) this.byUrl.set(providerUrl, guards);
+    return guards;
   }
 }

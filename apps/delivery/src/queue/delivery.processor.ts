@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { DELIVERY_CONFIG, type DeliveryConfig } from '../config/delivery.config.js';
 import { OrderDeliverer } from '../deliveries/order-deliverer.js';
+import { DurabilityFence } from '../lifecycle/durability-fence.js';
 import { OrderBindingStore, type OrderRef } from '../lifecycle/order-binding.store.js';
 import { OrderStore, type ProviderTarget } from '../lifecycle/order.store.js';
 import { SETTLED_STATUSES } from '../lifecycle/order-transitions.js';
@@ -33,15 +34,17 @@ export class DeliveryProcessor {
     private readonly orders: OrderStore,
     private readonly deliverer: OrderDeliverer,
     private readonly provider: ProviderClient,
+    private readonly fence: DurabilityFence,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
   ) {}
 
   async process(job: Job<DeliveryJobData>): Promise<string> {
     const { orderId } = job.data;
     const ref: OrderRef | undefined = job.data.giftId && job.data.userId ? { orderId, giftId: job.data.giftId, userId: job.data.userId } : await this.bindings.binding(orderId);
-    // The usual job (an order never sent) is taken in one step; every other case reads the order first.
-    const unsent = ref && (await this.orders.takeUnsent(ref, 'worker'));
-    if (unsent) return this.deliver(job, ref, unsent.epoch, unsent.target, { createdAtMs: unsent.createdAtMs, mayHaveDelivered: false });
+    // The usual job (an order never sent) is taken in one step, its send recorded with it (it is sent
+    // right after); every other case reads the order first.
+    const unsent = ref && (await this.orders.takeUnsent(ref, 'worker', this.fence.sendRecord()));
+    if (unsent) return this.deliver(job, ref, unsent.epoch, unsent.target, { createdAtMs: unsent.createdAtMs, mayHaveDelivered: false, sentMarked: unsent.sentMarked });
     const { state, target } = ref ? await this.orders.stateWithTarget(ref.giftId, orderId) : {};
     if (!ref || !state) return 'missing';
     if (SETTLED_STATUSES.has(state.status) || (state.status !== 'queued' && state.status !== 'delivering')) return state.status;
@@ -72,12 +75,18 @@ export class DeliveryProcessor {
   }
 
   /** The attempt the job took (order `delivering` at `epoch`): calls the provider and ends the job by what the attempt left. */
-  private async deliver(job: Job<DeliveryJobData>, ref: OrderRef, epoch: number, target: ProviderTarget, order: { createdAtMs: number; mayHaveDelivered: boolean }): Promise<string> {
+  private async deliver(
+    job: Job<DeliveryJobData>,
+    ref: OrderRef,
+    epoch: number,
+    target: ProviderTarget,
+    order: { createdAtMs: number; mayHaveDelivered: boolean; sentMarked?: boolean },
+  ): Promise<string> {
     const { orderId, requestId } = job.data;
     const ageMs = Date.now() - order.createdAtMs;
     const isLastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || ageMs >= this.config.queueMaxAgeMs;
     const finalAttempt = !order.mayHaveDelivered && isLastTry;
-    const result = await this.deliverer.attempt({ ...ref, requestId }, epoch, target, { actor: 'worker', finalAttempt });
+    const result = await this.deliverer.attempt({ ...ref, requestId }, epoch, target, { actor: 'worker', finalAttempt, sentMarked: order.sentMarked });
     if (!result.lost && result.status === 'queued') {
       // Out of this job's tries, yet the order may not fail (it may have been delivered): the job
       // ends without a dead letter (the dead-letter set holds failed orders only), the order stays

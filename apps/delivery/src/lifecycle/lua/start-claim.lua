@@ -10,9 +10,10 @@
   ARGV[1] orderId  ARGV[2] userId  ARGV[3] giftId  ARGV[4] nowMs (the window is checked against it)
   ARGV[5] day (UTC, of nowMs)  ARGV[6] uncertainLimit  ARGV[7] paused '1'|'0'  ARGV[8] forceAsync '1'|'0'
   ARGV[9] createdAtMs  ARGV[10] leaseMs  ARGV[11] watchMs  ARGV[12] events channel
-  ARGV[13] refusal retention in seconds
+  ARGV[13] refusal retention in seconds  ARGV[14] record a sync claim's send now: '1' yes, 'n' only
+  when the gift's provider has order numbers, else no (see take-attempt.lua: the caller sends at once)
 
-  Returns {kind, status, epoch, refusal, providerUrl, orderNumbers '1'|'0', latchSeq} where kind is
+  Returns {kind, status, epoch, refusal, providerUrl, orderNumbers '1'|'0', latchSeq, sentMarked '1'|'0'} where kind is
     'existing' (the order had a state; status as stored), 'refused' (refused now; status 'refused',
     refusal the code, or 'NOT_FOUND' for an unknown gift or 'REBALANCING' for an empty bucket of a
     split gift whose other buckets may still hold stock, neither of which is stored), or 'started'
@@ -25,7 +26,7 @@ local g = redis.call('HMGET', KEYS[1], 'activityId', 'inventory', 'reserved', 'd
   'startsAtMs', 'endsAtMs', 'delivery', 'providerUrl', 'orderNumbers', 'retiredAtMs', 'bucketOf', 'giftSoldOut')
 local prior = redis.call('HMGET', state, 'status', 'epoch', 'refusal')
 if prior[1] then
-  return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0', '0'}
+  return {'existing', prior[1], prior[2] or '0', prior[3] or '', g[9] or '', g[10] or '0', '0', '0'}
 end
 local function refuse(code)
   if code ~= 'NOT_FOUND' and code ~= 'REBALANCING' then
@@ -35,7 +36,7 @@ local function refuse(code)
   end
   local seq = 0
   if code == 'SOLD_OUT' then seq = mark_sold_out(KEYS[1], KEYS[9]) end
-  return {'refused', 'refused', '0', code, '', '0', tostring(seq)}
+  return {'refused', 'refused', '0', code, '', '0', tostring(seq), '0'}
 end
 if not g[1] then return refuse('NOT_FOUND') end
 local now = tonumber(ARGV[4])
@@ -73,12 +74,14 @@ if async then
   epoch = 0
   holdMs = tonumber(ARGV[11])
 end
+local sentEpoch = 0
+if not async and (ARGV[14] == '1' or (ARGV[14] == 'n' and g[10] == '1')) then sentEpoch = epoch end
 local at = server_ms()
 redis.call('HSET', state, 'orderId', ARGV[1], 'userId', ARGV[2], 'giftId', ARGV[3], 'activityId', g[1],
-  'epoch', epoch, 'sentEpoch', 0, 'attempts', epoch, 'createdAtMs', ARGV[9], 'reservedDay', ARGV[5])
+  'epoch', epoch, 'sentEpoch', sentEpoch, 'attempts', epoch, 'createdAtMs', ARGV[9], 'reservedDay', ARGV[5])
 record_status(state, history, status, 'claim', '', at, ARGV[12])
 redis.call('ZADD', open, at + holdMs, ARGV[1])
 redis.call('ZADD', KEYS[8], 'NX', tonumber(ARGV[9]), ARGV[1])
 local seq = 0
 if reserved >= tonumber(g[2]) then seq = mark_sold_out(KEYS[1], KEYS[9]) end
-return {'started', status, tostring(epoch), '', g[9] or '', g[10] or '0', tostring(seq)}
+return {'started', status, tostring(epoch), '', g[9] or '', g[10] or '0', tostring(seq), sentEpoch > 0 and '1' or '0'}
