@@ -26,10 +26,12 @@ export interface AttemptResult {
 
 /**
  * One fenced provider attempt of an order its caller took (status `delivering`, epoch `epoch`):
- * the lease is renewed while it runs, the send is recorded (and, for a provider without order
- * numbers, made durable on a replica) just before the request goes out, and the result is committed
- * only if the order is still at this epoch. So a worker that stalled past its lease can neither call
- * the provider nor overwrite what a newer attempt did.
+ * the lease is renewed while it runs, the send is recorded before the request goes out (by the take
+ * itself when the request leaves in the same turn, else just before it; for a provider without order
+ * numbers behind a durability fence, made durable on a replica), and the result is committed only if
+ * the order is still at this epoch. So a worker that stalled past its lease before its send was
+ * recorded cannot call the provider, none can overwrite what a newer attempt did, and an order whose
+ * send was recorded is sent again only to a provider with order numbers.
  *
  * - 2xx: `delivered`. 4xx: `failed`, reservation released.
  * - Not sent, or 5xx: nothing was delivered; `queued` (or `failed` on the final attempt).
