@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { http, type JsonResponse } from '../support/http.js';
-import { claimUntilAnswered, providerStats, waitForOrderStatus } from '../support/orders.js';
+import { claimUntilAnswered, providerStats, setFaults, waitForOrderStatus } from '../support/orders.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer } from '../support/redis.js';
 import { spawnApp } from '../support/spawn-app.js';
-import { demoActivity, startSuite, type Suite } from '../support/suite.js';
+import { demoActivity, startProviderWithoutOrderNumbers, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(120_000);
@@ -111,6 +111,51 @@ describe('crash safety', () => {
       }
       const stats = await providerStats(suite.providerUrl);
       for (const key of accepted) expect(stats.byOrder[key].deliveries).toBe(1);
+    });
+  });
+
+  // A job's take records its send with it (one round trip less); a job that then has to wait for a
+  // slot of its provider's bulkhead clears that record first. Killed while waiting, its order was
+  // never sent and is delivered after the recovery, where the call that was under way is uncertain.
+  describe('a delivery instance killed while calls wait for a provider slot', () => {
+    let suite: Suite | undefined;
+    let provider: Awaited<ReturnType<typeof startProviderWithoutOrderNumbers>> | undefined;
+    afterAll(async () => {
+      await suite?.stop();
+      await provider?.app.stop();
+    });
+
+    it('re-sends the orders whose calls waited and leaves only the call under way uncertain', async () => {
+      provider = await startProviderWithoutOrderNumbers();
+      await setFaults(provider.url, { latencyMs: 4_000 });
+      suite = await startSuite({
+        deliveryEnv: { ...serviceEnv, PROVIDER_MAX_CONCURRENT: '1', PROVIDER_MAX_QUEUED: '8', PROVIDER_TIMEOUT_MS: '8000', ATTEMPT_LEASE_MS: '1500' },
+      });
+      const gw = suite.gatewayUrls[0];
+      const body = demoActivity(provider.url, [{ giftId: 'slot-g1', delivery: 'async', provider: { url: provider.url, orderNumbers: false } }]);
+      expect((await http('PUT', `${gw}/admin/activities/a-slot`, { token: suite.adminToken, body })).status).toBe(201);
+      const tokens = await Promise.all([0, 1, 2].map((i) => suite!.token(`slot-user-${i}`)));
+      const keys: string[] = tokens.map(() => randomUUID());
+      const deadline = Date.now() + 20_000;
+      for (const [i, key] of keys.entries()) expect((await claimUntilAnswered(`${gw}/api/gifts/slot-g1/claims`, tokens[i], key, deadline))?.status).toBe(202);
+
+      // One call is under way at the provider (4 s), the other two jobs wait for the one slot.
+      await waitFor(async () => (await providerStats(provider!.url)).calls === 1, { timeoutMs: 15_000, what: 'the first call at the provider' });
+      await new Promise((r) => setTimeout(r, 500));
+      const underWay = Object.keys((await providerStats(provider.url)).byOrder);
+      expect(underWay).toHaveLength(1);
+      suite.deliveries[0].signal('SIGKILL');
+      await setFaults(provider.url, { latencyMs: 0 });
+      await suite.restartDelivery(0);
+
+      const waited = keys.filter((key) => key !== underWay[0]);
+      const sent = keys.indexOf(underWay[0]);
+      expect(sent).toBeGreaterThanOrEqual(0);
+      expect((await waitForOrderStatus(gw, tokens[sent], underWay[0], ['uncertain'], 30_000)).status).toBe('uncertain');
+      for (const key of waited) await waitForOrderStatus(gw, tokens[keys.indexOf(key)], key, ['delivered'], 30_000);
+      const stats = await providerStats(provider.url);
+      for (const key of waited) expect(stats.byOrder[key]).toMatchObject({ calls: 1, deliveries: 1 });
+      expect(stats.byOrder[underWay[0]].calls).toBe(1);
     });
   });
 });
