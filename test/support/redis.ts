@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
+import { RedisKeys } from '@app/contracts';
 import { parseRedisUrl } from '@app/platform';
 import { freePort } from './ports.js';
 import { waitFor } from './wait-for.js';
@@ -31,6 +33,37 @@ export async function useTestRedis(): Promise<TestRedis> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (await answers(url)) return { url, stop: async () => undefined };
   return startRedisServer();
+}
+
+/**
+ * A spec file's Redis: one test Redis and client for the file, and a fresh key prefix for each test
+ * (its keys deleted after it). Registers its own jest hooks, so call it at the top of a `describe`,
+ * before hooks that use it; read `redis` and `keys` inside tests and hooks.
+ */
+export function redisPerTest(): { readonly redis: Redis; readonly keys: RedisKeys } {
+  let testRedis: TestRedis;
+  let redis: Redis;
+  let keys: RedisKeys;
+  beforeAll(async () => {
+    testRedis = await useTestRedis();
+    redis = new Redis(testRedis.url);
+  });
+  beforeEach(() => {
+    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+  });
+  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
+  afterAll(async () => {
+    redis.disconnect();
+    await testRedis.stop();
+  });
+  return {
+    get redis() {
+      return redis;
+    },
+    get keys() {
+      return keys;
+    },
+  };
 }
 
 /** Starts a private redis-server on a free port (fault tests restart it; `args` add e.g. AOF). */

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisKeys, toAdminOrderView } from '@app/contracts';
 import { OrderArchive } from '@app/platform';
 import { useTestDatabase } from '../../../../test/support/database.js';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderStore } from '../lifecycle/order.store.js';
 import { ARCHIVER_GROUP } from './group-stream.reader.js';
@@ -11,7 +10,7 @@ import { OrderArchiver } from './order.archiver.js';
 
 // Real Redis (the settlement stream is written by the lifecycle's Lua) and real PostgreSQL.
 describe('OrderArchiver', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   let store: OrderStore;
@@ -23,19 +22,14 @@ describe('OrderArchiver', () => {
     new OrderArchiver(redis, keys, archive, { consumer, batchSize, intervalMs: 50, claimIdleMs });
 
   beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
     t = await useTestDatabase();
     archive = new OrderArchive(t.db);
   });
   beforeEach(() => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+    ({ redis, keys } = spec);
     store = new OrderStore(redis, keys, config);
   });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
   afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
     await t.drop();
   });
 

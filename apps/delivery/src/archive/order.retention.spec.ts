@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisKeys } from '@app/contracts';
 import { OrderArchive } from '@app/platform';
 import { useTestDatabase } from '../../../../test/support/database.js';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderBindingStore } from '../lifecycle/order-binding.store.js';
 import { OrderStore } from '../lifecycle/order.store.js';
@@ -14,7 +13,7 @@ import { RetiredNumbersBuilder } from './retired-numbers.builder.js';
 
 // Real Redis and PostgreSQL: retention deletes only what the archive is asked for and holds.
 describe('OrderRetention', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   let store: OrderStore;
@@ -34,22 +33,17 @@ describe('OrderRetention', () => {
   const slotKeys = async () => (await redis.keys(`${keys.prefix}:*`)).filter((k) => !k.includes(':{rn:') && !k.includes(':retired-numbers:')).sort();
 
   beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
     t = await useTestDatabase();
     archive = new OrderArchive(t.db);
   });
   beforeEach(async () => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+    ({ redis, keys } = spec);
     store = new OrderStore(redis, keys, config);
     numbers = new RetiredNumbers(keys);
     bindings = new OrderBindingStore(redis, keys, numbers);
     expect(await new RetiredNumbersBuilder(redis, keys, numbers, archive, { lockMs: 10_000, slotBytes: 16 }).ensure()).toBe(true);
   });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
   afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
     await t.drop();
   });
 

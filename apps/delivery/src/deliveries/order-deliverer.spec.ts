@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { RedisKeys } from '@app/contracts';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@app/contracts';
 import { Metrics } from '@app/platform';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { DurabilityFence } from '../lifecycle/durability-fence.js';
 import { OrderStore } from '../lifecycle/order.store.js';
@@ -15,7 +14,7 @@ import { OrderDeliverer } from './order-deliverer.js';
  * that reports what the order's record was when the call would have gone out.
  */
 describe('OrderDeliverer: the send record of an attempt whose take recorded it', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   let store: OrderStore;
@@ -51,18 +50,9 @@ describe('OrderDeliverer: the send record of an attempt whose take recorded it',
 
   const deliverer = (fake: GuardedProvider) => new OrderDeliverer(store, fake, new DurabilityFence(redis, 0), config, new Metrics('delivery'));
 
-  beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
-  });
   beforeEach(() => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+    ({ redis, keys } = spec);
     store = new OrderStore(redis, keys, config);
-  });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
-  afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
   });
 
   it('a call that goes at once is sent under the take\'s record, with no record of its own', async () => {

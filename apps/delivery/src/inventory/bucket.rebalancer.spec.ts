@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { giftBuckets, RedisKeys } from '@app/contracts';
 import { decodeSoldOutLatch, latchRefuses } from '@app/platform';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import { ActivityStore } from '../activities/activity.store.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderStore } from '../lifecycle/order.store.js';
@@ -43,24 +42,15 @@ function prng(seed: number): (n: number) => number {
 
 // Against a real Redis: the transfers' safety lives in the Lua scripts and their order.
 describe('BucketRebalancer (split gifts)', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   const now = Date.now();
   const day = new Date(now).toISOString().slice(0, 10);
   const config = { attemptLeaseMs: 60_000, reconcileQueuedAfterMs: 30_000, refusalRetentionS: 86_400 } as DeliveryConfig;
 
-  beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
-  });
   beforeEach(() => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
-  });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
-  afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
+    ({ redis, keys } = spec);
   });
 
   const publish = (giftId: string, inventory: number, buckets: number, perUserLimit = 1) =>

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { RedisKeys } from '@app/contracts';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@app/contracts';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import type { DeliveryConfig } from '../config/delivery.config.js';
 import { OrderBindingStore } from './order-binding.store.js';
 import { OrderStore } from './order.store.js';
@@ -10,7 +9,7 @@ import { IllegalTransitionError } from './order-transitions.js';
 
 // The lifecycle scripts run against a real Redis: the rules live in Lua, so that is what is tested.
 describe('order lifecycle scripts', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   let store: OrderStore;
@@ -22,19 +21,10 @@ describe('order lifecycle scripts', () => {
     store.start({ orderId, userId, giftId }, { nowMs: now, day, createdAtMs: now, uncertainLimit: 2, paused: false, forceAsync: false, ...extra });
   const ref = (orderId: string, userId = 'u1', giftId = 'g1') => ({ orderId, userId, giftId });
 
-  beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
-  });
   beforeEach(() => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+    ({ redis, keys } = spec);
     store = new OrderStore(redis, keys, config);
     bindings = new OrderBindingStore(redis, keys, new RetiredNumbers(keys));
-  });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
-  afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
   });
 
   async function gift(giftId: string, fields: Partial<Record<string, string | number>> = {}) {
@@ -326,7 +316,7 @@ describe('order lifecycle scripts', () => {
     });
 
     it('records each change in the history with its actor, and announces it with its version', async () => {
-      const sub = new Redis(testRedis.url);
+      const sub = redis.duplicate();
       const seen: string[] = [];
       await sub.subscribe(keys.orderEvents('o1'));
       sub.on('message', (_channel, message: string) => seen.push(message));

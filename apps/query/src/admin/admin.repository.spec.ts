@@ -1,29 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { decodeOrderCursor, type OrderCursor, RedisKeys } from '@app/contracts';
-import { deletePrefix, useTestRedis, type TestRedis } from '../../../../test/support/redis.js';
+import { redisPerTest } from '../../../../test/support/redis.js';
 import { QueryArchive } from '../archive/query-archive.js';
 import { AdminRepository, GIFT_SCAN_BUDGET, ORDER_SCAN_BUDGET, type OrderFilter } from './admin.repository.js';
 
 // The listing walks real Redis sorted sets: ties, filters, budgets and cursors are tested on them.
 describe('AdminRepository order listing', () => {
-  let testRedis: TestRedis;
+  const spec = redisPerTest();
   let redis: Redis;
   let keys: RedisKeys;
   let repo: AdminRepository;
 
-  beforeAll(async () => {
-    testRedis = await useTestRedis();
-    redis = new Redis(testRedis.url);
-  });
   beforeEach(() => {
-    keys = new RedisKeys(`unit-${randomUUID().slice(0, 8)}`);
+    ({ redis, keys } = spec);
     repo = new AdminRepository(redis, keys, new QueryArchive({ url: '', schema: 'public', poolMax: 1, statementTimeoutMs: 1_000 }));
-  });
-  afterEach(async () => deletePrefix(testRedis.url, keys.prefix));
-  afterAll(async () => {
-    redis.disconnect();
-    await testRedis.stop();
   });
 
   /** An order as the lifecycle scripts leave it: state, binding, gift and user indexes. */
