@@ -135,6 +135,18 @@ describe('PriorityLevel', () => {
     for (let i = 0; i < 20; i++) expect(window(claimsOnly, clock, 200, ['claim'], 256, 1, 0.3).admitted.claim).toBe(256);
   });
 
+  it('holds while the process runs late with only a handful of requests (a start-up compile, not their load): the next claim of any cohort is admitted', () => {
+    const clock = new ManualClock();
+    const level = new PriorityLevel({ clock });
+    for (let i = 0; i < 5; i++) expect(window(level, clock, 300, ['claim', 'read'], 3).admitted).toEqual({ claim: 3, read: 3 });
+    expect(level.snapshot()).toMatchObject({ level: REQUEST_CLASSES.length * COHORTS, overloaded: false });
+    for (let cohort = 0; cohort < COHORTS; cohort++) expect(level.admits('claim', cohort)).toBe(true);
+    // Twenty requests a window are enough to judge: the same delay cuts.
+    window(level, clock, 300, ['claim', 'read'], 10);
+    expect(level.snapshot()).toMatchObject({ overloaded: true });
+    expect(level.snapshot().level).toBeLessThan(REQUEST_CLASSES.length * COHORTS);
+  });
+
   it('sheds at most a quarter a window, and never the last cohort of claims', () => {
     const clock = new ManualClock();
     const level = new PriorityLevel({ clock });

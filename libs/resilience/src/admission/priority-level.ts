@@ -16,6 +16,13 @@ export interface PriorityLevelOptions {
    * GC pause): shedding its own requests would not bring the delay down. Default 0.8.
    */
   minUtilization?: number;
+  /**
+   * Fewest requests a window must have admitted for its overload to cut the level. A process that
+   * runs late while it serves a handful of requests is not slowed by them (a start-up compile, a
+   * GC pause, a burst of timers), and a cut judged on a handful of keys would shut out every cohort
+   * but theirs. Default 20 (200 requests/s over 100 ms windows).
+   */
+  minRequests?: number;
   /** Time source. Default the system clock. */
   clock?: Clock;
 }
@@ -60,7 +67,9 @@ export interface PriorityLevelSnapshot {
  * waits before it runs), not latency of downstream calls, so a slow dependency does not shed
  * unrelated traffic; and it counts only while the process is busy (utilisation ≥ `minUtilization`),
  * since a delay caused by a starved CPU does not go away by refusing work. A window's delay is the
- * median of its samples (one GC pause is not an overload). Each window: if overloaded, the level
+ * median of its samples (one GC pause is not an overload), and a window that admitted fewer than
+ * `minRequests` holds the level whatever its delay (a handful of requests did not cause it, and a cut
+ * judged on their keys alone would refuse everyone else). Each window: if overloaded, the level
  * moves down to where the window's admitted requests shrink by `1 − threshold/delay` (at least 5%, at
  * most a quarter, so it cannot overshoot far); if the delay is under half the threshold, up to where
  * they grow by `growth`; otherwise it holds. Lower classes go first, and within
@@ -75,6 +84,7 @@ export class PriorityLevel {
   private readonly windowMs: number;
   private readonly growth: number;
   private readonly minUtilization: number;
+  private readonly minRequests: number;
   private readonly histogram = new Float64Array(KEYS);
   private level = KEYS;
   private windowStart: number;
@@ -92,6 +102,7 @@ export class PriorityLevel {
     this.windowMs = options.windowMs ?? 100;
     this.growth = options.growth ?? 0.05;
     this.minUtilization = options.minUtilization ?? 0.8;
+    this.minRequests = options.minRequests ?? 20;
     this.windowStart = this.clock.now();
   }
 
@@ -147,14 +158,15 @@ export class PriorityLevel {
     const delay = median(this.delays);
     const utilization = this.delays.length ? this.utilizationSum / this.delays.length : 0;
     const busy = utilization >= this.minUtilization;
-    const overloaded = delay > this.thresholdMs && busy;
+    let admitted = 0;
+    for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
+    // Late while it served a handful of requests: not their doing, so not theirs to shed.
+    const overloaded = delay > this.thresholdMs && busy && admitted >= this.minRequests;
     const cpuShare = this.delays.length ? this.cpuShareSum / this.delays.length : 0;
     // Starved: its CPU share below the busy mark (the loop waits for a core, not for its own work).
     const starved = overloaded && cpuShare < this.minUtilization;
     const floor = this.pressureRank === undefined ? KEYS : (this.pressureRank + 1) * COHORTS;
     const pressed = busy && this.pressureRank !== undefined && this.level > floor;
-    let admitted = 0;
-    for (let k = 0; k < this.level; k++) admitted += this.histogram[k]!;
     if (overloaded) {
       const cut = Math.min(MAX_CUT, Math.max(0.05, 1 - this.thresholdMs / delay));
       const next = Math.max(1, this.keyAt(admitted * (1 - cut)));
