@@ -225,7 +225,7 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     const tokens = await Promise.all(Array.from({ length: 8 * USERS_PER_CLIENT }, (_, i) => suite.token(`reshard-user-${i}`)));
     const answers: Record<string, number> = {};
     const accepted: Record<string, number> = { 'reshard-sync': 0, 'reshard-async': 0 };
-    // Orders still to be delivered when answered: the async gift's, and a sync claim whose repeat found it delivering.
+    // Orders still to be delivered when answered: the async gift's, and a sync claim answered 202 (delivering or queued).
     const settling: string[] = [];
     let sent = 0;
     let transient = 0;
@@ -265,12 +265,18 @@ describe('Rampart on a local Redis Cluster (3 masters)', () => {
     expect(await cluster.slotsOf(from)).toEqual([]);
     // Every claim was answered as if nothing happened (sync ones delivered, async ones queued), a
     // handful after a retryable 503 repeated with the same key (the repeat may find the order the first
-    // attempt started delivering, or delivered: the contract's answers to a repeat).
-    const allowed = ['reshard-sync: 200 delivered', 'reshard-sync: 202 delivering', 'reshard-async: 202 queued', 'reshard-async: 202 delivering', 'reshard-async: 200 delivered'];
+    // attempt started delivering, or delivered: the contract's answers to a repeat). A sync claim may
+    // also be answered 202 queued, the contract's answer for a synchronous attempt that could not
+    // finish in time: one whose bind or start spent its deadline on the resharding's redirections is
+    // queued rather than called (2 of 10,905 in one CI run), or a repeat finds its order requeued by
+    // the reconciler after the attempt's commit met them. As rare as the transient 503s, and delivered
+    // once like the rest (`settling`).
+    const allowed = ['reshard-sync: 200 delivered', 'reshard-sync: 202 delivering', 'reshard-sync: 202 queued', 'reshard-async: 202 queued', 'reshard-async: 202 delivering', 'reshard-async: 200 delivered'];
     expect(Object.keys(answers).filter((a) => !allowed.includes(a))).toEqual([]);
     expect(answers['reshard-sync: 200 delivered']).toBeGreaterThan(0);
     expect(answers['reshard-async: 202 queued']).toBeGreaterThan(0);
     expect(transient).toBeLessThanOrEqual(Math.ceil(sent / 1_000));
+    expect(answers['reshard-sync: 202 queued'] ?? 0).toBeLessThanOrEqual(Math.ceil(sent / 1_000));
     await waitFor(async () => {
       const stats = await providerStats(suite.providerUrl);
       return settling.every((id) => stats.byOrder[id]?.deliveries === 1);
