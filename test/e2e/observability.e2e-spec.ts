@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { http } from '../support/http.js';
+import { httpUrlOf } from '../support/spawn-app.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -18,7 +19,6 @@ function series(text: string, name: string): Array<{ labels: Record<string, stri
 }
 
 const events = (logs: string[], event: string) => logs.filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l));
-const httpPortOf = (logs: string[]) => events(logs, 'app.ready')[0].httpPort as number;
 
 // Logs and metrics as an SRE reads them, from real processes: per-request lines, state-change
 // events, the upstream label of an ejected instance, and dead letters counted by reason.
@@ -115,7 +115,7 @@ describe('observability (1 gateway, 2 query, 1 delivery, real Redis)', () => {
   });
 
   it('counts dead letters by reason: a provider 4xx is `refused`, tries running out is `exhausted`', async () => {
-    const metricsUrl = `http://127.0.0.1:${httpPortOf(suite.deliveries[0].logs)}/metrics`;
+    const metricsUrl = `${httpUrlOf(suite.deliveries[0])}/metrics`;
     const deadLetters = async () =>
       Object.fromEntries(series((await http('GET', metricsUrl)).text, 'rampart_dead_letters_total').map((s) => [s.labels.reason, s.value]));
     expect(await deadLetters()).toEqual({ refused: 0, exhausted: 0, invalid: 0 });

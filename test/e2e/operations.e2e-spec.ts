@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expectError, http } from '../support/http.js';
 import { startRedisServer } from '../support/redis.js';
+import { httpUrlOf } from '../support/spawn-app.js';
 import { demoActivity, startSuite, type Suite } from '../support/suite.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -15,11 +16,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
-}
-
-function httpPortOf(logs: string[]): number {
-  const line = logs.find((l) => l.includes('"event":"app.ready"'))!;
-  return JSON.parse(line).httpPort;
 }
 
 // What SREs rely on: metrics that move with traffic, readiness that tells the truth about Redis.
@@ -41,8 +37,8 @@ describe('operations', () => {
   });
 
   it('exposes Prometheus metrics on every app that change with traffic', async () => {
-    const queryMetrics = `http://127.0.0.1:${httpPortOf(suite.queries[0].logs)}/metrics`;
-    const deliveryMetrics = `http://127.0.0.1:${httpPortOf(suite.deliveries[0].logs)}/metrics`;
+    const queryMetrics = `${httpUrlOf(suite.queries[0])}/metrics`;
+    const deliveryMetrics = `${httpUrlOf(suite.deliveries[0])}/metrics`;
     const scrape = async () => ({
       gateway: (await http('GET', `${gw}/metrics`)).text,
       query: (await http('GET', queryMetrics)).text,
@@ -81,7 +77,7 @@ describe('operations', () => {
   });
 
   it('answers 503 (never 500) when Redis dies under load, turns readiness to 503 naming Redis, and recovers', async () => {
-    const urls = [`${gw}/health/ready`, ...[...suite.queries, ...suite.deliveries].map((a) => `http://127.0.0.1:${httpPortOf(a.logs)}/health/ready`)];
+    const urls = [`${gw}/health/ready`, ...[...suite.queries, ...suite.deliveries].map((a) => `${httpUrlOf(a)}/health/ready`)];
     for (const url of urls) expect((await http('GET', url)).status).toBe(200);
     // Redis dies (kill -9) under load: calls in flight and calls meanwhile answer 503, never 500.
     const token = await suite.token('ops-user-3');

@@ -82,6 +82,13 @@ export function startApp(app: AppName, env: Record<string, string>, label?: stri
   return result;
 }
 
+/** The base URL (`http://127.0.0.1:<port>`) of a service's health and metrics server, from its `app.ready` line. */
+export function httpUrlOf(app: RunningApp): string {
+  const ready = app.logs.find((l) => l.includes('"event":"app.ready"'));
+  if (!ready) throw new Error(`${app.name} has not logged app.ready`);
+  return `http://127.0.0.1:${JSON.parse(ready).httpPort}`;
+}
+
 /** The last lines of an app's output, for failure messages. */
 export function tail(app: RunningApp, lines = 50): string {
   return `--- last ${lines} lines of ${app.name} ---\n${app.logs.slice(-lines).join('\n')}`;
